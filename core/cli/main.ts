@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { registerStackCommands } from '../../deploy/local/cli.ts';
+import { registerRunCommand } from './run.ts';
+import { registerDemoCommand } from './demo.ts';
+import { registerModelCommands } from '../../models/cli.ts';
+import { ConfigError, PeregrineError } from '../errors.ts';
+import { logger } from '../log.ts';
+
+const program = new Command('peregrine')
+  .description('Streaming anomaly detection for security monitoring of microservices')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+// The component list is explicit: each area registers its own subcommands.
+registerStackCommands(program);
+registerRunCommand(program);
+registerDemoCommand(program);
+registerModelCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Errors we raise on purpose are messages for the user, not stack traces.
+  if (error instanceof ConfigError || error instanceof PeregrineError) {
+    logger().error({ retryable: error.retryable }, error.message);
+    process.stderr.write(`peregrine: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}

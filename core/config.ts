@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { TOPICS } from '../schemas/topics.ts';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+const tls = z.strictObject({
+  ca: z.string().optional().describe('path to a PEM CA bundle'),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+export const KafkaConfig = z.strictObject({
+  brokers: z.array(hostPort).min(1).default(['127.0.0.1:9092']),
+  clientId: z.string().default('peregrine'),
+  tls: tls.optional(),
+  sasl: z.strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string(),
+    password: z.string(),
+  }).optional(),
+  /** How long start-up waits for the brokers before it gives up naming them. */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+});
+export type KafkaConfig = z.infer<typeof KafkaConfig>;
+
+export const ElasticsearchConfig = z.strictObject({
+  url: z.url().default('http://127.0.0.1:9200'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  apiKey: z.string().optional(),
+  tls: tls.optional(),
+  findingsAlias: z.string().default('peregrine-findings'),
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+});
+export type ElasticsearchConfig = z.infer<typeof ElasticsearchConfig>;
+
+export const Config = z.strictObject({
+  kafka: KafkaConfig.default(KafkaConfig.parse({})),
+  elasticsearch: ElasticsearchConfig.default(ElasticsearchConfig.parse({})),
+  jaeger: z.strictObject({
+    queryUrl: z.url().default('http://127.0.0.1:16686'),
+    /** Base of the links written into findings (`<uiUrl>/trace/<id>`). */
+    uiUrl: z.url().default('http://127.0.0.1:16686'),
+  }).default({ queryUrl: 'http://127.0.0.1:16686', uiUrl: 'http://127.0.0.1:16686' }),
+  mlflow: z.strictObject({ url: z.url().default('http://127.0.0.1:5000') }).default({ url: 'http://127.0.0.1:5000' }),
+  topics: z.strictObject({
+    spans: z.string().default(TOPICS.spans),
+    features: z.string().default(TOPICS.features),
+    findings: z.string().default(TOPICS.findings),
+    deadLetter: z.string().default(TOPICS.deadLetter),
+    partitions: z.number().int().min(1).max(1024).default(6),
+  }).default({ spans: TOPICS.spans, features: TOPICS.features, findings: TOPICS.findings, deadLetter: TOPICS.deadLetter, partitions: 6 }),
+  features: z.strictObject({
+    groupId: z.string().default('peregrine-features'),
+    windowMs: z.number().int().min(1000).default(10_000),
+    /** Event time a window stays open after its end for late spans. */
+    allowedLatenessMs: z.number().int().min(0).default(5_000),
+    /** Windows of entities that stop sending close after this much wall time without data. */
+    idleFlushMs: z.number().int().min(100).default(15_000),
+  }).default({ groupId: 'peregrine-features', windowMs: 10_000, allowedLatenessMs: 5_000, idleFlushMs: 15_000 }),
+  detectors: z.strictObject({
+    groupId: z.string().default('peregrine-detectors'),
+    errorRatio: z.strictObject({
+      /** Windows seen before an entity's baseline is trusted. */
+      warmupWindows: z.number().int().min(1).default(3),
+      minRequests: z.number().int().min(1).default(5),
+      /** Error ratio above the baseline that raises a finding. */
+      threshold: z.number().min(0).max(1).default(0.2),
+    }).default({ warmupWindows: 3, minRequests: 5, threshold: 0.2 }),
+  }).default({ groupId: 'peregrine-detectors', errorRatio: { warmupWindows: 3, minRequests: 5, threshold: 0.2 } }),
+  metrics: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).default(9464),
+  }).default({ host: '127.0.0.1', port: 9464 }),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).default({ level: 'info' }),
+});
+export type Config = z.infer<typeof Config>;
+
+export const ENV_PREFIX = 'PEREGRINE__';
+
+/**
+ * Loads the YAML file (optional) and overlays environment variables
+ * `PEREGRINE__SECTION__KEY=value` (segments match keys case-insensitively; values are YAML
+ * scalars or flow lists). Validates once; the error names the bad key.
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): Config {
+  let raw: Record<string, unknown> = {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(e as Error).message}`);
+    }
+    try {
+      raw = (parseYaml(text) as Record<string, unknown>) ?? {};
+    } catch (e) {
+      throw new ConfigError(`config file ${options.file} is not valid YAML: ${(e as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${options.file} must be a YAML mapping`);
+  }
+  for (const [name, value] of Object.entries(options.env ?? process.env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    setPath(raw, name.slice(ENV_PREFIX.length).split('__'), parseYaml(value), name);
+  }
+  for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path.split('.'), value, path);
+  return validateConfig(raw, options.file);
+}
+
+export function validateConfig(raw: unknown, source = 'configuration'): Config {
+  const result = Config.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const key = [...issue.path, ...('keys' in issue ? [(issue.keys as string[])[0]] : [])].join('.');
+  const what = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+  throw new ConfigError(`invalid ${source}: ${key || '(root)'}: ${what}`, key);
+}
+
+/** Finds the schema key a case-insensitive env segment stands for; unknown segments keep their spelling. */
+function setPath(target: Record<string, unknown>, segments: string[], value: unknown, origin: string): void {
+  let node = target;
+  let shape: Record<string, z.ZodType> | undefined = Config.shape;
+  segments.forEach((segment, i) => {
+    const key = (shape && Object.keys(shape).find((k) => k.toLowerCase() === segment.toLowerCase().replaceAll('_', ''))) ?? segment;
+    if (i === segments.length - 1) {
+      node[key] = value;
+      return;
+    }
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+    shape = shape ? objectShape(shape[key]) : undefined;
+  });
+  void origin;
+}
+
+function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> | undefined {
+  let s: unknown = schema;
+  while (s && typeof s === 'object') {
+    if ('shape' in s && s.shape) return s.shape as Record<string, z.ZodType>;
+    const def = (s as { def?: { innerType?: unknown } }).def;
+    if (!def?.innerType) return undefined;
+    s = def.innerType;
+  }
+  return undefined;
+}

@@ -1,0 +1,96 @@
+/**
+ * Normalized events: what decoding OTLP, Pixie rows and sensor records produces, and what the
+ * features stage consumes. Attribute names follow the OpenTelemetry semantic conventions.
+ * Times are milliseconds since the epoch (floating point keeps sub-millisecond precision).
+ */
+
+export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer' | 'unspecified';
+export type Protocol = 'http' | 'grpc' | 'db' | 'messaging' | 'other';
+
+export interface RequestEvent {
+  kind: 'request';
+  /** Event time: start of the request. */
+  timeMs: number;
+  durationMs: number;
+  service: string;
+  /** Span name, e.g. `GET /products/{id}` or `oteldemo.ProductCatalogService/GetProduct`. */
+  operation: string;
+  spanKind: SpanKind;
+  protocol: Protocol;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  /** True when the span status is ERROR, or the HTTP/gRPC status says so. */
+  error: boolean;
+  statusMessage?: string;
+  method?: string;
+  route?: string;
+  path?: string;
+  query?: string;
+  httpStatus?: number;
+  grpcStatus?: number;
+  serverAddress?: string;
+  serverPort?: number;
+  clientAddress?: string;
+  peerService?: string;
+  requestBytes?: number;
+  responseBytes?: number;
+  userAgent?: string;
+  dbSystem?: string;
+  /** Body excerpt where captured (already redacted at the source). */
+  requestBody?: string;
+  /** The remaining attributes, flattened to strings, for detectors and rules. */
+  attributes: Record<string, string | number | boolean>;
+  resource: Record<string, string | number | boolean>;
+}
+
+export interface MetricPointEvent {
+  kind: 'metric';
+  timeMs: number;
+  service: string;
+  name: string;
+  unit?: string;
+  value: number;
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface LogRecordEvent {
+  kind: 'log';
+  timeMs: number;
+  service: string;
+  severity: number;
+  severityText?: string;
+  body: string;
+  traceId?: string;
+  spanId?: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface ConnectionEvent {
+  kind: 'connection';
+  timeMs: number;
+  host: string;
+  pid?: number;
+  command?: string;
+  role: 'client' | 'server' | 'unknown';
+  phase: 'open' | 'close';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  bytesSent?: number;
+  bytesReceived?: number;
+}
+
+export interface ProcessExecEvent {
+  kind: 'exec';
+  timeMs: number;
+  host: string;
+  pid: number;
+  ppid?: number;
+  uid?: number;
+  binary: string;
+  args: string[];
+}
+
+export type NormalizedEvent = RequestEvent | MetricPointEvent | LogRecordEvent | ConnectionEvent | ProcessExecEvent;

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+// Two groups: `unit` needs no servers; `integration` runs against the real local stack
+// (started by `peregrine stack up`), one file at a time because the stack is shared.
+const integration = ['**/*.integration.test.ts'];
+const ignored = ['**/node_modules/**', '.stack/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...integration, ...ignored], testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'integration', include: integration, exclude: ignored,
+          testTimeout: 180_000, hookTimeout: 300_000, fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
