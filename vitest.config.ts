@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration', include: integration, exclude: ignored,
-          testTimeout: 180_000, hookTimeout: 300_000, fileParallelism: false,
+          testTimeout: 180_000, hookTimeout: 600_000, pool: 'forks', poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -1,9 +1,20 @@
 import type { Command } from 'commander';
+import { registerHttpModelCommands } from './http/cli.ts';
+import { registerSeriesCommands } from './series/cli.ts';
 
-/** `peregrine train|score|eval <kind>`: each model family adds its subcommands here. */
+export interface ModelCommandGroups {
+  train: Command;
+  score: Command;
+  evaluate: Command;
+}
+
+/** `peregrine train|score|eval <kind>`: each model family adds its subcommands to the groups. */
 export function registerModelCommands(program: Command): void {
-  const train = program.command('train').description('train a model');
-  const score = program.command('score').description('score input with a model');
-  const evaluate = program.command('eval').description('evaluate a model on labelled data');
-  void train; void score; void evaluate;
+  const groups: ModelCommandGroups = {
+    train: program.command('train').description('train a model'),
+    score: program.command('score').description('score input with a model'),
+    evaluate: program.command('eval').description('evaluate a model or detector on labelled data'),
+  };
+  registerHttpModelCommands(groups);
+  registerSeriesCommands(groups);
 }

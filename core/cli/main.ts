@@ -3,6 +3,7 @@ import { registerStackCommands } from '../../deploy/local/cli.ts';
 import { registerRunCommand } from './run.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
+import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { ConfigError, PeregrineError } from '../errors.ts';
 import { logger } from '../log.ts';
 
@@ -16,6 +17,7 @@ registerStackCommands(program);
 registerRunCommand(program);
 registerDemoCommand(program);
 registerModelCommands(program);
+registerSensorCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** `peregrine sensor`: the eBPF node sensor. */
+export function registerSensorCommand(program: Command): void {
+  void program;
+}
