@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Producer as KjsProducer, type Admin, CompressionTypes } from 'kafkajs';
+import type { KafkaConfig } from '../config.ts';
+import { UnavailableError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { CommittedOffset, ConsumeOptions, Consumer, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+};
+
+/** The kafkajs implementation of our adapter. */
+export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapter {
+  const kafkaLog = log.child({ component: 'kafka' });
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: Math.min(config.connectTimeoutMs, 10_000),
+    ssl: config.tls
+      ? {
+          rejectUnauthorized: config.tls.rejectUnauthorized,
+          ca: config.tls.ca ? [readFileSync(config.tls.ca, 'utf8')] : undefined,
+          cert: config.tls.cert ? readFileSync(config.tls.cert, 'utf8') : undefined,
+          key: config.tls.key ? readFileSync(config.tls.key, 'utf8') : undefined,
+        }
+      : undefined,
+    sasl: config.sasl as never,
+    logLevel: logLevel.WARN,
+    // kafkajs logs through pino; the coordinator's routine rebalance chatter stays at debug.
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      const level = entry.namespace === 'ConsumerGroup' && entry.level === logLevel.ERROR && /rebalanc/i.test(message) ? 'debug' : LEVELS[entry.level] ?? 'info';
+      kafkaLog[level]({ namespace: entry.namespace, ...rest }, message);
+    },
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+  const brokers = config.brokers.join(',');
+  let admin: Admin | undefined;
+  const open: Array<{ close(): Promise<void> }> = [];
+
+  async function getAdmin(): Promise<Admin> {
+    if (!admin) {
+      const a = kafka.admin();
+      try {
+        await a.connect();
+      } catch (e) {
+        throw new UnavailableError('kafka', `brokers ${brokers} unreachable: ${(e as Error).message}`, { cause: e });
+      }
+      admin = a;
+    }
+    return admin;
+  }
+
+  async function committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    const a = await getAdmin();
+    const [result] = await a.fetchOffsets({ groupId, topics: [topic] });
+    return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? undefined }));
+  }
+
+  return {
+    async checkReachable() {
+      const a = await getAdmin();
+      try {
+        await a.describeCluster();
+      } catch (e) {
+        throw new UnavailableError('kafka', `brokers ${brokers} do not answer: ${(e as Error).message}`, { cause: e });
+      }
+    },
+
+    async ensureTopics(topics: TopicSpec[]) {
+      const a = await getAdmin();
+      const existing = new Set(await a.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length === 0) return;
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    },
+
+    committedOffsets,
+
+    async producer(): Promise<Producer> {
+      const p: KjsProducer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await p.connect();
+      } catch (e) {
+        throw new UnavailableError('kafka', `brokers ${brokers} unreachable: ${(e as Error).message}`, { cause: e });
+      }
+      const handle: Producer = {
+        async send(topic: string, messages: OutgoingMessage[]) {
+          if (messages.length === 0) return;
+          try {
+            await p.send({
+              topic,
+              acks: -1,
+              compression: CompressionTypes.None,
+              messages: messages.map((m) => ({
+                key: m.key ?? null,
+                value: Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+                headers: m.headers as Record<string, string | Buffer>,
+                partition: m.partition,
+                timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),
+              })),
+            });
+          } catch (e) {
+            throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
+          }
+        },
+        close: () => p.disconnect(),
+      };
+      open.push(handle);
+      return handle;
+    },
+
+    async consume(options: ConsumeOptions): Promise<Consumer> {
+      const c: KjsConsumer = kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        allowAutoTopicCreation: true,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+      });
+      c.on(c.events.GROUP_JOIN, async (event) => {
+        if (!options.onAssign) return;
+        const assigned = event.payload.memberAssignment as Record<string, number[]>;
+        for (const topic of Object.keys(assigned)) {
+          const committed = await committedOffsets(options.groupId, topic);
+          await options.onAssign(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)));
+        }
+      });
+      try {
+        await c.connect();
+        for (const topic of options.topics) await c.subscribe({ topic, fromBeginning: options.fromBeginning });
+      } catch (e) {
+        throw new UnavailableError('kafka', `brokers ${brokers} unreachable: ${(e as Error).message}`, { cause: e });
+      }
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+          if (!isRunning() || isStale()) return;
+          await options.onBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            highWatermark: batch.highWatermark,
+            records: batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key ?? undefined,
+              value: m.value ?? Buffer.alloc(0),
+              headers: (m.headers ?? {}) as KafkaHeaders,
+              timestampMs: Number(m.timestamp),
+            })),
+            heartbeat,
+            commit: async (nextOffset: string, metadata?: string) => {
+              await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset, metadata: metadata ?? null }]);
+            },
+          });
+          // Fetch position moves past the batch; what is committed is the stage's decision above.
+          const last = batch.messages.at(-1);
+          if (last) resolveOffset(last.offset);
+        },
+      });
+      const handle = { close: () => c.disconnect() };
+      open.push(handle);
+      return { stop: () => c.disconnect() };
+    },
+
+    async close() {
+      await Promise.allSettled(open.map((h) => h.close()));
+      if (admin) await admin.disconnect();
+    },
+  };
+}

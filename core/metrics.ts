@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metrics every stage keeps about itself (the component contract's required counters). */
+export interface StageMetrics {
+  recordsIn: Counter<'stage'>;
+  recordsOut: Counter<'stage'>;
+  recordsDropped: Counter<'stage' | 'reason'>;
+  errors: Counter<'stage' | 'kind'>;
+  consumerLag: Gauge<'stage' | 'topic' | 'partition'>;
+  processingLatency: Histogram<'stage'>;
+}
+
+export class MetricsRegistry {
+  readonly registry = new Registry();
+  readonly stage: StageMetrics;
+  private readonly health = new Map<string, () => boolean>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'peregrine_process_' });
+    const registers = [this.registry];
+    this.stage = {
+      recordsIn: new Counter({ name: 'peregrine_records_in_total', help: 'Records received by a stage', labelNames: ['stage'], registers }),
+      recordsOut: new Counter({ name: 'peregrine_records_out_total', help: 'Records emitted by a stage', labelNames: ['stage'], registers }),
+      recordsDropped: new Counter({ name: 'peregrine_records_dropped_total', help: 'Records a stage dropped (dead-lettered, late, filtered)', labelNames: ['stage', 'reason'], registers }),
+      errors: new Counter({ name: 'peregrine_errors_total', help: 'Errors a stage met', labelNames: ['stage', 'kind'], registers }),
+      consumerLag: new Gauge({ name: 'peregrine_consumer_lag_records', help: 'Records behind the partition end', labelNames: ['stage', 'topic', 'partition'], registers }),
+      processingLatency: new Histogram({
+        name: 'peregrine_processing_latency_seconds', help: 'Time from a batch arriving to its next hop acknowledging it',
+        labelNames: ['stage'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+      }),
+    };
+  }
+
+  /** A stage reports its health here; /healthz is 200 only while every check passes. */
+  addHealthCheck(name: string, check: () => boolean): void {
+    this.health.set(name, check);
+  }
+
+  healthy(): { ok: boolean; checks: Record<string, boolean> } {
+    const checks = Object.fromEntries([...this.health].map(([name, check]) => [name, check()]));
+    return { ok: Object.values(checks).every(Boolean), checks };
+  }
+
+  /** Serves `/metrics` (Prometheus text) and `/healthz`. Port 0 picks a free one. */
+  async serve(host: string, port: number): Promise<{ server: Server; port: number }> {
+    const server = createServer(async (req, res) => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(await this.registry.metrics());
+      } else if (req.url === '/healthz') {
+        const health = this.healthy();
+        res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(health));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    const address = server.address();
+    return { server, port: typeof address === 'object' && address ? address.port : port };
+  }
+}

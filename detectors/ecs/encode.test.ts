@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { findingsIndexTemplate } from '../../schemas/elasticsearch/findings.ts';
+import type { Finding } from '../finding.ts';
+import { encodeEcsFinding, findingId } from './encode.ts';
+
+const finding: Finding = {
+  detector: 'error_ratio', ruleName: 'Error ratio spike', ruleDescription: 'desc',
+  entityId: 'operation:productcatalogservice:GetProduct', entityType: 'operation',
+  service: 'productcatalogservice', operation: 'GetProduct', windowStartMs: 1_767_225_600_000, windowEndMs: 1_767_225_610_000,
+  riskScore: 88, severity: 73, message: 'GetProduct: 40% of 50 requests failed',
+  explanation: [{ feature: 'error_ratio', actual: 0.4, typical: 0.01, share: 1 }],
+  exemplars: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', reason: 'error' }],
+  model: { name: 'baseline', version: '1' },
+  threat: { tactic: { id: 'TA0040', name: 'Impact' }, technique: { id: 'T1499', name: 'Endpoint Denial of Service' } },
+  urlPath: '/api/products/{id}', sourceIp: '10.0.0.7',
+};
+
+/** Every leaf path of a document, arrays of objects walked into. */
+function leafPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.length && typeof value[0] === 'object' ? value.flatMap((v) => leafPaths(v, prefix)) : [prefix];
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
+  return [prefix];
+}
+
+function mappedPaths(properties: Record<string, { properties?: Record<string, unknown> }>, prefix = ''): string[] {
+  return Object.entries(properties).flatMap(([k, v]) =>
+    v.properties ? mappedPaths(v.properties as never, `${prefix}${k}.`) : [`${prefix}${k}`]);
+}
+
+describe('encodeEcsFinding', () => {
+  const doc = encodeEcsFinding(finding, { jaegerUiUrl: 'http://127.0.0.1:16686/' });
+
+  it('writes an ECS alert with the trace link', () => {
+    expect(doc).toMatchObject({
+      event: { kind: 'alert', risk_score: 88, severity: 73, url: 'http://127.0.0.1:16686/trace/0af7651916cd43dd8448eb211c80319c' },
+      trace: { id: '0af7651916cd43dd8448eb211c80319c' },
+      service: { name: 'productcatalogservice' },
+      rule: { name: 'Error ratio spike' },
+    });
+    expect(doc['@timestamp']).toBe('2026-01-01T00:00:10.000Z');
+  });
+
+  it('matches the golden document', () => {
+    const golden = new URL('./testdata/finding.golden.json', import.meta.url);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, JSON.stringify(doc, null, 2) + '\n');
+    expect(doc).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+  });
+
+  it('writes only fields the index template maps', () => {
+    const mapped = new Set(mappedPaths(findingsIndexTemplate('peregrine-findings').template.mappings.properties as never));
+    const unmapped = leafPaths(doc).filter((p) => !mapped.has(p));
+    expect(unmapped).toEqual([]);
+  });
+
+  it('derives the id from entity, detector and window only', () => {
+    expect(findingId(finding)).toBe(findingId({ ...finding }));
+    expect(findingId(finding)).not.toBe(findingId({ ...finding, windowStartMs: finding.windowStartMs + 10_000 }));
+    expect(findingId(finding)).not.toBe(findingId({ ...finding, detector: 'other' }));
+    expect(doc.event).toHaveProperty('id', findingId(finding));
+  });
+});

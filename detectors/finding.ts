@@ -1,0 +1,30 @@
+/** What a detector concludes about one (entity, window): the input of the ECS encoder and of the alert feed. */
+export interface Finding {
+  detector: string;
+  ruleName: string;
+  ruleDescription: string;
+  entityId: string;
+  entityType: string;
+  service: string;
+  operation?: string;
+  windowStartMs: number;
+  windowEndMs: number;
+  /** 0–100. */
+  riskScore: number;
+  /** ECS event.severity: 21 low, 47 medium, 73 high, 99 critical (Elastic Security's bands). */
+  severity: number;
+  message: string;
+  explanation: Array<{ feature: string; actual: number; typical: number; share: number }>;
+  exemplars: Array<{ traceId: string; spanId?: string; reason: string }>;
+  model?: { name: string; version: string };
+  threat?: { tactic: { id: string; name: string }; technique: { id: string; name: string } };
+  urlPath?: string;
+  sourceIp?: string;
+}
+
+export function severityOf(riskScore: number): number {
+  if (riskScore >= 90) return 99;
+  if (riskScore >= 70) return 73;
+  if (riskScore >= 40) return 47;
+  return 21;
+}

@@ -1,0 +1,57 @@
+/**
+ * The findings index: a composable template, a write alias and rollover (ILM is absent from the test distribution;
+ * a full cluster may add a lifecycle policy on top). Every field the ECS encoder writes is mapped here; `dynamic: false`
+ * keeps stray fields out of the mapping without rejecting the document.
+ */
+const keyword = { type: 'keyword' } as const;
+const date = { type: 'date' } as const;
+
+export const FINDINGS_TEMPLATE_NAME = 'peregrine-findings';
+
+export function findingsIndexTemplate(alias: string) {
+  return {
+    index_patterns: [`${alias}-*`],
+    priority: 200,
+    template: {
+      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      mappings: {
+        dynamic: false,
+        properties: {
+          '@timestamp': date,
+          message: { type: 'text' },
+          ecs: { properties: { version: keyword } },
+          event: {
+            properties: {
+              id: keyword, kind: keyword, category: keyword, type: keyword, module: keyword, dataset: keyword,
+              start: date, end: date, severity: { type: 'long' }, risk_score: { type: 'float' }, risk_score_norm: { type: 'float' },
+              url: keyword,
+            },
+          },
+          rule: { properties: { id: keyword, name: keyword, description: { type: 'text' }, ruleset: keyword } },
+          service: { properties: { name: keyword } },
+          trace: { properties: { id: keyword } },
+          span: { properties: { id: keyword } },
+          url: { properties: { path: keyword } },
+          source: { properties: { ip: { type: 'ip' } } },
+          threat: {
+            properties: {
+              framework: keyword,
+              tactic: { properties: { id: keyword, name: keyword } },
+              technique: { properties: { id: keyword, name: keyword } },
+            },
+          },
+          peregrine: {
+            properties: {
+              entity: { properties: { id: keyword, type: keyword } },
+              operation: keyword,
+              detector: keyword,
+              explanation: { type: 'nested', properties: { feature: keyword, actual: { type: 'double' }, typical: { type: 'double' }, share: { type: 'float' } } },
+              exemplars: { properties: { trace_id: keyword, span_id: keyword, reason: keyword, url: keyword } },
+              model: { properties: { name: keyword, version: keyword } },
+            },
+          },
+        },
+      },
+    },
+  };
+}
