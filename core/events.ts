@@ -37,13 +37,32 @@ export interface RequestEvent {
   responseBytes?: number;
   userAgent?: string;
   dbSystem?: string;
+  /** `db.namespace` / `db.name`. */
+  dbName?: string;
+  /** `db.operation.name` / `db.operation`. */
+  dbOperation?: string;
+  /** `db.query.text` / `db.statement` (as the instrumentation sanitized it). */
+  dbStatement?: string;
+  /** `rpc.system`, `rpc.service`, `rpc.method` for RPC spans (gRPC and others). */
+  rpcSystem?: string;
+  rpcService?: string;
+  rpcMethod?: string;
   /** Body excerpt where captured (already redacted at the source). */
   requestBody?: string;
+  responseBody?: string;
   /** The remaining attributes, flattened to strings, for detectors and rules. */
   attributes: Record<string, string | number | boolean>;
   resource: Record<string, string | number | boolean>;
 }
 
+export type MetricType = 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary';
+
+/**
+ * One data point. Cumulative sums and histograms arrive here already turned into deltas (the change
+ * since the previous point of the same series), so `value`, `count`, `sum` and bucket counts always
+ * describe the interval `startTimeMs`..`timeMs`. For histograms and summaries `value` is the
+ * observation count of the interval.
+ */
 export interface MetricPointEvent {
   kind: 'metric';
   timeMs: number;
@@ -52,6 +71,28 @@ export interface MetricPointEvent {
   unit?: string;
   value: number;
   attributes: Record<string, string | number | boolean>;
+  metricType?: MetricType;
+  /** Start of the interval the point covers (delta start, or the gauge's start time if given). */
+  startTimeMs?: number;
+  /** For sums: whether the underlying counter only goes up. */
+  monotonic?: boolean;
+  count?: number;
+  sum?: number;
+  min?: number;
+  max?: number;
+  /** Explicit-bucket histograms: upper bounds (one fewer than counts) and per-bucket counts. */
+  bucketBounds?: number[];
+  bucketCounts?: number[];
+  /** Exponential histograms: base-2 scale, zero bucket, and offset + counts of each side. */
+  scale?: number;
+  zeroCount?: number;
+  positiveOffset?: number;
+  positiveCounts?: number[];
+  negativeOffset?: number;
+  negativeCounts?: number[];
+  /** Summaries: quantile -> value as reported (quantiles are not deltas). */
+  quantiles?: Array<{ quantile: number; value: number }>;
+  resource?: Record<string, string | number | boolean>;
 }
 
 export interface LogRecordEvent {
@@ -64,6 +105,10 @@ export interface LogRecordEvent {
   traceId?: string;
   spanId?: string;
   attributes: Record<string, string | number | boolean>;
+  /** `observed_time_unix_nano` when the record has it; `timeMs` falls back to it when time is unset. */
+  observedTimeMs?: number;
+  eventName?: string;
+  resource?: Record<string, string | number | boolean>;
 }
 
 export interface ConnectionEvent {

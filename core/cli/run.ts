@@ -1,4 +1,28 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { startPipeline, STAGES } from '../runtime.ts';
+
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals) => resolve(signal);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
 export function registerRunCommand(program: Command): void {
-  program.command('run').description('run pipeline stages');
+  program
+    .command('run')
+    .description(`run pipeline stages (all by default: ${STAGES.join(', ')})`)
+    .argument('[stages...]', 'stages to run')
+    .option('-c, --config <file>', 'YAML configuration file (environment variables PEREGRINE__SECTION__KEY override it)')
+    .action(async (stages: string[], opts: { config?: string }) => {
+      const config = loadConfig({ file: opts.config });
+      const log = createLogger({ level: config.log.level });
+      const pipeline = await startPipeline(config, log, { stages });
+      const signal = await untilSignal();
+      log.info({ signal }, 'stopping');
+      await pipeline.stop();
+    });
 }

@@ -28,8 +28,11 @@ function wordClass(code: number): string {
   return c === '9' ? 'a' : c;
 }
 
+/** Classes whose runs collapse to one symbol: a word or a number is one unit; `@@@` is not `@`. */
+const COLLAPSING = new Set(['a', 'A', '9', 'ä', 'Ä']);
+
 export interface ValueShape {
-  /** Runs of one class collapsed: `17621392B` -> `9A`, `Calle Clavel 30 11?B` -> `Aa Aa 9 9?A`. */
+  /** Runs of letters or digits collapsed, punctuation kept one by one: `17621392B` -> `9A`, `a@@b` -> `a@@a`. */
   fine: string;
   coarse: string;
   word: string;
@@ -47,11 +50,12 @@ export function valueShape(value: string): ValueShape {
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     const f = charClass(code);
-    if (f !== lastFine) { fine += f; lastFine = f; if (!classes.includes(f)) classes.push(f); }
+    if (!classes.includes(f)) classes.push(f);
+    if (f !== lastFine || !COLLAPSING.has(f)) { fine += f; lastFine = f; }
     const c = coarseClass(code);
-    if (c !== lastCoarse) { coarse += c; lastCoarse = c; }
+    if (c !== lastCoarse || !COLLAPSING.has(c)) { coarse += c; lastCoarse = c; }
     const w = wordClass(code);
-    if (w !== lastWord) { word += w; lastWord = w; }
+    if (w !== lastWord || !COLLAPSING.has(w)) { word += w; lastWord = w; }
   }
   return { fine, coarse, word, classes, length: value.length, numeric: readNumber(value) };
 }

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Peregrine node sensor: TCP socket I/O (syscall tracepoints), TLS plaintext (OpenSSL uprobes)
+ * and process execs, streamed to user space through one ring buffer.
+ *
+ * Only tracepoints and uprobes: the target kernels have neither kprobes nor fentry. Data is
+ * captured at syscall exit, so sizes are what the kernel really moved. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "sensor.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+/* Set by the loader before load. */
+const volatile __u32 capture_bytes = 4096;
+const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader only when this much is queued */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 16 * 1024 * 1024); /* the loader may resize */
+} events SEC(".maps");
+
+struct conn_key {
+  __u32 tgid;
+  __s32 fd;
+};
+
+struct conn_val {
+  __u64 id;
+  __u64 bytes_sent;
+  __u64 bytes_recv;
+  __u8 role;
+  __u8 tls; /* the fd carries TLS: its syscall bytes are ciphertext, not worth sending */
+  __u8 pad[6];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct conn_key);
+  __type(value, struct conn_val);
+} conns SEC(".maps");
+
+enum io_kind { IO_PLAIN = 0, IO_IOV = 1 };
+
+/* Syscall arguments saved at enter, used at exit. */
+struct io_args {
+  __u64 buf; /* buffer, or iovec array for IO_IOV */
+  __u32 iovcnt;
+  __s32 fd;
+  __u8 kind;
+  __u8 direction;
+  __u8 pad[6];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct io_args);
+} io_args_map SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __s32);
+} connect_args SEC(".maps");
+
+enum ssl_op { SSL_OP_READ = 1, SSL_OP_WRITE = 2, SSL_OP_READ_EX = 3, SSL_OP_WRITE_EX = 4 };
+
+struct ssl_call {
+  __u64 ssl;
+  __u64 buf;
+  __u64 len_ptr; /* size_t* of the _ex variants */
+  __s32 fd;      /* socket touched inside the call (socket BIO), -1 if none */
+  __u8 op;
+  __u8 pad[3];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+struct ssl_key {
+  __u64 ssl;
+  __u32 tgid;
+  __u32 pad;
+};
+
+struct fd_ref {
+  __s32 fd;
+  __u32 pad;
+  __u64 conn_id;
+};
+
+/* SSL* -> socket, learned once and checked against the live connection before use. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct ssl_key);
+  __type(value, struct fd_ref);
+} ssl_fds SEC(".maps");
+
+/* The socket a thread last read from: Node's TLS reads ciphertext with read() and then calls
+ * SSL_read on the same thread from the read callback, with no syscall inside SSL_read. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32); /* tid */
+  __type(value, struct fd_ref);
+} thread_last_read SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u8);
+} excluded_tgids SEC(".maps");
+
+/* One slot per CPU (the loader sizes it): a per-CPU array's values are capped at 32 KiB, and
+ * this program cannot migrate between CPUs while it runs. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, struct data_event);
+} data_scratch SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct exec_event);
+} exec_scratch SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, CNT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which) {
+  __u64 *c = bpf_map_lookup_elem(&counters, &which);
+  if (c) *c += 1;
+}
+
+static __always_inline __u64 wakeup_flag(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                        : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline bool is_excluded(__u32 tgid) {
+  return bpf_map_lookup_elem(&excluded_tgids, &tgid) != NULL;
+}
+
+/* fd -> struct sock of a TCP/IP socket of the current task, or NULL (pipes, files, unix, udp). */
+static __always_inline struct sock *tcp_sock_of_fd(int fd) {
+  if (fd < 0) return NULL;
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt) return NULL;
+  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+  if ((unsigned int)fd >= max_fds) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  if (!file) return NULL;
+  umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+  if ((mode & S_IFMT) != S_IFSOCK) return NULL;
+  struct socket *sock = BPF_CORE_READ(file, private_data);
+  if (!sock) return NULL;
+  if (BPF_CORE_READ(sock, type) != SOCK_STREAM) return NULL;
+  struct sock *sk = BPF_CORE_READ(sock, sk);
+  if (!sk) return NULL;
+  __u16 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (proto != IPPROTO_TCP || (family != AF_INET && family != AF_INET6)) return NULL;
+  return sk;
+}
+
+static __always_inline void emit_conn(__u32 type, __u32 tgid, int fd, struct conn_val *conn,
+                                      struct sock *sk, __u8 flags) {
+  struct conn_event ev = {};
+  __u64 id = bpf_get_current_pid_tgid();
+  ev.h.type = type;
+  ev.h.tgid = tgid;
+  ev.h.tid = (__u32)id;
+  ev.h.fd = fd;
+  ev.h.ts_ns = bpf_ktime_get_ns();
+  ev.h.conn_id = conn->id;
+  ev.bytes_sent = conn->bytes_sent;
+  ev.bytes_recv = conn->bytes_recv;
+  ev.cgroup_id = bpf_get_current_cgroup_id();
+  ev.role = conn->role;
+  ev.flags = flags;
+  bpf_get_current_comm(&ev.comm, sizeof(ev.comm));
+  if (sk) {
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    ev.family = family;
+    ev.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    ev.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    if (family == AF_INET) {
+      BPF_CORE_READ_INTO(&ev.laddr, sk, __sk_common.skc_rcv_saddr);
+      BPF_CORE_READ_INTO(&ev.raddr, sk, __sk_common.skc_daddr);
+    } else {
+      BPF_CORE_READ_INTO(&ev.laddr, sk, __sk_common.skc_v6_rcv_saddr);
+      BPF_CORE_READ_INTO(&ev.raddr, sk, __sk_common.skc_v6_daddr);
+    }
+  }
+  if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flag()))
+    count(CNT_RINGBUF_DROPS);
+  else
+    count(CNT_CONN_EVENTS);
+}
+
+/* A new connection instance on (tgid, fd): replaces whatever was there (fd reuse). */
+static __always_inline struct conn_val *open_conn(__u32 tgid, int fd, struct sock *sk, __u8 role,
+                                                  __u8 flags) {
+  struct conn_key key = {.tgid = tgid, .fd = fd};
+  struct conn_val val = {};
+  val.id = bpf_ktime_get_ns();
+  val.role = role;
+  bpf_map_update_elem(&conns, &key, &val, BPF_ANY);
+  struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
+  if (conn) emit_conn(EV_CONN_OPEN, tgid, fd, conn, sk, flags);
+  return conn;
+}
+
+/* The tracked connection of (tgid, fd); a TCP socket first seen now (opened before the sensor
+ * started, or by a path we do not trace) is tracked from here with its role unknown. */
+static __always_inline struct conn_val *lookup_or_adopt(__u32 tgid, int fd) {
+  struct conn_key key = {.tgid = tgid, .fd = fd};
+  struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
+  if (conn) return conn;
+  struct sock *sk = tcp_sock_of_fd(fd);
+  if (!sk) return NULL;
+  return open_conn(tgid, fd, sk, ROLE_UNKNOWN, CONN_PREEXISTING);
+}
+
+/* Copies the first min(bytes, capture_bytes) bytes (from a buffer or an iovec array) and sends
+ * them with the true size. */
+static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn, __u8 direction,
+                                      __u8 source, __u64 bytes, __u64 buf, __u8 kind,
+                                      __u32 iovcnt, __u64 ssl_ptr) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct data_event *ev = bpf_map_lookup_elem(&data_scratch, &cpu);
+  if (!ev) return;
+  __u64 id = bpf_get_current_pid_tgid();
+  ev->h.type = EV_DATA;
+  ev->h.tgid = tgid;
+  ev->h.tid = (__u32)id;
+  ev->h.fd = fd;
+  ev->h.ts_ns = bpf_ktime_get_ns();
+  ev->h.conn_id = conn ? conn->id : 0;
+  ev->ssl_ptr = ssl_ptr;
+  ev->size = bytes > 0xffffffffULL ? 0xffffffff : (__u32)bytes;
+  ev->direction = direction;
+  ev->source = source;
+  ev->role = conn ? conn->role : ROLE_UNKNOWN;
+  bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
+
+  __u64 cap = capture_bytes;
+  if (cap > MAX_CAPTURE) cap = MAX_CAPTURE;
+  __u64 want = bytes < cap ? bytes : cap;
+  __u32 len = 0;
+  if (kind == IO_PLAIN) {
+    __u32 n = want;
+    barrier_var(n);
+    if (n > MAX_CAPTURE) n = MAX_CAPTURE;
+    if (bpf_probe_read_user(ev->data, n, (void *)buf) == 0) len = n;
+  } else {
+    struct iovec *iov = (struct iovec *)buf;
+    for (int i = 0; i < MAX_IOV; i++) {
+      if (i >= iovcnt || len >= want) break;
+      struct iovec v = {};
+      if (bpf_probe_read_user(&v, sizeof(v), &iov[i])) break;
+      __u64 n = v.iov_len;
+      if (n > want - len) n = want - len;
+      __u32 off = len;
+      barrier_var(off);
+      if (off >= MAX_CAPTURE) break;
+      __u32 chunk = n;
+      barrier_var(chunk);
+      if (chunk > MAX_CAPTURE) chunk = MAX_CAPTURE;
+      if (bpf_probe_read_user(ev->data + off, chunk, v.iov_base)) break;
+      len += chunk;
+    }
+  }
+  if (len > MAX_CAPTURE) len = MAX_CAPTURE;
+  ev->captured = len;
+  __u32 total = DATA_HEADER_SIZE + len;
+  barrier_var(total);
+  if (total > sizeof(*ev)) total = sizeof(*ev);
+  if (bpf_ringbuf_output(&events, ev, total, wakeup_flag()))
+    count(CNT_RINGBUF_DROPS);
+  else
+    count(CNT_DATA_EVENTS);
+}
+
+/* ---- syscall enter: remember arguments (TCP sockets only) ---- */
+
+static __always_inline int save_io(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (is_excluded(tgid)) return 0;
+  if (!lookup_or_adopt(tgid, fd)) return 0;
+  struct io_args args = {.buf = buf, .iovcnt = iovcnt, .fd = fd, .kind = kind, .direction = direction};
+  bpf_map_update_elem(&io_args_map, &id, &args, BPF_ANY);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_INGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_INGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_EGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_EGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], ctx->args[2], IO_IOV, DIR_INGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx) {
+  return save_io(ctx->args[0], ctx->args[1], ctx->args[2], IO_IOV, DIR_EGRESS);
+}
+
+static __always_inline int save_msg(int fd, __u64 msg_ptr, __u8 direction) {
+  struct user_msghdr msg = {};
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_ptr)) return 0;
+  return save_io(fd, (__u64)msg.msg_iov, msg.msg_iovlen, IO_IOV, direction);
+}
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
+  return save_msg(ctx->args[0], ctx->args[1], DIR_EGRESS);
+}
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
+  return save_msg(ctx->args[0], ctx->args[1], DIR_INGRESS);
+}
+
+/* ---- syscall exit: capture what really moved ---- */
+
+static __always_inline int finish_io(long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct io_args *args = bpf_map_lookup_elem(&io_args_map, &id);
+  if (!args) return 0;
+  struct io_args a = *args;
+  bpf_map_delete_elem(&io_args_map, &id);
+  if (ret <= 0) return 0;
+  __u32 tgid = id >> 32;
+  struct conn_key key = {.tgid = tgid, .fd = a.fd};
+  struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
+  if (!conn) return 0;
+  if (a.direction == DIR_EGRESS)
+    __sync_fetch_and_add(&conn->bytes_sent, ret);
+  else
+    __sync_fetch_and_add(&conn->bytes_recv, ret);
+
+  struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
+  if (call) {
+    /* Inside SSL_*: this is the ciphertext of a socket BIO; it names the SSL's socket. */
+    call->fd = a.fd;
+    conn->tls = 1;
+    return 0;
+  }
+  if (a.direction == DIR_INGRESS) {
+    struct fd_ref ref = {.fd = a.fd, .conn_id = conn->id};
+    __u32 tid = (__u32)id;
+    bpf_map_update_elem(&thread_last_read, &tid, &ref, BPF_ANY);
+  }
+  if (conn->tls) return 0;
+  emit_data(tgid, a.fd, conn, a.direction, SRC_SYSCALL, ret, a.buf, a.kind, a.iovcnt, 0);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int exit_read(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_write")
+int exit_write(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_readv")
+int exit_readv(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_writev")
+int exit_writev(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+
+/* ---- connection lifecycle ---- */
+
+static __always_inline int accepted(long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (ret < 0 || is_excluded(tgid)) return 0;
+  struct sock *sk = tcp_sock_of_fd(ret);
+  if (sk) open_conn(tgid, ret, sk, ROLE_SERVER, 0);
+  return 0;
+}
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return accepted(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx) { return accepted(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (is_excluded(id >> 32)) return 0;
+  __s32 fd = ctx->args[0];
+  bpf_map_update_elem(&connect_args, &id, &fd, BPF_ANY);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __s32 *fdp = bpf_map_lookup_elem(&connect_args, &id);
+  if (!fdp) return 0;
+  __s32 fd = *fdp;
+  bpf_map_delete_elem(&connect_args, &id);
+  long ret = ctx->ret;
+  if (ret != 0 && ret != -EINPROGRESS) return 0;
+  struct sock *sk = tcp_sock_of_fd(fd);
+  if (sk) open_conn(id >> 32, fd, sk, ROLE_CLIENT, 0);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  struct conn_key key = {.tgid = tgid, .fd = ctx->args[0]};
+  struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
+  if (!conn) return 0;
+  emit_conn(EV_CONN_CLOSE, tgid, key.fd, conn, NULL, 0);
+  bpf_map_delete_elem(&conns, &key);
+  return 0;
+}
+
+/* ---- process execs ---- */
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_exec(struct trace_event_raw_sched_process_exec *ctx) {
+  __u32 zero = 0;
+  struct exec_event *ev = bpf_map_lookup_elem(&exec_scratch, &zero);
+  if (!ev) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  ev->h.type = EV_EXEC;
+  ev->h.tgid = id >> 32;
+  ev->h.tid = (__u32)id;
+  ev->h.fd = -1;
+  ev->h.ts_ns = bpf_ktime_get_ns();
+  ev->h.conn_id = 0;
+  ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+  ev->uid = (__u32)bpf_get_current_uid_gid();
+  ev->cgroup_id = bpf_get_current_cgroup_id();
+  bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
+  unsigned int off = ctx->__data_loc_filename & 0xFFFF;
+  bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), (void *)ctx + off);
+  unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+  unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+  __u32 n = arg_end > arg_start ? arg_end - arg_start : 0;
+  barrier_var(n);
+  if (n > ARGS_LEN) n = ARGS_LEN;
+  if (bpf_probe_read_user(ev->args, n, (void *)arg_start)) n = 0;
+  ev->args_len = n;
+  __u32 total = EXEC_HEADER_SIZE + n;
+  barrier_var(total);
+  if (total > sizeof(*ev)) total = sizeof(*ev);
+  if (bpf_ringbuf_output(&events, ev, total, wakeup_flag()))
+    count(CNT_RINGBUF_DROPS);
+  else
+    count(CNT_EXEC_EVENTS);
+  return 0;
+}
+
+/* ---- OpenSSL: plaintext at SSL_read/SSL_write (and _ex) ---- */
+/* BPF_KPROBE/BPF_KRETPROBE only unpack pt_regs; libbpf 1.1 has no BPF_UPROBE alias. */
+
+static __always_inline int ssl_enter(__u8 op, void *ssl, const void *buf, __u64 len_ptr) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (is_excluded(id >> 32)) return 0;
+  if (bpf_map_lookup_elem(&ssl_calls, &id)) return 0; /* nested: keep the outer call */
+  struct ssl_call call = {.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = len_ptr, .fd = -1, .op = op};
+  bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY);
+  return 0;
+}
+
+/* Which socket an SSL* talks over: the one its socket BIO touched during the call (curl,
+ * Python), else a mapping learned earlier that still names the same connection, else (reads
+ * only) the socket this thread last read ciphertext from (Node's memory BIO). */
+static __always_inline int resolve_ssl_fd(__u32 tgid, __u32 tid, struct ssl_call *call, bool is_read,
+                                          struct conn_val **connp) {
+  struct ssl_key skey = {.ssl = call->ssl, .tgid = tgid};
+  int fd = call->fd;
+  struct conn_key ckey = {.tgid = tgid};
+  struct conn_val *conn = NULL;
+  if (fd < 0) {
+    struct fd_ref *known = bpf_map_lookup_elem(&ssl_fds, &skey);
+    if (known) {
+      ckey.fd = known->fd;
+      conn = bpf_map_lookup_elem(&conns, &ckey);
+      if (conn && conn->id == known->conn_id && conn->tls) fd = known->fd;
+      else conn = NULL;
+    }
+  }
+  if (fd < 0 && is_read) {
+    struct fd_ref *last = bpf_map_lookup_elem(&thread_last_read, &tid);
+    if (last) fd = last->fd;
+  }
+  if (fd < 0) return -1;
+  if (!conn) {
+    ckey.fd = fd;
+    conn = bpf_map_lookup_elem(&conns, &ckey);
+  }
+  if (conn) {
+    conn->tls = 1;
+    struct fd_ref ref = {.fd = fd, .conn_id = conn->id};
+    bpf_map_update_elem(&ssl_fds, &skey, &ref, BPF_ANY);
+  }
+  *connp = conn;
+  return fd;
+}
+
+static __always_inline int ssl_exit(__u8 op, long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct ssl_call *callp = bpf_map_lookup_elem(&ssl_calls, &id);
+  if (!callp) return 0;
+  if (callp->op != op) return 0; /* the return of a nested call */
+  struct ssl_call call = *callp;
+  bpf_map_delete_elem(&ssl_calls, &id);
+  __u32 tgid = id >> 32;
+  bool is_read = op == SSL_OP_READ || op == SSL_OP_READ_EX;
+  struct conn_val *conn = NULL;
+  /* Resolve even for failed calls: Node's handshake SSL_read (ret <= 0) teaches the mapping
+   * that its later SSL_write needs. */
+  int fd = resolve_ssl_fd(tgid, (__u32)id, &call, is_read, &conn);
+  __u64 bytes = 0;
+  if (op == SSL_OP_READ || op == SSL_OP_WRITE) {
+    if (ret <= 0) return 0;
+    bytes = ret;
+  } else {
+    if (ret != 1 || !call.len_ptr) return 0;
+    size_t n = 0;
+    bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr);
+    bytes = n;
+  }
+  if (bytes == 0) return 0;
+  if (fd < 0) count(CNT_TLS_UNRESOLVED);
+  emit_data(tgid, fd, conn, is_read ? DIR_INGRESS : DIR_EGRESS, SRC_TLS, bytes, call.buf, IO_PLAIN, 0,
+            call.ssl);
+  return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num) { return ssl_enter(SSL_OP_READ, ssl, buf, 0); }
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret) { return ssl_exit(SSL_OP_READ, ret); }
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num) { return ssl_enter(SSL_OP_WRITE, ssl, buf, 0); }
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret) { return ssl_exit(SSL_OP_WRITE, ret); }
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes) {
+  return ssl_enter(SSL_OP_READ_EX, ssl, buf, (__u64)readbytes);
+}
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_exit, int ret) { return ssl_exit(SSL_OP_READ_EX, ret); }
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written) {
+  return ssl_enter(SSL_OP_WRITE_EX, ssl, buf, (__u64)written);
+}
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_exit, int ret) { return ssl_exit(SSL_OP_WRITE_EX, ret); }

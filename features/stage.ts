@@ -1,0 +1,144 @@
+import type { RequestEvent } from '../core/events.ts';
+import { DecodeError, errorMessage } from '../core/errors.ts';
+import type { IncomingRecord, OutgoingMessage, Producer, RecordBatch } from '../core/kafka/adapter.ts';
+import { deadLetter } from '../core/kafka/dead-letter.ts';
+import { retryUntilDone, SerialQueue } from '../core/retry.ts';
+import type { RunningStage, StageContext } from '../core/stage.ts';
+import { encodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
+import { OperationWindows } from './entity_window/window.ts';
+
+export const FEATURES_STAGE = 'features';
+
+export interface FeaturesStageOptions {
+  /** OTLP message → request events; throws DecodeError for what cannot be decoded. */
+  decode(record: IncomingRecord): RequestEvent[];
+  /** Called with every vector after Kafka acknowledged it (the demo prints them). */
+  onEmit?(vectors: FeatureVector[]): void;
+}
+
+interface CommitState {
+  emittedThroughMs: number;
+}
+
+/**
+ * otlp_spans → decode → per-operation event-time windows → peregrine.features.v1 (Avro, keyed by entity).
+ * Offsets are committed up to the first record still held in an open window, with how far windows were emitted in
+ * the commit metadata: a restart re-reads what open windows held and skips windows already emitted.
+ */
+export async function startFeaturesStage(ctx: StageContext, options: FeaturesStageOptions): Promise<RunningStage> {
+  const { config, kafka, metrics, clock } = ctx;
+  const log = ctx.log.child({ stage: FEATURES_STAGE });
+  const m = metrics.stage;
+  const stage = FEATURES_STAGE;
+  const topics = config.topics;
+  const settings = config.features;
+  await kafka.ensureTopics([
+    { topic: topics.spans, partitions: topics.partitions },
+    { topic: topics.features, partitions: topics.partitions },
+    { topic: topics.deadLetter, partitions: 1 },
+  ]);
+  const producer: Producer = await kafka.producer();
+  const windows = new OperationWindows({ windowMs: settings.windowMs, allowedLatenessMs: settings.allowedLatenessMs });
+  const queue = new SerialQueue();
+  const lastBatch = new Map<number, RecordBatch>();
+  const nextOffset = new Map<number, bigint>();
+  let maxEventTimeMs = -Infinity;
+  let lastDataAtMs = clock.now();
+  let consuming = true;
+  metrics.addHealthCheck(stage, () => consuming);
+
+  const send = (topic: string, messages: OutgoingMessage[]) =>
+    retryUntilDone(() => producer.send(topic, messages), {
+      signal: ctx.signal,
+      onRetry: (e, attempt) => { m.errors.inc({ stage, kind: 'produce' }); log.warn({ attempt, err: errorMessage(e) }, `retrying produce to ${topic}`); },
+    });
+
+  /** Emits what the watermark closed, then commits every partition as far as open windows allow. */
+  async function emitAndCommit(watermarkMs: number): Promise<void> {
+    const closed = windows.advanceWatermark(watermarkMs);
+    if (closed.length > 0) {
+      await send(topics.features, closed.map((v) => ({
+        key: v.entityId, value: encodeFeatureVector(v), timestampMs: v.windowEndMs,
+        headers: { [FINGERPRINT_HEADER]: FEATURE_SCHEMA_FINGERPRINT },
+      })));
+      m.recordsOut.inc({ stage }, closed.length);
+      options.onEmit?.(closed);
+    }
+    const state: CommitState = { emittedThroughMs: windows.watermark - settings.allowedLatenessMs };
+    for (const [partition, batch] of lastBatch) {
+      const commitAt = windows.minOpenOffset(partition) ?? nextOffset.get(partition)!;
+      await batch.commit(commitAt.toString(), JSON.stringify(state));
+    }
+  }
+
+  async function handle(batch: RecordBatch): Promise<void> {
+    const started = performance.now();
+    const dead: OutgoingMessage[] = [];
+    for (const record of batch.records) {
+      m.recordsIn.inc({ stage });
+      let events: RequestEvent[];
+      try {
+        events = options.decode(record);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        dead.push(deadLetter(record, e.message, stage));
+        continue;
+      }
+      const position = { partition: batch.partition, offset: BigInt(record.offset) };
+      for (const event of events) {
+        const outcome = windows.record(event, position);
+        if (outcome === 'late' || outcome === 'already_emitted') m.recordsDropped.inc({ stage, reason: outcome });
+        if (outcome === 'accepted' && event.timeMs > maxEventTimeMs) maxEventTimeMs = event.timeMs;
+      }
+    }
+    if (dead.length > 0) {
+      await send(topics.deadLetter, dead);
+      m.recordsDropped.inc({ stage, reason: 'undecodable' }, dead.length);
+    }
+    const last = batch.records.at(-1);
+    if (last) nextOffset.set(batch.partition, BigInt(last.offset) + 1n);
+    lastBatch.set(batch.partition, batch);
+    lastDataAtMs = clock.now();
+    await emitAndCommit(maxEventTimeMs);
+    m.consumerLag.set({ stage, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - (nextOffset.get(batch.partition) ?? 0n)));
+    m.processingLatency.observe({ stage }, (performance.now() - started) / 1000);
+  }
+
+  const consumer = await kafka.consume({
+    groupId: settings.groupId,
+    topics: [topics.spans],
+    fromBeginning: true,
+    onAssign: (_topic, committed) => {
+      for (const c of committed) {
+        if (!c.metadata) continue;
+        try {
+          const state = JSON.parse(c.metadata) as CommitState;
+          windows.restoreEmittedThrough(state.emittedThroughMs);
+        } catch {
+          log.warn({ partition: c.partition }, 'ignoring unreadable commit metadata');
+        }
+      }
+    },
+    onBatch: (batch) => queue.run(() => handle(batch)),
+  });
+
+  // When traffic stops, windows still close: after a quiet spell the watermark moves on by wall time.
+  const idleTimer = setInterval(() => {
+    if (windows.openCount === 0 || clock.now() - lastDataAtMs < settings.idleFlushMs) return;
+    queue.run(() => emitAndCommit(maxEventTimeMs + settings.windowMs + settings.allowedLatenessMs))
+      .catch((e) => { m.errors.inc({ stage, kind: 'flush' }); log.error({ err: errorMessage(e) }, 'idle flush failed'); });
+    lastDataAtMs = clock.now();
+  }, Math.min(1000, settings.idleFlushMs));
+
+  log.info({ topic: topics.spans, groupId: settings.groupId, windowMs: settings.windowMs }, 'features stage consuming');
+  return {
+    name: stage,
+    async stop() {
+      consuming = false;
+      clearInterval(idleTimer);
+      await consumer.stop();
+      await queue.run(async () => {});
+      await producer.close();
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The OTLP common messages (KeyValue, AnyValue, Resource) read straight from protobuf bytes, and the
+ * guard every hot-path decoder runs inside.
+ */
+import { DecodeError } from '../../core/errors.ts';
+import type { Attributes, AttrValue } from '../normalize/span.ts';
+import { MAX_NESTING, WireReader } from './wire.ts';
+
+export interface DecodeOptions {
+  /** Upper bound on events from one message; more is treated as malformed (a few bytes per span could otherwise cost GBs). */
+  maxEvents?: number;
+}
+
+export const DEFAULT_MAX_EVENTS = 250_000;
+
+/** Key of the KeyValue last read by readKeyValue (avoids allocating a pair per attribute). */
+export let lastKey = '';
+
+/**
+ * Reads one KeyValue ending at `end` and returns its flattened value (`lastKey` holds the key).
+ * Returns undefined for a KeyValue without key.
+ */
+export function readKeyValue(r: WireReader, end: number): AttrValue | undefined {
+  const saved = r.end;
+  r.end = end;
+  let key = '';
+  let value: AttrValue = '';
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) key = r.string();
+    else if (tag === 0x12) {
+      const valueEnd = r.lengthEnd();
+      value = readAnyValue(r, valueEnd);
+    } else if (tag >>> 3 <= 2) r.wrongType(tag, 'KeyValue');
+    else r.skip(tag);
+  }
+  r.end = saved;
+  lastKey = key;
+  return key === '' ? undefined : value;
+}
+
+/** A top-level AnyValue, flattened: arrays and kvlists become JSON text, bytes base64, empty ''. */
+function readAnyValue(r: WireReader, end: number): AttrValue {
+  const saved = r.end;
+  r.end = end;
+  let value: AttrValue = '';
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag) {
+      case 0x0a:
+        value = r.string();
+        break;
+      case 0x10:
+        r.varint64();
+        value = r.lo !== 0 || r.hi !== 0;
+        break;
+      case 0x18:
+        r.varint64();
+        value = r.int64Number();
+        break;
+      case 0x21:
+        value = r.double();
+        break;
+      case 0x2a: {
+        const inner = r.lengthEnd();
+        value = JSON.stringify(readArray(r, inner, 1));
+        break;
+      }
+      case 0x32: {
+        const inner = r.lengthEnd();
+        value = JSON.stringify(readKvList(r, inner, 1));
+        break;
+      }
+      case 0x3a:
+        value = r.base64();
+        break;
+      default:
+        if (tag >>> 3 <= 7) r.wrongType(tag, 'AnyValue');
+        r.skip(tag);
+    }
+  }
+  r.end = saved;
+  return value;
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+function readNested(r: WireReader, end: number, depth: number): Json {
+  if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
+  const saved = r.end;
+  r.end = end;
+  let value: Json = null;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag) {
+      case 0x0a:
+        value = r.string();
+        break;
+      case 0x10:
+        r.varint64();
+        value = r.lo !== 0 || r.hi !== 0;
+        break;
+      case 0x18:
+        r.varint64();
+        value = r.int64Number();
+        break;
+      case 0x21:
+        value = r.double();
+        break;
+      case 0x2a: {
+        const inner = r.lengthEnd();
+        value = readArray(r, inner, depth + 1);
+        break;
+      }
+      case 0x32: {
+        const inner = r.lengthEnd();
+        value = readKvList(r, inner, depth + 1);
+        break;
+      }
+      case 0x3a:
+        value = r.base64();
+        break;
+      default:
+        if (tag >>> 3 <= 7) r.wrongType(tag, 'AnyValue');
+        r.skip(tag);
+    }
+  }
+  r.end = saved;
+  return value;
+}
+
+function readArray(r: WireReader, end: number, depth: number): Json[] {
+  if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
+  const saved = r.end;
+  r.end = end;
+  const out: Json[] = [];
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) {
+      const inner = r.lengthEnd();
+      out.push(readNested(r, inner, depth + 1));
+    } else if (tag >>> 3 === 1) r.wrongType(tag, 'ArrayValue');
+    else r.skip(tag);
+  }
+  r.end = saved;
+  return out;
+}
+
+function readKvList(r: WireReader, end: number, depth: number): { [key: string]: Json } {
+  if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
+  const saved = r.end;
+  r.end = end;
+  const out: { [key: string]: Json } = {};
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) {
+      const kvEnd = r.lengthEnd();
+      r.end = kvEnd;
+      let key = '';
+      let value: Json = null;
+      while (r.pos < kvEnd) {
+        const t = r.tag();
+        if (t === 0x0a) key = r.string();
+        else if (t === 0x12) {
+          const inner = r.lengthEnd();
+          value = readNested(r, inner, depth + 1);
+        } else if (t >>> 3 <= 2) r.wrongType(t, 'KeyValue');
+        else r.skip(t);
+      }
+      r.end = end;
+      if (key !== '') out[key] = value;
+    } else if (tag >>> 3 === 1) r.wrongType(tag, 'KeyValueList');
+    else r.skip(tag);
+  }
+  r.end = saved;
+  return out;
+}
+
+/** A Resource message ending at `end` → its attributes. */
+export function readResource(r: WireReader, end: number): Attributes {
+  const saved = r.end;
+  r.end = end;
+  const attrs: Attributes = {};
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) {
+      const value = readKeyValue(r, r.lengthEnd());
+      if (value !== undefined) attrs[lastKey] = value;
+    } else if (tag === 0x10) r.varint64();
+    else if (tag >>> 3 <= 2) r.wrongType(tag, 'Resource');
+    else r.skip(tag);
+  }
+  r.end = saved;
+  return attrs;
+}
+
+/**
+ * Runs a decoder and guarantees its only failure is DecodeError. A non-DecodeError from inside is a
+ * bug in the decoder; it is reported as `internal:` so fuzzing can tell the two apart.
+ */
+export function guarded<T>(what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof DecodeError) throw error;
+    throw new DecodeError(`internal: ${what} decoder failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+}
+
+export function asBytes(input: Uint8Array): Uint8Array {
+  if (!(input instanceof Uint8Array)) throw new DecodeError(`expected bytes, got ${typeof input}`);
+  return input;
+}

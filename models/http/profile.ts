@@ -1,0 +1,399 @@
+/**
+ * The statistical half of the request model: per-route and per-parameter profiles learned by counting normal
+ * traffic, and a scorer that turns each way a request departs from them into a surprisal (-ln of the estimated
+ * probability that a normal request does so). Probabilities of "something never seen before" are leave-one-out
+ * (Good-Turing) estimates: the share of training requests whose key was seen only once. So a field whose normal
+ * values are always new (a password) barely scores a new value, while a field with a fixed set of values (a button
+ * label, a product id) scores any new value high — no per-field thresholds to tune. Pure: no I/O, no clock.
+ */
+import { decodeFormValue, BODY_PARAM, type HttpRequest } from './request.ts';
+import { valueShape, type ValueShape } from './shape.ts';
+
+/** The components a request score is the sum of; also the request-level feature names, in this order. */
+export const COMPONENTS = [
+  'method', // a method never seen at all
+  'route', // a path never seen
+  'route_method', // a known path with a method it never had
+  'param_name', // a parameter name the route never had
+  'param_set', // a set of parameter names the route never had (missing or repeated ones)
+  'value', // a value never seen for the parameter
+  'shape', // value shape never seen (at the rarest of three levels of detail)
+  'char_class', // a character class the parameter never contained
+  'length', // a length outside the seen range (Chebyshev bound)
+  'numeric_range', // a number outside the seen range of a numeric parameter
+  'header_name', // a header name never seen
+  'header_set', // a set of header names never seen
+  'header_value', // the value components above, for headers
+  'content_length', // Content-Length disagreeing with the body
+] as const;
+export type Component = (typeof COMPONENTS)[number];
+const INDEX = Object.fromEntries(COMPONENTS.map((c, i) => [c, i])) as Record<Component, number>;
+
+/** Keys kept per counted table; beyond this the rarest are dropped (they would score near zero anyway). */
+const MAX_KEYS = 20_000;
+const MIN_PROBABILITY = 1e-9;
+export let SHAPE_MODE: 'sum' | 'max' = (process.env.SHAPE_MODE as 'sum') ?? 'sum';
+/** A parameter counts as numeric when this share of its values are numbers. */
+const NUMERIC_SHARE = 0.99;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fitted (serialisable) profiles
+
+export interface NoveltyModel {
+  /** Seen keys and their counts. */
+  keys: Map<string, number>;
+  /** Surprisal of a key not in `keys`. */
+  unseen: number;
+}
+
+/** Counts behind a novelty estimate, kept while fitting so that sparse fields can borrow from the others. */
+interface RareCount { rare: number; total: number }
+
+export interface ParamProfile {
+  n: number;
+  value: NoveltyModel;
+  fine: NoveltyModel;
+  coarse: NoveltyModel;
+  word: NoveltyModel;
+  /** Character class -> number of values containing it; and the surprisal of a value with a new class. */
+  classes: Map<string, number>;
+  newClass: number;
+  /** Length range and moments over distinct values, seen lengths and the surprisal of an unseen one. */
+  length: { min: number; max: number; mean: number; variance: number; seen: Map<string, number>; unseen: number };
+  numeric?: { min: number; max: number; outside: number };
+}
+
+export interface RouteProfile {
+  n: number;
+  methods: NoveltyModel;
+  paramSets: NoveltyModel;
+  /** Parameter name -> requests carrying it; and the surprisal of a request carrying a new name. */
+  names: Map<string, number>;
+  newName: number;
+}
+
+export interface RequestProfiles {
+  n: number;
+  methods: NoveltyModel;
+  paths: NoveltyModel;
+  routes: Map<string, RouteProfile>;
+  /** Keyed by `${path}\u0000${name}`. */
+  params: Map<string, ParamProfile>;
+  headerNames: Map<string, number>;
+  newHeaderName: number;
+  headerSets: NoveltyModel;
+  headers: Map<string, ParamProfile>;
+  /** Surprisal of a Content-Length that disagrees with the body. */
+  contentLengthMismatch: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Learning
+
+/** Headers whose values are per-request by nature are profiled by shape only through their own profile; the
+ *  Content-Length value is checked against the body instead. */
+const SKIPPED_HEADER_VALUES = new Set(['content-length']);
+
+export class ProfileLearner {
+  private n = 0;
+  private methods = new Map<string, number>();
+  private paths = new Map<string, number>();
+  private routes = new Map<string, { n: number; methods: Map<string, number>; sets: Map<string, number>; names: string[][] }>();
+  private params = new Map<string, string[]>();
+  private headerNames: string[][] = [];
+  private headerSets = new Map<string, number>();
+  private headers = new Map<string, string[]>();
+  private contentLength = { checked: 0, mismatched: 0 };
+
+  /** How many pseudo-observations of the all-fields average a field's shape estimates start from. */
+  constructor(private readonly priorWeight = PRIOR_WEIGHT) {}
+
+  add(request: HttpRequest): void {
+    this.n++;
+    bump(this.methods, request.method);
+    bump(this.paths, request.path);
+    let route = this.routes.get(request.path);
+    if (!route) this.routes.set(request.path, (route = { n: 0, methods: new Map(), sets: new Map(), names: [] }));
+    route.n++;
+    bump(route.methods, request.method);
+    const names = paramNames(request);
+    bump(route.sets, nameSetKey(names));
+    route.names.push(unique(names));
+    for (const [name, value] of paramValues(request)) push(this.params, paramKey(request.path, name), value);
+    const headerNames = request.headers.map(([name]) => name);
+    this.headerNames.push(unique(headerNames));
+    bump(this.headerSets, nameSetKey(headerNames));
+    for (const [name, value] of request.headers) if (!SKIPPED_HEADER_VALUES.has(name)) push(this.headers, name, value);
+    const mismatch = contentLengthMismatch(request);
+    if (mismatch !== undefined) {
+      this.contentLength.checked++;
+      if (mismatch) this.contentLength.mismatched++;
+    }
+  }
+
+  fit(): RequestProfiles {
+    const routes = new Map<string, RouteProfile>();
+    for (const [path, r] of this.routes) {
+      const { df, unseen } = documentFrequency(r.names);
+      routes.set(path, { n: r.n, methods: novelty(r.methods), paramSets: novelty(r.sets), names: df, newName: unseen });
+    }
+    const fitted = new Map<string, FittedParam>();
+    for (const [key, values] of this.params) fitted.set('p' + key, fitParam(values));
+    for (const [name, values] of this.headers) fitted.set('h' + name, fitParam(values));
+    borrowStrength([...fitted.values()], this.priorWeight);
+    const params = new Map<string, ParamProfile>();
+    const headers = new Map<string, ParamProfile>();
+    for (const [key, f] of fitted) (key[0] === 'p' ? params : headers).set(key.slice(1), f.profile);
+    const headerDf = documentFrequency(this.headerNames);
+    const c = this.contentLength;
+    return {
+      n: this.n,
+      methods: novelty(this.methods),
+      paths: novelty(this.paths),
+      routes,
+      params,
+      headerNames: headerDf.df,
+      newHeaderName: headerDf.unseen,
+      headerSets: novelty(this.headerSets),
+      headers,
+      contentLengthMismatch: surprisal((c.mismatched + 0.5) / (c.checked + 1)),
+    };
+  }
+}
+
+/**
+ * Value novelty is counted over occurrences; everything else over distinct values, because the scorer only looks at
+ * the shape of a value it has not seen: what matters is how often a *new* value has a new shape, a new character
+ * class or an unseen length. (Counting occurrences would let one session's repeated cookie make its shape common.)
+ */
+type ShapeKind = 'fine' | 'coarse' | 'word' | 'classes' | 'length';
+const SHAPE_KINDS: ShapeKind[] = ['fine', 'coarse', 'word', 'classes', 'length'];
+type FittedParam = { profile: ParamProfile; counts: Record<ShapeKind, RareCount> };
+
+function fitParam(values: string[]): FittedParam {
+  const counts = new Map<string, number>(), fine = new Map<string, number>(), coarse = new Map<string, number>(), word = new Map<string, number>();
+  const lengths = new Map<string, number>();
+  const shapes: ValueShape[] = [];
+  let numericCount = 0, numMin = Infinity, numMax = -Infinity;
+  let lenMin = Infinity, lenMax = -Infinity, lenSum = 0, lenSq = 0;
+  for (const value of values) bump(counts, value);
+  for (const value of counts.keys()) {
+    const s = valueShape(value);
+    bump(lengths, String(s.length));
+    shapes.push(s);
+    bump(fine, s.fine);
+    bump(coarse, s.coarse);
+    bump(word, s.word);
+    lenMin = Math.min(lenMin, s.length);
+    lenMax = Math.max(lenMax, s.length);
+    lenSum += s.length;
+    lenSq += s.length * s.length;
+    if (s.numeric !== undefined) {
+      numericCount++;
+      numMin = Math.min(numMin, s.numeric);
+      numMax = Math.max(numMax, s.numeric);
+    }
+  }
+  const n = values.length;
+  const distinct = counts.size;
+  const classRare = documentFrequency(shapes.map((s) => s.classes), 1);
+  const { df, unseen } = classRare;
+  const mean = lenSum / distinct;
+  const lengthNovelty = novelty(lengths, 1);
+  const profile: ParamProfile = {
+    n,
+    value: novelty(counts),
+    fine: novelty(fine, 1),
+    coarse: novelty(coarse, 1),
+    word: novelty(word, 1),
+    classes: df,
+    newClass: unseen,
+    length: { min: lenMin, max: lenMax, mean, variance: Math.max(0, lenSq / distinct - mean * mean), seen: lengthNovelty.keys, unseen: lengthNovelty.unseen },
+  };
+  // The chance that a new value falls outside [min, max] of n distinct values is about 2/(n+1).
+  if (distinct >= 10 && numericCount >= NUMERIC_SHARE * distinct) profile.numeric = { min: numMin, max: numMax, outside: surprisal(2 / (distinct + 1)) };
+  const rc = (x: RareCount): RareCount => ({ rare: x.rare, total: x.total });
+  return { profile, counts: { fine: rc(profile.fine as NoveltyModel & RareCount), coarse: rc(profile.coarse as NoveltyModel & RareCount), word: rc(profile.word as NoveltyModel & RareCount), classes: { rare: classRare.rare, total: classRare.total }, length: rc(lengthNovelty) } };
+}
+
+/**
+ * Leave-one-out novelty: P(new key) ~ share of observations whose key is rare (seen at most RARE times), smoothed.
+ * RARE is 2, not the textbook 1 (Good-Turing), because real traffic repeats a value within a short exchange (a form
+ * shown with GET and submitted with POST carries the same values): a key seen twice is as good as new.
+ */
+const RARE = 2;
+
+function novelty(counts: Map<string, number>, rareUpTo = RARE): NoveltyModel & RareCount {
+  let total = 0, rare = 0;
+  for (const c of counts.values()) {
+    total += c;
+    if (c <= rareUpTo) rare += c;
+  }
+  let keys = counts;
+  if (counts.size > MAX_KEYS) keys = new Map([...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_KEYS));
+  return { keys, unseen: surprisal((rare + 0.5) / (total + 1)), rare, total };
+}
+
+/** For sets of items per observation: item -> observations containing it; P(an observation brings a new item). */
+function documentFrequency(sets: string[][], rareUpTo = RARE): { df: Map<string, number>; unseen: number } & RareCount {
+  const df = new Map<string, number>();
+  for (const set of sets) for (const item of set) bump(df, item);
+  let withRare = 0;
+  for (const set of sets) if (set.some((item) => df.get(item)! <= rareUpTo)) withRare++;
+  return { df, unseen: surprisal((withRare + 0.5) / (sets.length + 1)), rare: withRare, total: sets.length };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scoring
+
+export interface Contribution {
+  component: Component;
+  /** Parameter or header the contribution comes from, when there is one. */
+  field?: string;
+  score: number;
+}
+
+export interface ScoreDetail {
+  /** Sum of surprisals per component, in COMPONENTS order (the request-level feature vector). */
+  components: Float64Array;
+  /** Present when asked for: what contributed, largest first. */
+  contributions?: Contribution[];
+}
+
+/** Scores requests against fitted profiles; caches the scores of repeated header values. */
+export class ProfileScorer {
+  private headerCache = new Map<string, number>();
+  constructor(readonly profiles: RequestProfiles) {}
+
+  score(request: HttpRequest, options: { explain?: boolean } = {}): ScoreDetail {
+    const p = this.profiles;
+    const components = new Float64Array(COMPONENTS.length);
+    const contributions: Contribution[] | undefined = options.explain ? [] : undefined;
+    const add = (component: Component, score: number, field?: string) => {
+      if (score <= 0) return;
+      components[INDEX[component]] += score;
+      contributions?.push({ component, field, score });
+    };
+
+    if (!p.methods.keys.has(request.method)) add('method', p.methods.unseen);
+    const route = p.routes.get(request.path);
+    if (!route) add('route', p.paths.unseen);
+    else {
+      if (!route.methods.keys.has(request.method)) add('route_method', route.methods.unseen);
+      const names = paramNames(request);
+      if (!route.paramSets.keys.has(nameSetKey(names))) add('param_set', route.paramSets.unseen);
+      for (const name of unique(names)) if (!route.names.has(name)) add('param_name', route.newName, name);
+      for (const [name, value] of paramValues(request)) {
+        const profile = p.params.get(paramKey(request.path, name));
+        if (profile) scoreValue(profile, value, add, name, false);
+      }
+    }
+
+    const headerNames = request.headers.map(([name]) => name);
+    if (!p.headerSets.keys.has(nameSetKey(headerNames))) add('header_set', p.headerSets.unseen);
+    for (const name of unique(headerNames)) if (!p.headerNames.has(name)) add('header_name', p.newHeaderName, name);
+    for (const [name, value] of request.headers) {
+      const profile = p.headers.get(name);
+      if (!profile) continue;
+      if (contributions) {
+        scoreValue(profile, value, add, name, true);
+        continue;
+      }
+      // Header values repeat across requests (one client, one browser): score each distinct one once.
+      const key = name + '\u0000' + value;
+      let cached = this.headerCache.get(key);
+      if (cached === undefined) {
+        cached = 0;
+        scoreValue(profile, value, (_c, s) => { cached! += s; }, name, true);
+        if (this.headerCache.size >= 10_000) this.headerCache.clear();
+        this.headerCache.set(key, cached);
+      }
+      if (cached > 0) components[INDEX.header_value] += cached;
+    }
+    if (contentLengthMismatch(request)) add('content_length', p.contentLengthMismatch);
+    contributions?.sort((a, b) => b.score - a.score);
+    return { components, contributions };
+  }
+}
+
+function scoreValue(
+  profile: ParamProfile, value: string,
+  add: (component: Component, score: number, field?: string) => void, field: string, isHeader: boolean,
+): void {
+  const c = (component: Component): Component => (isHeader ? 'header_value' : component);
+  if (profile.value.keys.has(value)) return; // a value seen in training departs from nothing
+  add(c('value'), profile.value.unseen, field);
+  const s = valueShape(value);
+  // The shape levels are nested (a new word-level shape is a new fine one too): the rarest novel level counts.
+  let shape = 0;
+  if (!profile.fine.keys.has(s.fine)) shape = profile.fine.unseen;
+  if (!profile.coarse.keys.has(s.coarse)) shape = Math.max(shape, profile.coarse.unseen);
+  if (!profile.word.keys.has(s.word)) shape = Math.max(shape, profile.word.unseen);
+  let newClasses = 0;
+  for (const cls of s.classes) if (!profile.classes.has(cls)) newClasses++;
+  // More than one new class is more surprising, but not independently so.
+  const classes = newClasses > 0 ? profile.newClass + 2 * Math.log(newClasses) : 0;
+  if (SHAPE_MODE === 'sum') {
+    add(c('shape'), shape, field);
+    add(c('char_class'), classes, field);
+  } else {
+    add(c(classes > shape ? 'char_class' : 'shape'), Math.max(shape, classes), field);
+  }
+  const { min, max, mean, variance, seen, unseen } = profile.length;
+  if (!seen.has(String(s.length))) {
+    // Never-seen length: as rare as new lengths were, and at least as rare as Chebyshev says when out of range.
+    const d = s.length - mean;
+    const outside = s.length < min || s.length > max ? surprisal((variance + 0.25) / (d * d)) : 0;
+    add(c('length'), Math.max(unseen, outside), field);
+  }
+  const numeric = profile.numeric;
+  if (numeric && s.numeric !== undefined && (s.numeric < numeric.min || s.numeric > numeric.max)) add(c('numeric_range'), numeric.outside, field);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared helpers
+
+/** Decoded parameter values, plus a non-form body as one pseudo-parameter. */
+function paramValues(request: HttpRequest): Array<[string, string]> {
+  const out: Array<[string, string]> = request.params.map(([name, raw]) => [name, decodeFormValue(raw)]);
+  if (request.rawBody) out.push([BODY_PARAM, request.rawBody]);
+  return out;
+}
+
+function paramNames(request: HttpRequest): string[] {
+  const names = request.params.map(([name]) => name);
+  if (request.rawBody) names.push(BODY_PARAM);
+  return names;
+}
+
+function contentLengthMismatch(request: HttpRequest): boolean | undefined {
+  const header = request.headers.find(([name]) => name === 'content-length');
+  if (!header) return undefined;
+  return Number(header[1]) !== request.bodyBytes;
+}
+
+export function paramKey(path: string, name: string): string {
+  return path + '\u0000' + name;
+}
+
+function nameSetKey(names: string[]): string {
+  return [...names].sort().join('&');
+}
+
+function unique(items: string[]): string[] {
+  return items.length < 2 ? items : [...new Set(items)];
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+export function surprisal(p: number): number {
+  return -Math.log(Math.max(MIN_PROBABILITY, Math.min(1, p)));
+}
