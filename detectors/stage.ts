@@ -5,7 +5,7 @@ import type { OutgoingMessage, RecordBatch } from '../core/kafka/adapter.ts';
 import { deadLetter } from '../core/kafka/dead-letter.ts';
 import { retryUntilDone, SerialQueue } from '../core/retry.ts';
 import type { RunningStage, StageContext } from '../core/stage.ts';
-import { FINDINGS_TEMPLATE_NAME, findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
+import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER } from '../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
 import { ErrorRatioDetector } from './error_ratio/detector.ts';
@@ -32,7 +32,7 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
   const topics = config.topics;
   const alias = config.elasticsearch.findingsAlias;
   const es = options.elasticsearch;
-  await ensureRolloverAlias(es, { alias, templateName: FINDINGS_TEMPLATE_NAME, template: findingsIndexTemplate(alias) });
+  await ensureRolloverAlias(es, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
   await kafka.ensureTopics([
     { topic: topics.features, partitions: topics.partitions },
     { topic: topics.findings, partitions: topics.partitions },

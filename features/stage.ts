@@ -6,6 +6,7 @@ import { retryUntilDone, SerialQueue } from '../core/retry.ts';
 import type { RunningStage, StageContext } from '../core/stage.ts';
 import { encodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { OperationWindows } from './entity_window/window.ts';
+import { PartitionWatermarks } from './entity_window/watermark.ts';
 
 export const FEATURES_STAGE = 'features';
 
@@ -42,8 +43,7 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
   const queue = new SerialQueue();
   const lastBatch = new Map<number, RecordBatch>();
   const nextOffset = new Map<number, bigint>();
-  let maxEventTimeMs = -Infinity;
-  let lastDataAtMs = clock.now();
+  const watermarks = new PartitionWatermarks(settings.idleFlushMs);
   let consuming = true;
   metrics.addHealthCheck(stage, () => consuming);
 
@@ -88,7 +88,7 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
       for (const event of events) {
         const outcome = windows.record(event, position);
         if (outcome === 'late' || outcome === 'already_emitted') m.recordsDropped.inc({ stage, reason: outcome });
-        if (outcome === 'accepted' && event.timeMs > maxEventTimeMs) maxEventTimeMs = event.timeMs;
+        if (outcome === 'accepted') watermarks.observe(batch.partition, event.timeMs, clock.now());
       }
     }
     if (dead.length > 0) {
@@ -98,8 +98,7 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
     const last = batch.records.at(-1);
     if (last) nextOffset.set(batch.partition, BigInt(last.offset) + 1n);
     lastBatch.set(batch.partition, batch);
-    lastDataAtMs = clock.now();
-    await emitAndCommit(maxEventTimeMs);
+    await emitAndCommit(watermarks.current(clock.now()));
     m.consumerLag.set({ stage, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - (nextOffset.get(batch.partition) ?? 0n)));
     m.processingLatency.observe({ stage }, (performance.now() - started) / 1000);
   }
@@ -108,7 +107,8 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
     groupId: settings.groupId,
     topics: [topics.spans],
     fromBeginning: true,
-    onAssign: (_topic, committed) => {
+    onAssign: (_topic, committed, partitions) => {
+      watermarks.assign(partitions, clock.now());
       for (const c of committed) {
         if (!c.metadata) continue;
         try {
@@ -122,12 +122,11 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
     onBatch: (batch) => queue.run(() => handle(batch)),
   });
 
-  // When traffic stops, windows still close: after a quiet spell the watermark moves on by wall time.
+  // When traffic stops, windows still close: once every partition is quiet, all open windows are emitted.
   const idleTimer = setInterval(() => {
-    if (windows.openCount === 0 || clock.now() - lastDataAtMs < settings.idleFlushMs) return;
-    queue.run(() => emitAndCommit(maxEventTimeMs + settings.windowMs + settings.allowedLatenessMs))
+    if (windows.openCount === 0 || !watermarks.allIdle(clock.now())) return;
+    queue.run(() => emitAndCommit(watermarks.newestEventMs + settings.windowMs + settings.allowedLatenessMs))
       .catch((e) => { m.errors.inc({ stage, kind: 'flush' }); log.error({ err: errorMessage(e) }, 'idle flush failed'); });
-    lastDataAtMs = clock.now();
   }, Math.min(1000, settings.idleFlushMs));
 
   log.info({ topic: topics.spans, groupId: settings.groupId, windowMs: settings.windowMs }, 'features stage consuming');

@@ -50,8 +50,8 @@ export interface ConsumeOptions {
   /** Where a group without committed offsets starts. */
   fromBeginning: boolean;
   onBatch(batch: RecordBatch): Promise<void>;
-  /** Called when partitions are assigned, before their first batch. */
-  onAssign?(topic: string, committed: CommittedOffset[]): Promise<void> | void;
+  /** Called when partitions are assigned, before their first batch, with the group's committed offsets for them. */
+  onAssign?(topic: string, committed: CommittedOffset[], partitions: number[]): Promise<void> | void;
 }
 
 export interface Consumer {

@@ -42,7 +42,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
   async function getAdmin(): Promise<Admin> {
     if (!admin) {
-      const a = kafka.admin();
+      const a = kafka.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 } });
       try {
         await a.connect();
       } catch (e) {
@@ -128,14 +128,18 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         allowAutoTopicCreation: true,
         maxBytesPerPartition: 4 * 1024 * 1024,
       });
-      c.on(c.events.GROUP_JOIN, async (event) => {
-        if (!options.onAssign) return;
-        const assigned = event.payload.memberAssignment as Record<string, number[]>;
+      // kafkajs does not await event listeners: remember the assignment and hand it over before the next batch.
+      let pendingAssignment: Record<string, number[]> | undefined;
+      c.on(c.events.GROUP_JOIN, (event) => { pendingAssignment = event.payload.memberAssignment as Record<string, number[]>; });
+      const deliverAssignment = async () => {
+        const assigned = pendingAssignment;
+        pendingAssignment = undefined;
+        if (!assigned || !options.onAssign) return;
         for (const topic of Object.keys(assigned)) {
           const committed = await committedOffsets(options.groupId, topic);
-          await options.onAssign(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)));
+          await options.onAssign(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)), assigned[topic]!);
         }
-      });
+      };
       try {
         await c.connect();
         for (const topic of options.topics) await c.subscribe({ topic, fromBeginning: options.fromBeginning });
@@ -148,6 +152,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
           if (!isRunning() || isStale()) return;
+          await deliverAssignment();
           await options.onBatch({
             topic: batch.topic,
             partition: batch.partition,

@@ -292,20 +292,22 @@ static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn,
       __u64 n = v.iov_len;
       if (n > want - len) n = want - len;
       __u32 off = len;
-      barrier_var(off);
       if (off >= MAX_CAPTURE) break;
-      __u32 chunk = n;
+      /* clang 14 would check one copy of off and use another: hide it, then mask it */
+      barrier_var(off);
+      off &= MAX_CAPTURE - 1;
+      __u32 chunk = n; /* <= MAX_CAPTURE; the mask only shows the verifier a bound */
       barrier_var(chunk);
-      if (chunk > MAX_CAPTURE) chunk = MAX_CAPTURE;
+      chunk &= 2 * MAX_CAPTURE - 1;
       if (bpf_probe_read_user(ev->data + off, chunk, v.iov_base)) break;
       len += chunk;
     }
   }
   if (len > MAX_CAPTURE) len = MAX_CAPTURE;
+  barrier_var(len);
+  len &= 2 * MAX_CAPTURE - 1; /* a no-op the verifier can see */
   ev->captured = len;
   __u32 total = DATA_HEADER_SIZE + len;
-  barrier_var(total);
-  if (total > sizeof(*ev)) total = sizeof(*ev);
   if (bpf_ringbuf_output(&events, ev, total, wakeup_flag()))
     count(CNT_RINGBUF_DROPS);
   else
@@ -491,11 +493,12 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx) {
   __u32 n = arg_end > arg_start ? arg_end - arg_start : 0;
   barrier_var(n);
   if (n > ARGS_LEN) n = ARGS_LEN;
+  barrier_var(n);
+  n &= 2 * ARGS_LEN - 1;
+  if (n > ARGS_LEN) n = ARGS_LEN;
   if (bpf_probe_read_user(ev->args, n, (void *)arg_start)) n = 0;
   ev->args_len = n;
   __u32 total = EXEC_HEADER_SIZE + n;
-  barrier_var(total);
-  if (total > sizeof(*ev)) total = sizeof(*ev);
   if (bpf_ringbuf_output(&events, ev, total, wakeup_flag()))
     count(CNT_RINGBUF_DROPS);
   else

@@ -46,7 +46,7 @@ struct data_event {
   __u8 role;             /* 50 */
   __u8 pad[5];           /* 51 */
   char comm[COMM_LEN];   /* 56 */
-  __u8 data[2 * MAX_CAPTURE]; /* 72: twice the cap so the verifier accepts offset + length */
+  __u8 data[3 * MAX_CAPTURE]; /* 72: offset (< cap) + length (masked to < 2 cap) always fits */
 };
 #define DATA_HEADER_SIZE 72
 

@@ -272,7 +272,9 @@ int main(int argc, char **argv) {
   int err = sensor__load(skel);
   if (err) {
     int e = -err;
-    if (e == EPERM || e == EACCES)
+    if (e == EACCES)
+      say("BPF unavailable: the kernel's verifier rejected a program (its log is above)");
+    else if (e == EPERM)
       say("BPF unavailable: loading the programs was refused (%s): run as root or with "
           "CAP_BPF+CAP_PERFMON; a kernel lockdown in confidentiality mode also forbids it",
           strerror(e));

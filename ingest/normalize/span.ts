@@ -234,7 +234,8 @@ export class SpanNormalizer {
     return {
       kind: 'request',
       timeMs: span.startMs,
-      durationMs: span.durationMs,
+      // An unset or earlier end time is an instrumentation bug, not a negative latency.
+      durationMs: span.durationMs > 0 ? span.durationMs : 0,
       service: res.service,
       operation: span.name,
       spanKind: kind,

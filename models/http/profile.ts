@@ -19,6 +19,7 @@ export const COMPONENTS = [
   'value', // a value never seen for the parameter
   'shape', // value shape never seen (at the rarest of three levels of detail)
   'char_class', // a character class the parameter never contained
+  'char_count', // a character class occurring a number of times never seen in one value (two `@` in an e-mail)
   'length', // a length outside the seen range (Chebyshev bound)
   'numeric_range', // a number outside the seen range of a numeric parameter
   'header_name', // a header name never seen
@@ -46,6 +47,33 @@ export interface NoveltyModel {
   unseen: number;
 }
 
+/**
+ * Range of a number over distinct values. Inside [min, max] is normal; outside, the surprisal is the smaller of a
+ * leave-one-out estimate (`outside`: how often a value was alone at an end of the range, growing with the square of
+ * the distance) and the distribution-free Cantelli bound from mean and variance (so a long tail is not a surprise).
+ */
+export interface RangeModel { min: number; max: number; mean: number; variance: number; outside: number }
+
+function fitRange(xs: number[]): { model: RangeModel; counts: RareCount } {
+  let min = Infinity, max = -Infinity, sum = 0, sq = 0;
+  for (const x of xs) { if (x < min) min = x; if (x > max) max = x; sum += x; sq += x * x; }
+  const mean = sum / xs.length;
+  let atMin = 0, atMax = 0;
+  for (const x of xs) { if (x === min) atMin++; if (x === max) atMax++; }
+  const rare = (atMin === 1 ? 1 : 0) + (atMax === 1 ? 1 : 0);
+  return { model: { min, max, mean, variance: Math.max(0, sq / xs.length - mean * mean), outside: 0 }, counts: { rare, total: xs.length } };
+}
+
+export function rangeSurprisal(r: RangeModel, x: number): number {
+  if (x >= r.min && x <= r.max) return 0;
+  const d = x > r.max ? x - r.max : r.min - x;
+  const sd = Math.sqrt(r.variance);
+  const leaveOneOut = r.outside + 2 * Math.log((sd + d) / (sd + 1));
+  if (r.variance === 0) return leaveOneOut;
+  const fromMean = x - r.mean;
+  return Math.min(leaveOneOut, surprisal(r.variance / (r.variance + fromMean * fromMean)));
+}
+
 /** Counts behind a novelty estimate, kept while fitting so that sparse fields can borrow from the others. */
 interface RareCount { rare: number; total: number }
 
@@ -58,9 +86,12 @@ export interface ParamProfile {
   /** Character class -> number of values containing it; and the surprisal of a value with a new class. */
   classes: Map<string, number>;
   newClass: number;
-  /** Length range and moments over distinct values, seen lengths and the surprisal of an unseen one. */
-  length: { min: number; max: number; mean: number; variance: number; seen: Map<string, number>; unseen: number };
-  numeric?: { min: number; max: number; outside: number };
+  /** Character class -> range of its number of occurrences in one value (zero included). */
+  classCounts: Map<string, RangeModel>;
+  /** Classes every value has (count range starts above zero): a value without one departs too. */
+  requiredClasses: string[];
+  length: RangeModel;
+  numeric?: RangeModel;
 }
 
 export interface RouteProfile {
@@ -166,54 +197,101 @@ export class ProfileLearner {
  * the shape of a value it has not seen: what matters is how often a *new* value has a new shape, a new character
  * class or an unseen length. (Counting occurrences would let one session's repeated cookie make its shape common.)
  */
-type ShapeKind = 'fine' | 'coarse' | 'word' | 'classes' | 'length';
-const SHAPE_KINDS: ShapeKind[] = ['fine', 'coarse', 'word', 'classes', 'length'];
-type FittedParam = { profile: ParamProfile; counts: Record<ShapeKind, RareCount> };
+type ShapeKind = 'fine' | 'coarse' | 'word' | 'classes' | 'length' | 'numeric';
+const SHAPE_KINDS: ShapeKind[] = ['fine', 'coarse', 'word', 'classes', 'length', 'numeric'];
+type FittedParam = { profile: ParamProfile; counts: Record<ShapeKind, RareCount>; classCounts: Map<string, RareCount> };
 
 function fitParam(values: string[]): FittedParam {
   const counts = new Map<string, number>(), fine = new Map<string, number>(), coarse = new Map<string, number>(), word = new Map<string, number>();
-  const lengths = new Map<string, number>();
+  const lengths: number[] = [];
+  const perClass = new Map<string, Map<number, number>>();
   const shapes: ValueShape[] = [];
-  let numericCount = 0, numMin = Infinity, numMax = -Infinity;
-  let lenMin = Infinity, lenMax = -Infinity, lenSum = 0, lenSq = 0;
   for (const value of values) bump(counts, value);
+  const shapes: ValueShape[] = [];
+  const numbers: number[] = [];
   for (const value of counts.keys()) {
     const s = valueShape(value);
-    bump(lengths, String(s.length));
     shapes.push(s);
     bump(fine, s.fine);
     bump(coarse, s.coarse);
     bump(word, s.word);
-    lenMin = Math.min(lenMin, s.length);
-    lenMax = Math.max(lenMax, s.length);
-    lenSum += s.length;
-    lenSq += s.length * s.length;
-    if (s.numeric !== undefined) {
-      numericCount++;
-      numMin = Math.min(numMin, s.numeric);
-      numMax = Math.max(numMax, s.numeric);
-    }
+    if (s.numeric !== undefined) numbers.push(s.numeric);
   }
-  const n = values.length;
   const distinct = counts.size;
   const classRare = documentFrequency(shapes.map((s) => s.classes), 1);
-  const { df, unseen } = classRare;
-  const mean = lenSum / distinct;
-  const lengthNovelty = novelty(lengths, 1);
+  const length = fitRange(shapes.map((s) => s.length));
+  const classCounts = new Map<string, RangeModel>();
+  const classCountRare = new Map<string, RareCount>();
+  const requiredClasses: string[] = [];
+  for (const cls of classRare.df.keys()) {
+    const xs = shapes.map((s) => { const k = s.classes.indexOf(cls); return k < 0 ? 0 : s.classCounts[k]; });
+    const r = fitRange(xs);
+    classCounts.set(cls, r.model);
+    classCountRare.set(cls, r.counts);
+    if (r.model.min > 0) requiredClasses.push(cls);
+  }
+  const fineN = novelty(fine, 1), coarseN = novelty(coarse, 1), wordN = novelty(word, 1);
   const profile: ParamProfile = {
-    n,
+    n: values.length,
     value: novelty(counts),
-    fine: novelty(fine, 1),
-    coarse: novelty(coarse, 1),
-    word: novelty(word, 1),
-    classes: df,
-    newClass: unseen,
-    length: { min: lenMin, max: lenMax, mean, variance: Math.max(0, lenSq / distinct - mean * mean), seen: lengthNovelty.keys, unseen: lengthNovelty.unseen },
+    fine: fineN,
+    coarse: coarseN,
+    word: wordN,
+    classes: classRare.df,
+    newClass: classRare.unseen,
+    classCounts,
+    requiredClasses,
+    length: length.model,
   };
-  // The chance that a new value falls outside [min, max] of n distinct values is about 2/(n+1).
-  if (distinct >= 10 && numericCount >= NUMERIC_SHARE * distinct) profile.numeric = { min: numMin, max: numMax, outside: surprisal(2 / (distinct + 1)) };
+  let numericRare: RareCount = { rare: 0, total: 0 };
+  if (distinct >= 10 && numbers.length >= NUMERIC_SHARE * distinct) {
+    const r = fitRange(numbers);
+    profile.numeric = r.model;
+    numericRare = r.counts;
+  }
   const rc = (x: RareCount): RareCount => ({ rare: x.rare, total: x.total });
-  return { profile, counts: { fine: rc(profile.fine as NoveltyModel & RareCount), coarse: rc(profile.coarse as NoveltyModel & RareCount), word: rc(profile.word as NoveltyModel & RareCount), classes: { rare: classRare.rare, total: classRare.total }, length: rc(lengthNovelty) } };
+  return {
+    profile,
+    counts: { fine: rc(fineN), coarse: rc(coarseN), word: rc(wordN), classes: rc(classRare), length: length.counts, numeric: numericRare },
+    classCounts: classCountRare,
+  };
+}
+
+/**
+ * A field with few distinct values says little about how often its new values look new (two button labels are two
+ * shapes, so the raw estimate is "always new"). Each field's shape estimates therefore start from the average over
+ * all fields, worth `weight` distinct values, and move towards the field's own rate as it has more.
+ */
+const PRIOR_WEIGHT = Number(process.env.PRIOR_WEIGHT ?? 10);
+
+function borrowStrength(fields: FittedParam[], weight: number): void {
+  {
+    let rare = 0, total = 0;
+    for (const f of fields) for (const c of f.classCounts.values()) { rare += c.rare; total += c.total; }
+    const prior = total > 0 ? rare / total : 0.5;
+    for (const f of fields) {
+      for (const [cls, c] of f.classCounts) {
+        f.profile.classCounts.get(cls)!.outside = surprisal((c.rare + weight * prior + 0.01) / (c.total + weight + 0.02));
+      }
+    }
+  }
+  for (const kind of SHAPE_KINDS) {
+    let rare = 0, total = 0;
+    for (const f of fields) {
+      rare += f.counts[kind].rare;
+      total += f.counts[kind].total;
+    }
+    const prior = total > 0 ? rare / total : 0.5;
+    for (const f of fields) {
+      const c = f.counts[kind];
+      const u = surprisal((c.rare + weight * prior + 0.01) / (c.total + weight + 0.02));
+      const profile = f.profile;
+      if (kind === 'classes') profile.newClass = u;
+      else if (kind === 'length') profile.length.outside = u;
+      else if (kind === 'numeric') { if (profile.numeric) profile.numeric.outside = u; }
+      else profile[kind].unseen = u;
+    }
+  }
 }
 
 /**
@@ -339,15 +417,15 @@ function scoreValue(
   } else {
     add(c(classes > shape ? 'char_class' : 'shape'), Math.max(shape, classes), field);
   }
-  const { min, max, mean, variance, seen, unseen } = profile.length;
-  if (!seen.has(String(s.length))) {
-    // Never-seen length: as rare as new lengths were, and at least as rare as Chebyshev says when out of range.
-    const d = s.length - mean;
-    const outside = s.length < min || s.length > max ? surprisal((variance + 0.25) / (d * d)) : 0;
-    add(c('length'), Math.max(unseen, outside), field);
+  let countScore = 0;
+  for (let k = 0; k < s.classes.length; k++) {
+    const range = profile.classCounts.get(s.classes[k]);
+    if (range) countScore = Math.max(countScore, rangeSurprisal(range, s.classCounts[k]));
   }
-  const numeric = profile.numeric;
-  if (numeric && s.numeric !== undefined && (s.numeric < numeric.min || s.numeric > numeric.max)) add(c('numeric_range'), numeric.outside, field);
+  for (const cls of profile.requiredClasses) if (!s.classes.includes(cls)) countScore = Math.max(countScore, rangeSurprisal(profile.classCounts.get(cls)!, 0));
+  add(c('char_count'), countScore, field);
+  add(c('length'), rangeSurprisal(profile.length, s.length), field);
+  if (profile.numeric && s.numeric !== undefined) add(c('numeric_range'), rangeSurprisal(profile.numeric, s.numeric), field);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ export interface ValueShape {
   fine: string;
   coarse: string;
   word: string;
-  /** Distinct character classes present. */
+  /** Distinct character classes present (letters of any case as one class), and how often each occurs. */
   classes: string[];
+  classCounts: number[];
   length: number;
   /** The value as a number when it is one (`42`, `-3.5`, `3,5`), else undefined. */
   numeric: number | undefined;
@@ -47,17 +48,19 @@ export function valueShape(value: string): ValueShape {
   let fine = '', coarse = '', word = '';
   let lastFine = '', lastCoarse = '', lastWord = '';
   const classes: string[] = [];
+  const classCounts: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     const f = charClass(code);
-    if (!classes.includes(f)) classes.push(f);
     if (f !== lastFine || !COLLAPSING.has(f)) { fine += f; lastFine = f; }
     const c = coarseClass(code);
+    const k = classes.indexOf(c);
+    if (k < 0) { classes.push(c); classCounts.push(1); } else classCounts[k]++;
     if (c !== lastCoarse || !COLLAPSING.has(c)) { coarse += c; lastCoarse = c; }
     const w = wordClass(code);
     if (w !== lastWord || !COLLAPSING.has(w)) { word += w; lastWord = w; }
   }
-  return { fine, coarse, word, classes, length: value.length, numeric: readNumber(value) };
+  return { fine, coarse, word, classes, classCounts, length: value.length, numeric: readNumber(value) };
 }
 
 const NUMBER = /^[+-]?\d{1,15}(?:[.,]\d{1,15})?$/;

@@ -38,6 +38,8 @@ export interface SeriesRow {
   timestampText: string;
   timestampMs: number;
   value: number;
+  /** The value as written. */
+  valueText: string;
   /** Present when the row has a third column (a results file). */
   anomalyScore?: number;
 }
@@ -61,13 +63,13 @@ export function parseSeriesLine(line: string, wantScore = false): RowParse {
   const valueText = stripQuotes(cells[1]);
   const value = valueText === '' ? NaN : Number(valueText);
   if (!Number.isFinite(value)) return { ok: false, reason: `bad value ${JSON.stringify(valueText.slice(0, 40))}` };
-  if (!wantScore) return { ok: true, row: { timestampText, timestampMs, value } };
+  if (!wantScore) return { ok: true, row: { timestampText, timestampMs, value, valueText } };
   const scoreText = stripQuotes(cells[2]);
   const anomalyScore = scoreText === '' ? NaN : Number(scoreText);
   if (!Number.isFinite(anomalyScore) || anomalyScore < 0 || anomalyScore > 1) {
     return { ok: false, reason: `bad anomaly_score ${JSON.stringify(scoreText.slice(0, 40))} (want a number in [0, 1])` };
   }
-  return { ok: true, row: { timestampText, timestampMs, value, anomalyScore } };
+  return { ok: true, row: { timestampText, timestampMs, value, valueText, anomalyScore } };
 }
 
 /** Index of the named columns in a header line, or undefined when the line is not a header. */

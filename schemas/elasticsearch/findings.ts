@@ -6,7 +6,6 @@
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 
-export const FINDINGS_TEMPLATE_NAME = 'peregrine-findings';
 
 export function findingsIndexTemplate(alias: string) {
   return {

@@ -1,0 +1,119 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
+import { loadConfig, type Config } from './config.ts';
+import { createElasticsearchClient } from './elasticsearch/client.ts';
+import { createKafkaAdapter } from './kafka/kafkajs.ts';
+import { createLogger } from './log.ts';
+import { startPipeline } from './runtime.ts';
+import { encodeTraceRequest, sdkSpans, type TestSpan } from './testing/otlp-spans.ts';
+import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
+
+const log = createLogger({ level: 'warn', pretty: false });
+const run = randomUUID().slice(0, 8);
+const es = createElasticsearchClient(loadConfig({ env: {} }).elasticsearch);
+afterAll(() => es.close());
+
+function config(groupSuffix: string): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      'topics.spans': `test-spans-${run}`, 'topics.features': `test-features-${run}`, 'topics.findings': `test-findings-${run}`,
+      'topics.deadLetter': `test-dlq-${run}`, 'topics.partitions': 3,
+      'features.groupId': `test-features-${run}-${groupSuffix}`, 'features.idleFlushMs': 1500, 'features.allowedLatenessMs': 1000,
+      'detectors.groupId': `test-detectors-${run}-${groupSuffix}`,
+      'elasticsearch.findingsAlias': `peregrine-findings-test-${run}`, 'metrics.port': 0,
+    },
+  });
+}
+
+/** Ten 10 s windows of GetProduct: normal, then windows 6–7 with 50% errors. */
+function scenario(): TestSpan[] {
+  const t0 = Date.UTC(2026, 0, 1);
+  const spans: TestSpan[] = [];
+  for (let w = 0; w < 10; w++) {
+    for (let i = 0; i < 20; i++) {
+      const failing = (w === 6 || w === 7) && i % 2 === 0;
+      spans.push({
+        service: 'productcatalogservice', name: 'GetProduct', kind: SpanKind.SERVER, startMs: t0 + w * 10_000 + i * 450, durationMs: 3 + (i % 5),
+        error: failing ? 'Product Catalog Fail Feature Flag Enabled' : undefined, attributes: { 'app.product.id': failing ? 'OLJCESPC7Z' : `P${i}`, 'rpc.system': 'grpc' },
+      });
+    }
+  }
+  return spans;
+}
+
+async function countFindings(alias: string): Promise<{ total: number; ids: string[] }> {
+  await es.indices.refresh({ index: alias });
+  const r = await es.search({ index: alias, size: 100, query: { term: { 'service.name': 'productcatalogservice' } } });
+  return { total: (r.hits.total as { value: number }).value, ids: r.hits.hits.map((h) => h._id!).sort() };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('pipeline on the real stack: otlp_spans → features → detectors → Elasticsearch', () => {
+  it('indexes one finding per failing window, dead-letters garbage, and a replay from the start adds no duplicate', async () => {
+    const cfg = config('a');
+    const kafka = createKafkaAdapter(cfg.kafka, log);
+    await kafka.ensureTopics([{ topic: cfg.topics.spans, partitions: 3 }]);
+    const producer = await kafka.producer();
+    const spans = await sdkSpans(scenario());
+    // One request per window's worth of spans, several messages like a collector's batches; plus one garbage message.
+    for (let i = 0; i < spans.length; i += 50) await producer.send(cfg.topics.spans, [{ key: `b${i}`, value: encodeTraceRequest(spans.slice(i, i + 50)) }]);
+    await producer.send(cfg.topics.spans, [{ value: Buffer.from([0x0a, 0xff, 0xff, 0x01]) }]);
+
+    const emitted: string[] = [];
+    const first = await startPipeline(cfg, log, { hooks: { onEmit: (vs) => emitted.push(...vs.map((v) => `${v.entityId}@${v.windowStartMs}`)) } });
+    const alias = cfg.elasticsearch.findingsAlias;
+    const found = await waitFor('two findings', async () => {
+      const c = await countFindings(alias).catch(() => undefined);
+      return c && c.total >= 2 ? c : undefined;
+    });
+    // all ten windows emitted, once each
+    await waitFor('ten windows', async () => (emitted.length >= 10 ? true : undefined));
+    await first.stop();
+    expect(new Set(emitted).size).toBe(emitted.length);
+    expect(found.total).toBe(2);
+
+    const doc = (await es.search({ index: alias, size: 1, sort: [{ 'event.start': 'asc' }] })).hits.hits[0]!._source as Record<string, any>;
+    expect(doc.event.kind).toBe('alert');
+    expect(doc.event.start).toBe(new Date(Date.UTC(2026, 0, 1) + 60_000).toISOString());
+    expect(doc.trace.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(doc.event.url).toBe(`http://127.0.0.1:16686/trace/${doc.trace.id}`);
+
+    // The garbage message went to the dead-letter topic with its origin and reason.
+    const dlq: Array<Record<string, string | undefined>> = [];
+    const dlqConsumer = await kafka.consume({
+      groupId: `dlq-${run}`, topics: [cfg.topics.deadLetter], fromBeginning: true,
+      onBatch: async (b) => { dlq.push(...b.records.map((r) => Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v?.toString()])))); },
+    });
+    await waitFor('dead letter', async () => (dlq.length > 0 ? true : undefined), 30_000);
+    await dlqConsumer.stop();
+    expect(dlq[0]![DEAD_LETTER_HEADERS.topic]).toBe(cfg.topics.spans);
+    expect(dlq[0]![DEAD_LETTER_HEADERS.reason]).toBeTruthy();
+
+    // Replay everything with fresh consumer groups: same ids, still two findings.
+    const replay = await startPipeline(config('b'), log);
+    const replayed: string[] = [];
+    await waitFor('replay to catch up', async () => {
+      const offsets = await kafka.committedOffsets(config('b').detectors.groupId, cfg.topics.features);
+      const sum = offsets.reduce((n, o) => n + Math.max(0, Number(o.offset)), 0);
+      return sum >= 10 ? true : undefined;
+    });
+    await replay.stop();
+    const after = await countFindings(alias);
+    replayed.push(...after.ids);
+    expect(after.total).toBe(2);
+    expect(replayed).toEqual(found.ids);
+    await producer.close();
+    await kafka.close();
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Decodes the loader's stdout: `[u32 length LE][record]` frames whose records mirror the structs
+ * of ebpf/bpf/sensor.h (offsets below must match it). Pure: bytes in, records out.
+ */
+import { DecodeError } from '../../core/errors.ts';
+
+export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101 } as const;
+export type Role = 'client' | 'server' | 'unknown';
+const ROLES: readonly Role[] = ['unknown', 'client', 'server'];
+
+/** Monotonic nanoseconds as a double: exact below 2^53 ns (104 days of uptime), close enough above. */
+export type MonoNs = number;
+
+interface Header {
+  tgid: number;
+  tid: number;
+  fd: number;
+  tsNs: MonoNs;
+  connId: string;
+}
+
+export interface DataRecord extends Header {
+  type: 'data';
+  sslPtr: string;
+  /** True byte count of the read/write. */
+  size: number;
+  /** The first bytes of it (at most the capture size). */
+  data: Buffer;
+  direction: 'egress' | 'ingress';
+  source: 'syscall' | 'tls';
+  role: Role;
+  comm: string;
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface ConnRecord extends Header {
+  type: 'conn-open' | 'conn-close';
+  bytesSent: number;
+  bytesReceived: number;
+  cgroupId: string;
+  /** Only on open (the socket's addresses are not read again at close). */
+  local?: Endpoint;
+  remote?: Endpoint;
+  role: Role;
+  preexisting: boolean;
+  comm: string;
+}
+
+export interface ExecRecord extends Header {
+  type: 'exec';
+  ppid: number;
+  uid: number;
+  cgroupId: string;
+  comm: string;
+  filename: string;
+  args: string[];
+}
+
+export interface HelloRecord {
+  type: 'hello';
+  version: number;
+  /** Add to a record's monotonic ns to get wall-clock ns. */
+  realtimeOffsetNs: bigint;
+  captureBytes: number;
+  loaderPid: number;
+}
+
+export interface StatsRecord {
+  type: 'stats';
+  ringbufDrops: number;
+  dataEvents: number;
+  connEvents: number;
+  execEvents: number;
+  tlsUnresolved: number;
+  loaderCpuNs: number;
+  bpfRunTimeNs: number;
+  bpfRunCount: number;
+}
+
+export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord;
+
+/** Larger than any record the loader writes (a data record is at most 72 + 16 KiB). */
+const MAX_FRAME = 1 << 20;
+const DATA_HEADER = 72;
+const EXEC_HEADER = 328;
+
+function u64(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off + 4) * 4294967296 + buf.readUInt32LE(off);
+}
+
+function cstring(buf: Buffer, start: number, end: number): string {
+  const nul = buf.indexOf(0, start);
+  return buf.toString('utf8', start, nul >= start && nul < end ? nul : end);
+}
+
+function ip(bytes: Buffer, family: number): string {
+  if (family === 2) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  // IPv4-mapped IPv6 (dual-stack listeners) reads better as IPv4.
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  // Compress the longest run of zero groups, as RFC 5952 asks.
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  if (bestStart < 0) return groups.join(':');
+  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
+}
+
+function header(rec: Buffer): Header {
+  return {
+    tgid: rec.readUInt32LE(4),
+    tid: rec.readUInt32LE(8),
+    fd: rec.readInt32LE(12),
+    tsNs: u64(rec, 16),
+    connId: rec.readBigUInt64LE(24).toString(16),
+  };
+}
+
+export function decodeRecord(rec: Buffer): SensorRecord {
+  if (rec.length < 4) throw new DecodeError(`sensor record of ${rec.length} bytes is too short`);
+  const type = rec.readUInt32LE(0);
+  const need = (n: number): void => {
+    if (rec.length < n) throw new DecodeError(`sensor record type ${type}: ${rec.length} bytes, need ${n}`);
+  };
+  switch (type) {
+    case EV.data: {
+      need(DATA_HEADER);
+      const captured = rec.readUInt32LE(44);
+      need(DATA_HEADER + captured);
+      return {
+        type: 'data',
+        ...header(rec),
+        sslPtr: rec.readBigUInt64LE(32).toString(16),
+        size: rec.readUInt32LE(40),
+        data: rec.subarray(DATA_HEADER, DATA_HEADER + captured),
+        direction: rec[48] === 0 ? 'egress' : 'ingress',
+        source: rec[49] === 1 ? 'tls' : 'syscall',
+        role: ROLES[rec[50]] ?? 'unknown',
+        comm: cstring(rec, 56, 72),
+      };
+    }
+    case EV.connOpen:
+    case EV.connClose: {
+      need(112);
+      const family = rec.readUInt16LE(56);
+      const open = type === EV.connOpen;
+      return {
+        type: open ? 'conn-open' : 'conn-close',
+        ...header(rec),
+        bytesSent: u64(rec, 32),
+        bytesReceived: u64(rec, 40),
+        cgroupId: rec.readBigUInt64LE(48).toString(),
+        local: open ? { address: ip(rec.subarray(64, 80), family), port: rec.readUInt16LE(58) } : undefined,
+        remote: open ? { address: ip(rec.subarray(80, 96), family), port: rec.readUInt16LE(60) } : undefined,
+        role: ROLES[rec[62]] ?? 'unknown',
+        preexisting: (rec[63] & 1) === 1,
+        comm: cstring(rec, 96, 112),
+      };
+    }
+    case EV.exec: {
+      need(EXEC_HEADER);
+      const argsLen = Math.min(rec.readUInt32LE(48), rec.length - EXEC_HEADER);
+      const raw = rec.toString('utf8', EXEC_HEADER, EXEC_HEADER + argsLen);
+      const args = raw.split('\0');
+      if (args.length && args[args.length - 1] === '') args.pop();
+      return {
+        type: 'exec',
+        ...header(rec),
+        ppid: rec.readUInt32LE(32),
+        uid: rec.readUInt32LE(36),
+        cgroupId: rec.readBigUInt64LE(40).toString(),
+        comm: cstring(rec, 56, 72),
+        filename: cstring(rec, 72, 328),
+        args,
+      };
+    }
+    case EV.hello:
+      need(24);
+      return {
+        type: 'hello',
+        version: rec.readUInt32LE(4),
+        realtimeOffsetNs: rec.readBigUInt64LE(8),
+        captureBytes: rec.readUInt32LE(16),
+        loaderPid: rec.readUInt32LE(20),
+      };
+    case EV.stats: {
+      need(8);
+      const n = rec.readUInt32LE(4);
+      need(8 + n * 8 + 24);
+      const c = (i: number): number => (i < n ? u64(rec, 8 + i * 8) : 0);
+      const tail = 8 + n * 8;
+      return {
+        type: 'stats',
+        ringbufDrops: c(0),
+        dataEvents: c(1),
+        connEvents: c(2),
+        execEvents: c(3),
+        tlsUnresolved: c(4),
+        loaderCpuNs: u64(rec, tail),
+        bpfRunTimeNs: u64(rec, tail + 8),
+        bpfRunCount: u64(rec, tail + 16),
+      };
+    }
+    default:
+      throw new DecodeError(`unknown sensor record type ${type}`);
+  }
+}
+
+/** Splits a byte stream into records; keeps a partial frame between pushes. */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): SensorRecord[] {
+    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: SensorRecord[] = [];
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32LE(off);
+      if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
+      if (buf.length - off - 4 < len) break;
+      // Copy: a record's data must outlive the chunk buffer it arrived in.
+      out.push(decodeRecord(Buffer.from(buf.subarray(off + 4, off + 4 + len))));
+      off += 4 + len;
+    }
+    this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);
+    return out;
+  }
+
+  get bufferedBytes(): number {
+    return this.pending.length;
+  }
+}
