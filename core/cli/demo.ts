@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { ensureStackUp, stackDown } from '../../deploy/local/stack.ts';
+import { ensureStackUp, stackDown, stackStatus } from '../../deploy/local/stack.ts';
 import { runDemo } from '../../demo/run.ts';
 
 export function registerDemoCommand(program: Command): void {
@@ -22,7 +22,10 @@ export function registerDemoCommand(program: Command): void {
       const interrupt = () => { print('stopping (Ctrl-C)…'); controller.abort(); };
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
-      const stack = await ensureStackUp();
+      const before = await stackStatus();
+      const after = await ensureStackUp();
+      const healthyBefore = new Set(before.services.filter((s) => s.health === 'healthy').map((s) => s.service));
+      const startedByDemo = after.services.filter((s) => s.health === 'healthy' && !healthyBefore.has(s.service)).map((s) => s.service);
       const started = Date.now();
       let ok = false;
       try {
@@ -41,7 +44,7 @@ export function registerDemoCommand(program: Command): void {
         if (!result.ok) print(`  FAILED: ${result.reason}`);
       } finally {
         // Everything the demo started stops with it; a stack that was already up stays up.
-        if (controller.signal.aborted && stack.started.length > 0) await stackDown({ services: stack.started });
+        if (controller.signal.aborted && startedByDemo.length > 0) await stackDown({ only: startedByDemo });
       }
       process.exitCode = ok ? 0 : 1;
     });
