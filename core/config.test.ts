@@ -50,6 +50,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { PEREGRINE__KAFKA__BROKERS: '[nohostport]' } })).toThrow(/kafka\.brokers\.0/);
   });
 
+  it('accepts the documented example file, which lists every default', () => {
+    const example = loadConfig({ file: new URL('../peregrine.example.yaml', import.meta.url).pathname, env: {} });
+    expect(example).toEqual(loadConfig({ env: {} }));
+  });
+
   it('reports an unreadable file and invalid YAML clearly', () => {
     expect(() => loadConfig({ file: '/nonexistent/peregrine.yaml', env: {} })).toThrow(/cannot read config file/);
     expect(() => loadConfig({ file: file('kafka: [\n'), env: {} })).toThrow(/not valid YAML/);

@@ -1,15 +1,17 @@
 import type { Client } from '@elastic/elasticsearch';
-import { bulkIndex, ensureRolloverAlias } from '../core/elasticsearch/client.ts';
+import { deliver, processRecords, type Processor } from '../core/component.ts';
+import { ensureRolloverAlias } from '../core/elasticsearch/client.ts';
 import { DecodeError, errorMessage } from '../core/errors.ts';
-import type { OutgoingMessage, RecordBatch } from '../core/kafka/adapter.ts';
-import { deadLetter } from '../core/kafka/dead-letter.ts';
-import { retryUntilDone, SerialQueue } from '../core/retry.ts';
+import type { IncomingRecord, RecordBatch } from '../core/kafka/adapter.ts';
+import { SerialQueue } from '../core/retry.ts';
+import { kafkaTopicSink } from '../core/kafka/sink.ts';
 import type { RunningStage, StageContext } from '../core/stage.ts';
 import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
-import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER } from '../schemas/feature-vector.ts';
+import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
 import { ErrorRatioDetector } from './error_ratio/detector.ts';
 import type { Finding } from './finding.ts';
+import { elasticsearchFindingsSink, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
 
 export const DETECTORS_STAGE = 'detectors';
 
@@ -18,6 +20,18 @@ export interface DetectorsStageOptions {
   /** Called with every finding after Elasticsearch and Kafka acknowledged it. */
   onFinding?(finding: Finding, doc: Record<string, unknown>): void;
 }
+
+/** A feature vector record → the vector; a record of another schema or garbage is dead-lettered. */
+export const decodeFeatures: Processor<IncomingRecord, FeatureVector> = {
+  name: 'decode_features',
+  process(record) {
+    const fingerprint = record.headers[FINGERPRINT_HEADER]?.toString();
+    if (fingerprint !== undefined && fingerprint !== FEATURE_SCHEMA_FINGERPRINT) {
+      throw new DecodeError(`feature schema ${fingerprint} is not the running one (${FEATURE_SCHEMA_FINGERPRINT})`);
+    }
+    return [decodeFeatureVector(record.value)];
+  },
+};
 
 /**
  * peregrine.features.v1 → detectors → findings in Elasticsearch (alias peregrine-findings, id from entity, detector
@@ -31,59 +45,47 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
   const stage = DETECTORS_STAGE;
   const topics = config.topics;
   const alias = config.elasticsearch.findingsAlias;
-  const es = options.elasticsearch;
-  await ensureRolloverAlias(es, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
+  await ensureRolloverAlias(options.elasticsearch, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
   await kafka.ensureTopics([
     { topic: topics.features, partitions: topics.partitions },
     { topic: topics.findings, partitions: topics.partitions },
     { topic: topics.deadLetter, partitions: 1 },
   ]);
   const producer = await kafka.producer();
+  const sinks = [elasticsearchFindingsSink(options.elasticsearch, alias), kafkaFindingsSink(producer, topics.findings)];
+  const deadLetterSink = kafkaTopicSink(producer, topics.deadLetter);
   const detector = new ErrorRatioDetector(config.detectors.errorRatio);
+  const score: Processor<IncomingRecord, EncodedFinding> = {
+    name: 'score',
+    process(record) {
+      return decodeFeatures.process(record).flatMap((v) => {
+        const finding = detector.score(v);
+        return finding ? [{ finding, id: findingId(finding), doc: encodeEcsFinding(finding, { jaegerUiUrl: config.jaeger.uiUrl }) }] : [];
+      });
+    },
+  };
   const queue = new SerialQueue();
   let consuming = true;
   metrics.addHealthCheck(stage, () => consuming);
 
-  const retrying = <T>(what: string, batch: RecordBatch, fn: () => Promise<T>) =>
-    retryUntilDone(fn, {
-      signal: ctx.signal,
-      onRetry: async (e, attempt) => {
-        m.errors.inc({ stage, kind: what });
-        log.warn({ attempt, err: errorMessage(e) }, `retrying ${what}`);
-        await batch.heartbeat().catch(() => undefined);
-      },
-    });
-
   async function handle(batch: RecordBatch): Promise<void> {
     const started = performance.now();
-    const findings: Array<{ finding: Finding; id: string; doc: Record<string, unknown> }> = [];
-    const dead: OutgoingMessage[] = [];
-    for (const record of batch.records) {
-      m.recordsIn.inc({ stage });
-      const fingerprint = record.headers[FINGERPRINT_HEADER]?.toString();
-      if (fingerprint !== undefined && fingerprint !== FEATURE_SCHEMA_FINGERPRINT) {
-        dead.push(deadLetter(record, `feature schema ${fingerprint} is not the running one (${FEATURE_SCHEMA_FINGERPRINT})`, stage));
-        continue;
-      }
-      try {
-        const finding = detector.score(decodeFeatureVector(record.value));
-        if (finding) findings.push({ finding, id: findingId(finding), doc: encodeEcsFinding(finding, { jaegerUiUrl: config.jaeger.uiUrl }) });
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        dead.push(deadLetter(record, e.message, stage));
-      }
-    }
-    if (findings.length > 0) {
-      await retrying('elasticsearch', batch, () => bulkIndex(es, alias, findings.map((f) => ({ id: f.id, doc: f.doc }))));
-      await retrying('produce', batch, () => producer.send(topics.findings, findings.map((f) => ({
-        key: f.finding.entityId, value: Buffer.from(JSON.stringify(f.doc)), headers: { 'peregrine-finding-id': f.id },
-      }))));
-      m.recordsOut.inc({ stage }, findings.length);
-      for (const f of findings) options.onFinding?.(f.finding, f.doc);
-    }
-    if (dead.length > 0) {
-      await retrying('produce', batch, () => producer.send(topics.deadLetter, dead));
-      m.recordsDropped.inc({ stage, reason: 'undecodable' }, dead.length);
+    m.recordsIn.inc({ stage }, batch.records.length);
+    const { items, deadLetters } = processRecords(batch.records, score, stage);
+    const retry = {
+      signal: ctx.signal,
+      onRetry: async (e: unknown, attempt: number) => {
+        m.errors.inc({ stage, kind: 'sink' });
+        log.warn({ attempt, err: errorMessage(e) }, 'retrying a sink');
+        await batch.heartbeat().catch(() => undefined);
+      },
+    };
+    await deliver(sinks, items, retry);
+    m.recordsOut.inc({ stage }, items.length);
+    for (const f of items) options.onFinding?.(f.finding, f.doc);
+    if (deadLetters.length > 0) {
+      await deliver([deadLetterSink], deadLetters, retry);
+      m.recordsDropped.inc({ stage, reason: 'undecodable' }, deadLetters.length);
     }
     const last = batch.records.at(-1);
     if (last) {

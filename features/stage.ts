@@ -1,8 +1,9 @@
 import type { RequestEvent } from '../core/events.ts';
-import { DecodeError, errorMessage } from '../core/errors.ts';
-import type { IncomingRecord, OutgoingMessage, Producer, RecordBatch } from '../core/kafka/adapter.ts';
-import { deadLetter } from '../core/kafka/dead-letter.ts';
-import { retryUntilDone, SerialQueue } from '../core/retry.ts';
+import { deliver, processRecords, type Processor } from '../core/component.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { IncomingRecord, Producer, RecordBatch } from '../core/kafka/adapter.ts';
+import { kafkaTopicSink } from '../core/kafka/sink.ts';
+import { SerialQueue } from '../core/retry.ts';
 import type { RunningStage, StageContext } from '../core/stage.ts';
 import { encodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { OperationWindows } from './entity_window/window.ts';
@@ -47,53 +48,55 @@ export async function startFeaturesStage(ctx: StageContext, options: FeaturesSta
   let consuming = true;
   metrics.addHealthCheck(stage, () => consuming);
 
-  const send = (topic: string, messages: OutgoingMessage[]) =>
-    retryUntilDone(() => producer.send(topic, messages), {
-      signal: ctx.signal,
-      onRetry: (e, attempt) => { m.errors.inc({ stage, kind: 'produce' }); log.warn({ attempt, err: errorMessage(e) }, `retrying produce to ${topic}`); },
-    });
+  const featuresSink = kafkaTopicSink(producer, topics.features);
+  const deadLetterSink = kafkaTopicSink(producer, topics.deadLetter);
+  const retry = {
+    signal: ctx.signal,
+    onRetry: (e: unknown, attempt: number) => { m.errors.inc({ stage, kind: 'produce' }); log.warn({ attempt, err: errorMessage(e) }, 'retrying produce'); },
+  };
+  const decode: Processor<IncomingRecord, { event: RequestEvent; record: IncomingRecord }> = {
+    name: 'decode_otlp',
+    process: (record) => options.decode(record).map((event) => ({ event, record })),
+  };
 
   /** Emits what the watermark closed, then commits every partition as far as open windows allow. */
   async function emitAndCommit(watermarkMs: number): Promise<void> {
     const closed = windows.advanceWatermark(watermarkMs);
     if (closed.length > 0) {
-      await send(topics.features, closed.map((v) => ({
+      await deliver([featuresSink], closed.map((v) => ({
         key: v.entityId, value: encodeFeatureVector(v), timestampMs: v.windowEndMs,
         headers: { [FINGERPRINT_HEADER]: FEATURE_SCHEMA_FINGERPRINT },
-      })));
+      })), retry);
       m.recordsOut.inc({ stage }, closed.length);
       options.onEmit?.(closed);
     }
-    const state: CommitState = { emittedThroughMs: windows.watermark - settings.allowedLatenessMs };
+    const emittedThroughMs = windows.watermark - settings.allowedLatenessMs;
+    const metadata = Number.isFinite(emittedThroughMs) ? JSON.stringify({ emittedThroughMs } satisfies CommitState) : undefined;
     for (const [partition, batch] of lastBatch) {
       const commitAt = windows.minOpenOffset(partition) ?? nextOffset.get(partition)!;
-      await batch.commit(commitAt.toString(), JSON.stringify(state));
+      try {
+        await batch.commit(commitAt.toString(), metadata);
+      } catch (e) {
+        // The partition moved to another member; it re-reads from the last good commit.
+        lastBatch.delete(partition);
+        m.errors.inc({ stage, kind: 'commit' });
+        log.warn({ partition, err: errorMessage(e) }, 'commit failed');
+      }
     }
   }
 
   async function handle(batch: RecordBatch): Promise<void> {
     const started = performance.now();
-    const dead: OutgoingMessage[] = [];
-    for (const record of batch.records) {
-      m.recordsIn.inc({ stage });
-      let events: RequestEvent[];
-      try {
-        events = options.decode(record);
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        dead.push(deadLetter(record, e.message, stage));
-        continue;
-      }
-      const position = { partition: batch.partition, offset: BigInt(record.offset) };
-      for (const event of events) {
-        const outcome = windows.record(event, position);
-        if (outcome === 'late' || outcome === 'already_emitted') m.recordsDropped.inc({ stage, reason: outcome });
-        if (outcome === 'accepted') watermarks.observe(batch.partition, event.timeMs, clock.now());
-      }
+    m.recordsIn.inc({ stage }, batch.records.length);
+    const { items, deadLetters } = processRecords(batch.records, decode, stage);
+    for (const { event, record } of items) {
+      const outcome = windows.record(event, { partition: batch.partition, offset: BigInt(record.offset) });
+      if (outcome === 'late' || outcome === 'already_emitted') m.recordsDropped.inc({ stage, reason: outcome });
+      watermarks.observe(batch.partition, event.timeMs, clock.now());
     }
-    if (dead.length > 0) {
-      await send(topics.deadLetter, dead);
-      m.recordsDropped.inc({ stage, reason: 'undecodable' }, dead.length);
+    if (deadLetters.length > 0) {
+      await deliver([deadLetterSink], deadLetters, retry);
+      m.recordsDropped.inc({ stage, reason: 'undecodable' }, deadLetters.length);
     }
     const last = batch.records.at(-1);
     if (last) nextOffset.set(batch.partition, BigInt(last.offset) + 1n);
