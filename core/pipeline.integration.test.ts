@@ -79,6 +79,13 @@ describe('pipeline on the real stack: otlp_spans → features → detectors → 
     });
     // all ten windows emitted, once each
     await waitFor('ten windows', async () => (emitted.length >= 10 ? true : undefined));
+    const metrics = await (await fetch(`http://127.0.0.1:${first.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/peregrine_records_in_total\{stage="features"\} [1-9]/);
+    expect(metrics).toMatch(/peregrine_records_out_total\{stage="detectors"\} 2/);
+    expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="features",reason="undecodable"\} 1/);
+    expect(metrics).toMatch(/peregrine_consumer_lag_records\{stage="features",topic="test-spans-/);
+    expect(metrics).toMatch(/peregrine_processing_latency_seconds_count\{stage="detectors"\} [1-9]/);
+    expect((await fetch(`http://127.0.0.1:${first.metricsPort}/healthz`)).status).toBe(200);
     await first.stop();
     expect(new Set(emitted).size).toBe(emitted.length);
     expect(found.total).toBe(2);

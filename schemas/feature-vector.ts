@@ -39,8 +39,8 @@ export function encodeFeatureVector(v: FeatureVector): Buffer {
     entity_type: v.entityType,
     service: v.service,
     operation: v.operation ?? null,
-    window_start: new Date(v.windowStartMs),
-    window_end: new Date(v.windowEndMs),
+    window_start: v.windowStartMs,
+    window_end: v.windowEndMs,
     feature_names: v.featureNames,
     values: v.values,
     sample_count: v.sampleCount,
@@ -50,7 +50,7 @@ export function encodeFeatureVector(v: FeatureVector): Buffer {
 
 interface AvroFeatureVector {
   entity_id: string; entity_type: EntityType; service: string; operation: string | null;
-  window_start: Date; window_end: Date; feature_names: string[]; values: number[]; sample_count: number;
+  window_start: number; window_end: number; feature_names: string[]; values: number[]; sample_count: number;
   exemplars: Array<{ trace_id: string; span_id: string; reason: 'error' | 'slowest'; value: number; status_message: string | null }>;
 }
 
@@ -66,8 +66,8 @@ export function decodeFeatureVector(bytes: Buffer): FeatureVector {
     entityType: r.entity_type,
     service: r.service,
     operation: r.operation ?? undefined,
-    windowStartMs: r.window_start.getTime(),
-    windowEndMs: r.window_end.getTime(),
+    windowStartMs: r.window_start,
+    windowEndMs: r.window_end,
     featureNames: r.feature_names,
     values: r.values,
     sampleCount: r.sample_count,

@@ -28,10 +28,13 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       : undefined,
     sasl: config.sasl as never,
     logLevel: logLevel.WARN,
-    // kafkajs logs through pino; the coordinator's routine rebalance chatter stays at debug.
+    // kafkajs logs through pino. Its per-retry connection errors are warnings (the caller reports the outcome) and
+    // the coordinator's routine rebalance chatter is debug.
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
-      const level = entry.namespace === 'ConsumerGroup' && entry.level === logLevel.ERROR && /rebalanc/i.test(message) ? 'debug' : LEVELS[entry.level] ?? 'info';
+      const routine = entry.level === logLevel.ERROR && (entry.namespace === 'Connection' || entry.namespace === 'BrokerPool');
+      const rebalance = entry.namespace === 'ConsumerGroup' && entry.level === logLevel.ERROR && /rebalanc/i.test(message);
+      const level = rebalance ? 'debug' : routine ? 'warn' : LEVELS[entry.level] ?? 'info';
       kafkaLog[level]({ namespace: entry.namespace, ...rest }, message);
     },
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
