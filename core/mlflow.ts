@@ -292,7 +292,8 @@ export class MlflowClient {
   }
 
   async deleteAlias(name: string, alias: string): Promise<void> {
-    await this.requestJson('DELETE', `${this.url}/api/2.0/mlflow/registered-models/alias?${new URLSearchParams({ name, alias })}`);
+    // MLflow reads DELETE parameters from a JSON body, not the query.
+    await this.requestJson('DELETE', `${this.url}/api/2.0/mlflow/registered-models/alias`, { name, alias });
   }
 
   // ---- transport
