@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { loadProfiles, loadScoredCorpus, loadWindows } from './corpus.ts';
+import { splitByCategory } from '../series/split.ts';
 import { NAB_PROFILES, scoreCorpus, type Profile, type ProfileResult } from './scorer.ts';
 
 interface EvalNabOptions {
@@ -12,6 +13,7 @@ interface EvalNabOptions {
   results: string;
   profiles?: string;
   files?: string;
+  split?: string;
   json?: boolean;
   perFile?: boolean;
 }
@@ -37,7 +39,13 @@ async function resolveProfiles(options: EvalNabOptions): Promise<{ profiles: Pro
 export async function evaluateNab(options: EvalNabOptions): Promise<NabEvaluation & { profilesSource: string }> {
   const { profiles, source } = await resolveProfiles(options);
   const windows = await loadWindows(options.labels);
-  const only = options.files ? options.files.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  let only = options.files ? options.files.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  if (options.split) {
+    if (options.split !== 'tune' && options.split !== 'held-out') throw new ConfigError(`--split must be tune or held-out, got ${options.split}`);
+    if (only) throw new ConfigError('give --files or --split, not both');
+    const parts = splitByCategory([...windows.keys()]);
+    only = options.split === 'tune' ? parts.tune : parts.heldOut;
+  }
   const log = logger().child({ stage: 'eval-nab' });
   const corpus = await loadScoredCorpus({
     dataDir: options.data,
@@ -95,6 +103,7 @@ export function registerNabCommand(evaluate: Command): void {
     .requiredOption('--results <dir>', "one detector's results: <category>/<detector>_<file>.csv or <category>/<file>.csv with timestamp,value,anomaly_score")
     .option('--profiles <file>', 'cost profiles (default: profiles.json beside the labels file, else the NAB v1.1 ones)')
     .option('--files <list>', 'score only these comma-separated relative paths (e.g. a held-out split)')
+    .option('--split <part>', "score only one part of the detector's fixed tune / held-out split of the labelled files: tune | held-out")
     .option('--per-file', 'also list each file’s score at the standard threshold')
     .option('--json', 'print the full result as JSON')
     .action(async (options: EvalNabOptions) => {

@@ -148,12 +148,14 @@ export async function loadScoredCorpus(options: {
 }): Promise<LoadedCorpus> {
   const info = await stat(options.resultsDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new ConfigError(`--results ${options.resultsDir} is not a directory`);
-  let labelled = new Set(options.windows.keys());
+  const allLabelled = new Set(options.windows.keys());
+  let labelled = allLabelled;
   if (options.only) {
-    for (const name of options.only) if (!labelled.has(name)) throw new ConfigError(`--files: ${name} is not in the labels file`);
+    for (const name of options.only) if (!allLabelled.has(name)) throw new ConfigError(`--files: ${name} is not in the labels file`);
     labelled = new Set(options.only);
   }
-  const { matched, unmatched } = matchResultFiles(await listCsv(options.resultsDir), labelled);
+  const { matched, unmatched } = matchResultFiles(await listCsv(options.resultsDir), allLabelled);
+  for (const name of [...matched.keys()]) if (!labelled.has(name)) matched.delete(name);
   const names = [...matched.keys()].sort();
   const files: ScoredFile[] = [];
   let skippedRows = 0;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Listr, ProcessOutput } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { ModelCommandGroups } from '../cli.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { registerNabCommand } from '../nab/cli.ts';
@@ -21,7 +21,14 @@ function reportSkipped(name: string, result: ScoreStreamResult): void {
 async function scoreSeries(options: ScoreSeriesOptions): Promise<void> {
   if (Boolean(options.input) === Boolean(options.dir)) throw new ConfigError('give either --input FILE or --dir DIR --out DIR');
   if (options.input) {
-    const result = await scoreFileTo(options.input, process.stdout);
+    let result: ScoreStreamResult;
+    try {
+      result = await scoreFileTo(options.input, process.stdout);
+    } catch (error) {
+      // The reader closed the pipe (`| head`): stop quietly, as other command-line tools do.
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+      throw error;
+    }
     reportSkipped(options.input, result);
     process.stderr.write(`scored ${result.rows} row(s) of ${options.input}, max score ${result.maxScore.toFixed(4)}\n`);
     return;
@@ -35,7 +42,7 @@ async function scoreSeries(options: ScoreSeriesOptions): Promise<void> {
   const results = new Map<string, ScoreStreamResult>();
   const started = process.hrtime.bigint();
   // Progress goes to stderr so stdout stays clean for pipes.
-  const output = new ProcessOutput(process.stderr, process.stderr);
+  const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   await new Listr(
     files.map((rel) => ({
       title: rel,
@@ -46,8 +53,8 @@ async function scoreSeries(options: ScoreSeriesOptions): Promise<void> {
     {
       concurrent: false,
       exitOnError: true,
-      rendererOptions: { processOutput: output },
-      fallbackRendererOptions: { processOutput: output },
+      rendererOptions: { logger: progressLogger },
+      fallbackRendererOptions: { logger: progressLogger },
     },
   ).run();
   let rows = 0;

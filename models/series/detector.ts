@@ -2,13 +2,15 @@
  * A streaming anomaly detector for one univariate series: contextual novelty with a learnt base rate.
  *
  * Each value is quantised into coarse buckets whose width is fixed from the first rows (the warm-up range divided
- * into `buckets`). Three counts say how familiar the current row is:
+ * into `buckets`; a series that starts flat takes its scale from its first move). Three counts say how familiar
+ * the current row is:
  *   - the value's bucket (a level never seen before: level shifts, spikes beyond the usual range),
  *   - the transition from the previous bucket (a new shape: oscillation starting, plateau at an odd height),
  *   - the bucket at this time of day (a daily pattern broken: a jump that does not happen, a holiday).
- * Raw novelty is the mean of 1 / (1 + count) over the three. Its short-term average is compared with its long-term
- * mean and spread (a Gaussian tail, as in Numenta's anomaly likelihood), so a file where new contexts keep turning
- * up raises its own bar. After a score at or above `restLevel` the detector rests for `rest` rows (scores 0):
+ * The value count includes the two neighbouring buckets, so a value just across a bucket edge is not new.
+ * Raw novelty is the weighted mean of 1 / (1 + count) over the three. Its short-term average is compared with its
+ * long-term mean and spread (a Gaussian tail, as in Numenta's anomaly likelihood), so a file where new contexts keep
+ * turning up raises its own bar. After a score at or above `restLevel` the detector rests for `rest` rows (scores 0):
  * NAB, like an on-call engineer, wants one early alert per incident and penalises the repeats.
  *
  * Pure and streaming: `update` uses only the rows given so far and takes time as an argument.
@@ -20,6 +22,8 @@ export interface SeriesDetectorOptions {
   warmupRows: number;
   /** Buckets across the warm-up value range. */
   buckets: number;
+  /** Share of the neighbouring buckets' counts added to a value's own (values just across a bucket edge are not new). */
+  neighbourWeight: number;
   /** Weights of the three novelty counts. */
   valueWeight: number;
   transitionWeight: number;
@@ -37,13 +41,14 @@ export interface SeriesDetectorOptions {
   /** A score at or above this starts a rest period of `rest` rows. */
   restLevel: number;
   rest: number;
-  /** Most distinct contexts kept per table; beyond it contexts seen once are forgotten (bounded memory). */
+  /** Most distinct contexts kept per table; beyond it the least-seen are forgotten (bounded memory). */
   maxContexts: number;
 }
 
 export const DEFAULT_SERIES_DETECTOR: Readonly<SeriesDetectorOptions> = {
   warmupRows: 150,
   buckets: 7,
+  neighbourWeight: 1,
   valueWeight: 1,
   transitionWeight: 1,
   timeOfDayWeight: 1,
@@ -73,7 +78,11 @@ export function normalCdf(z: number): number {
 
 export class SeriesDetector {
   private readonly o: SeriesDetectorOptions;
-  private rows = 0;
+  private warming = true;
+  private settleLeft = 0;
+  private constantValue = 0;
+  private constantRows = 0;
+  private readonly constantSlots: Float64Array;
   private readonly warmValues: number[] = [];
   private readonly warmTimes: number[] = [];
   private origin = 0;
@@ -94,6 +103,7 @@ export class SeriesDetector {
     if (this.o.warmupRows < 2) throw new RangeError('warmupRows must be at least 2');
     if (this.o.buckets <= 0) throw new RangeError('buckets must be positive');
     this.slotMs = DAY_MS / this.o.slotsPerDay;
+    this.constantSlots = new Float64Array(Math.ceil(this.o.slotsPerDay));
     this.weightSum = this.o.valueWeight + this.o.transitionWeight + this.o.timeOfDayWeight;
     if (!(this.weightSum > 0)) throw new RangeError('the novelty weights must add up to more than 0');
   }
@@ -101,19 +111,13 @@ export class SeriesDetector {
   /** Score one row (anomaly score in [0, 1]); rows must come in stream order. Non-finite values score 0, unlearnt. */
   update(timestampMs: number, value: number): number {
     if (!Number.isFinite(value)) return 0;
-    this.rows++;
-    if (this.rows <= this.o.warmupRows) {
-      this.warmValues.push(value);
-      this.warmTimes.push(timestampMs);
-      if (this.rows === this.o.warmupRows) this.endWarmup();
-      return 0;
-    }
+    if (this.warming && !this.warmUp(timestampMs, value)) return 0;
 
     const bucket = this.bucketOf(value);
     const transitionKey = (this.previousBucket + BUCKET_OFFSET) * KEY_BASE + (bucket + BUCKET_OFFSET);
     const timeKey = this.slotOf(timestampMs) * KEY_BASE + (bucket + BUCKET_OFFSET);
     const raw =
-      (this.o.valueWeight / (1 + (this.valueCounts.get(bucket) ?? 0)) +
+      (this.o.valueWeight / (1 + this.valueCount(bucket)) +
         this.o.transitionWeight / (1 + (this.transitionCounts.get(transitionKey) ?? 0)) +
         this.o.timeOfDayWeight / (1 + (this.timeOfDayCounts.get(timeKey) ?? 0))) /
       this.weightSum;
@@ -126,7 +130,10 @@ export class SeriesDetector {
     this.longMean += this.o.longAlpha * d;
     this.longVariance = (1 - this.o.longAlpha) * (this.longVariance + this.o.longAlpha * d * d);
 
-    if (this.rows <= this.o.warmupRows + this.o.settleRows) return 0;
+    if (this.settleLeft > 0) {
+      this.settleLeft--;
+      return 0;
+    }
     if (this.restLeft > 0) {
       this.restLeft--;
       return 0;
@@ -136,23 +143,68 @@ export class SeriesDetector {
     return score;
   }
 
-  private endWarmup(): void {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of this.warmValues) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+  /**
+   * Warm-up: buffer `warmupRows` rows, then fix the bucket width from their range. A series constant so far keeps
+   * warming up (it has no scale yet) until a different value arrives; that row ends the warm-up, sets the scale from
+   * the jump, and is scored at once (returns true), since the end of a flat line is news.
+   */
+  private warmUp(timestampMs: number, value: number): boolean {
+    if (this.constantRows === 0) {
+      this.warmValues.push(value);
+      this.warmTimes.push(timestampMs);
+      if (this.warmValues.length < this.o.warmupRows) return false;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of this.warmValues) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (hi > lo) {
+        this.startBuckets(lo, (hi - lo) / this.o.buckets);
+        this.previousBucket = this.bucketOf(this.warmValues[0]);
+        for (let i = 0; i < this.warmValues.length; i++) {
+          const b = this.bucketOf(this.warmValues[i]);
+          this.learn(b, (this.previousBucket + BUCKET_OFFSET) * KEY_BASE + (b + BUCKET_OFFSET), this.slotOf(this.warmTimes[i]) * KEY_BASE + (b + BUCKET_OFFSET));
+        }
+        this.warmValues.length = 0;
+        this.warmTimes.length = 0;
+        this.settleLeft = this.o.settleRows;
+        return false;
+      }
+      // Constant so far: keep only how many rows fell in each time-of-day slot.
+      this.constantValue = lo;
+      for (const t of this.warmTimes) this.constantSlots[this.slotOf(t)]++;
+      this.constantRows = this.warmValues.length;
+      this.warmValues.length = 0;
+      this.warmTimes.length = 0;
+      return false;
     }
-    this.origin = lo;
-    // A constant warm-up gets buckets of 5% of its level, so any later move is new.
-    this.width = hi > lo ? (hi - lo) / this.o.buckets : Math.max(Math.abs(lo) * 0.05, 1e-9);
-    this.previousBucket = this.bucketOf(this.warmValues[0]);
-    for (let i = 0; i < this.warmValues.length; i++) {
-      const b = this.bucketOf(this.warmValues[i]);
-      this.learn(b, (this.previousBucket + BUCKET_OFFSET) * KEY_BASE + (b + BUCKET_OFFSET), this.slotOf(this.warmTimes[i]) * KEY_BASE + (b + BUCKET_OFFSET));
+    if (value === this.constantValue) {
+      this.constantRows++;
+      this.constantSlots[this.slotOf(timestampMs)]++;
+      return false;
     }
-    this.warmValues.length = 0;
-    this.warmTimes.length = 0;
+    this.startBuckets(this.constantValue, Math.abs(value - this.constantValue) / this.o.buckets);
+    const b = this.bucketOf(this.constantValue);
+    this.valueCounts.set(b, this.constantRows);
+    this.transitionCounts.set((b + BUCKET_OFFSET) * KEY_BASE + (b + BUCKET_OFFSET), this.constantRows - 1);
+    this.constantSlots.forEach((count, slot) => {
+      if (count > 0) this.timeOfDayCounts.set(slot * KEY_BASE + (b + BUCKET_OFFSET), count);
+    });
+    this.previousBucket = b;
+    return true;
+  }
+
+  private startBuckets(origin: number, width: number): void {
+    this.origin = origin;
+    this.width = width;
+    this.warming = false;
+  }
+
+  private valueCount(bucket: number): number {
+    const own = this.valueCounts.get(bucket) ?? 0;
+    if (this.o.neighbourWeight === 0) return own;
+    return own + this.o.neighbourWeight * ((this.valueCounts.get(bucket - 1) ?? 0) + (this.valueCounts.get(bucket + 1) ?? 0));
   }
 
   private bucketOf(value: number): number {

@@ -5,7 +5,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { ConfigError, DecodeError, errorMessage } from '../../core/errors.ts';
@@ -20,9 +19,12 @@ export interface ScoreStreamResult {
   maxScore: number;
 }
 
-/** Score lines (an async or sync iterable) into `out`; handles back-pressure, leaves `out` open. */
+/**
+ * Score lines into `out`; handles back-pressure and leaves `out` open. Items may be single lines or batches of lines
+ * (a file read chunk by chunk); batches are scored synchronously, so the per-line cost stays that of the detector.
+ */
 export async function scoreLines(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: AsyncIterable<string | string[]> | Iterable<string | string[]>,
   out: Writable,
   options: { detector?: Partial<SeriesDetectorOptions>; source?: string } = {},
 ): Promise<ScoreStreamResult> {
@@ -30,30 +32,51 @@ export async function scoreLines(
   const reader = new SeriesLineReader();
   let maxScore = 0;
   let chunk = 'timestamp,value,anomaly_score\n';
+  // A closed output (a reader that went away: `| head`) must end the run, not crash the process.
+  let outputError: Error | undefined;
+  const onError = (error: Error): void => {
+    outputError = error;
+  };
+  out.on('error', onError);
   const flush = async (): Promise<void> => {
+    if (outputError) throw outputError;
     if (chunk && !out.write(chunk)) await once(out, 'drain');
     chunk = '';
   };
+  const handle = (line: string): void => {
+    const row = reader.push(line);
+    if (!row) return;
+    const score = detector.update(row.timestampMs, row.value);
+    if (score > maxScore) maxScore = score;
+    chunk += `${row.timestampText},${row.valueText},${score}\n`;
+  };
+  const handleItem = async (item: string | string[]): Promise<void> => {
+    if (typeof item === 'string') handle(item);
+    else for (const line of item) handle(line);
+    if (chunk.length >= 65_536) await flush();
+  };
   try {
-    for await (const line of lines) {
-      const row = reader.push(line);
-      if (!row) continue;
-      const score = detector.update(row.timestampMs, row.value);
-      if (score > maxScore) maxScore = score;
-      chunk += `${row.timestampText},${row.valueText},${score}\n`;
-      if (chunk.length >= 65_536) await flush();
-    }
+    if (Symbol.asyncIterator in lines) for await (const item of lines) await handleItem(item);
+    else for (const item of lines) await handleItem(item);
+    await flush();
   } catch (error) {
     if (error instanceof DecodeError && options.source) throw new DecodeError(`${options.source}: ${error.message}`);
     throw error;
+  } finally {
+    out.off('error', onError);
   }
-  await flush();
   return { rows: reader.rows, skipped: reader.skipped, errors: reader.errors, maxScore };
 }
 
-function openLines(file: string): AsyncIterable<string> {
-  const input = createReadStream(file, { encoding: 'utf8' });
-  return createInterface({ input, crlfDelay: Infinity });
+/** A file's lines in batches, one batch per read chunk (the last partial line is carried to the next chunk). */
+export async function* readLineBatches(file: string): AsyncGenerator<string[]> {
+  let carry = '';
+  for await (const text of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 })) {
+    const lines = (carry + (text as string)).split('\n');
+    carry = lines.pop()!;
+    yield lines;
+  }
+  if (carry) yield [carry];
 }
 
 async function assertReadable(file: string): Promise<void> {
@@ -66,7 +89,7 @@ async function assertReadable(file: string): Promise<void> {
 /** Score one file to a stream (stdout for `--input`). */
 export async function scoreFileTo(file: string, out: Writable, detector?: Partial<SeriesDetectorOptions>): Promise<ScoreStreamResult> {
   await assertReadable(file);
-  return scoreLines(openLines(file), out, { detector, source: file });
+  return scoreLines(readLineBatches(file), out, { detector, source: file });
 }
 
 /** Score one file into another; the output's folder is created. */
@@ -75,7 +98,7 @@ export async function scoreFileToFile(input: string, output: string, detector?: 
   await mkdir(path.dirname(output), { recursive: true });
   const out = createWriteStream(output, { encoding: 'utf8' });
   try {
-    const result = await scoreLines(openLines(input), out, { detector, source: input });
+    const result = await scoreLines(readLineBatches(input), out, { detector, source: input });
     out.end();
     await once(out, 'finish');
     return result;
