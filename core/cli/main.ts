@@ -4,6 +4,7 @@ import { registerRunCommand } from './run.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
+import { registerImportCommands } from '../../ingest/cli.ts';
 import { ConfigError, PeregrineError } from '../errors.ts';
 import { logger } from '../log.ts';
 
@@ -18,6 +19,7 @@ registerRunCommand(program);
 registerDemoCommand(program);
 registerModelCommands(program);
 registerSensorCommand(program);
+registerImportCommands(program);
 
 try {
   await program.parseAsync(process.argv);
