@@ -224,6 +224,19 @@ export class MlflowClient {
     return r.files ?? [];
   }
 
+  /** Lists artifacts under any `mlflow-artifacts:` URI, e.g. a model version's source. */
+  async listArtifactsAt(artifactUri: string, relativePath = ''): Promise<ArtifactFile[]> {
+    const r = await this.get<{ files?: ArtifactFile[] }>('mlflow-artifacts/artifacts', { path: artifactProxyPath(artifactUri, relativePath) });
+    return r.files ?? [];
+  }
+
+  /** Downloads one artifact under any `mlflow-artifacts:` URI, e.g. a model version's source. */
+  async downloadArtifactAt(artifactUri: string, relativePath: string): Promise<Uint8Array> {
+    if (!relativePath) throw new PeregrineError('mlflow: an artifact needs a path');
+    const response = await this.request('GET', `${this.url}/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactProxyPath(artifactUri, relativePath))}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   private artifactUrl(run: Run | RunInfo, relativePath: string): string {
     if (!relativePath) throw new PeregrineError('mlflow: an artifact needs a path');
     return `${this.url}/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactProxyPath(info(run).artifact_uri, relativePath))}`;
@@ -237,6 +250,21 @@ export class MlflowClient {
 
   async getRegisteredModel(name: string): Promise<RegisteredModel | undefined> {
     return (await this.getOrMissing<{ registered_model: RegisteredModel }>('mlflow/registered-models/get', { name }))?.registered_model;
+  }
+
+  /** All registered models (follows page tokens). */
+  async searchRegisteredModels(options: { filter?: string; pageSize?: number } = {}): Promise<RegisteredModel[]> {
+    const models: RegisteredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const query: Record<string, string> = { max_results: String(options.pageSize ?? 100) };
+      if (options.filter) query.filter = options.filter;
+      if (pageToken) query.page_token = pageToken;
+      const r = await this.get<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('mlflow/registered-models/search', query);
+      models.push(...(r.registered_models ?? []));
+      pageToken = r.next_page_token || undefined;
+    } while (pageToken);
+    return models;
   }
 
   async getOrCreateRegisteredModel(name: string, options: { description?: string } = {}): Promise<RegisteredModel> {

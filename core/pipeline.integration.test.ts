@@ -12,7 +12,13 @@ import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
 const log = createLogger({ level: 'warn', pretty: false });
 const run = randomUUID().slice(0, 8);
 const es = createElasticsearchClient(loadConfig({ env: {} }).elasticsearch);
-afterAll(() => es.close());
+afterAll(async () => {
+  // The cluster refuses wildcard deletes (destructive_requires_name): delete by name.
+  const names = Object.keys(await es.indices.get({ index: `test-findings-${run}*` }).catch(() => ({})));
+  if (names.length) await es.indices.delete({ index: names });
+  await es.indices.deleteIndexTemplate({ name: `test-findings-${run}*` }).catch(() => undefined);
+  await es.close();
+});
 
 function config(groupSuffix: string): Config {
   return loadConfig({
@@ -22,7 +28,7 @@ function config(groupSuffix: string): Config {
       'topics.deadLetter': `test-dlq-${run}`, 'topics.partitions': 3,
       'features.groupId': `test-features-${run}-${groupSuffix}`, 'features.idleFlushMs': 1500, 'features.allowedLatenessMs': 1000,
       'detectors.groupId': `test-detectors-${run}-${groupSuffix}`,
-      'elasticsearch.findingsAlias': `peregrine-findings-test-${run}`, 'metrics.port': 0,
+      'elasticsearch.findingsAlias': `test-findings-${run}`, 'metrics.port': 0,
     },
   });
 }

@@ -9,8 +9,11 @@ import type { RunningStage, StageContext } from './stage.ts';
 import { startFeaturesStage, FEATURES_STAGE, type FeaturesStageOptions } from '../features/stage.ts';
 import { startDetectorsStage, DETECTORS_STAGE, type DetectorsStageOptions } from '../detectors/stage.ts';
 import { decodeSpansRecord } from '../ingest/otlp/record.ts';
+import { startIngestStage, INGEST_STAGE } from '../ingest/receiver/stage.ts';
 
-export const STAGES = [FEATURES_STAGE, DETECTORS_STAGE] as const;
+export const STAGES = [INGEST_STAGE, FEATURES_STAGE, DETECTORS_STAGE] as const;
+/** What `peregrine run` starts without stage names. `ingest` binds 4317/4318, which the stack's collector holds by default. */
+export const DEFAULT_STAGES: readonly StageName[] = [FEATURES_STAGE, DETECTORS_STAGE];
 export type StageName = (typeof STAGES)[number];
 
 export interface PipelineHooks {
@@ -29,7 +32,7 @@ export interface Pipeline {
  * unreachable broker or cluster stops start-up with a message naming it.
  */
 export async function startPipeline(config: Config, log: Logger, options: { stages?: string[]; clock?: Clock; hooks?: PipelineHooks } = {}): Promise<Pipeline> {
-  const names = options.stages?.length ? options.stages : [...STAGES];
+  const names = options.stages?.length ? options.stages : [...DEFAULT_STAGES];
   const unknown = names.filter((n) => !(STAGES as readonly string[]).includes(n));
   if (unknown.length) throw new ConfigError(`unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`, 'stages');
   const metrics = new MetricsRegistry();
@@ -50,6 +53,7 @@ export async function startPipeline(config: Config, log: Logger, options: { stag
     await new Promise((resolve) => served.server.close(resolve));
   };
   try {
+    if (names.includes(INGEST_STAGE)) stages.push(await startIngestStage(ctx));
     if (names.includes(FEATURES_STAGE)) stages.push(await startFeaturesStage(ctx, { decode: decodeSpansRecord, onEmit: options.hooks?.onEmit }));
     if (elasticsearch) stages.push(await startDetectorsStage(ctx, { elasticsearch, onFinding: options.hooks?.onFinding }));
   } catch (e) {

@@ -42,7 +42,11 @@ export async function detectFeatures(client: Client): Promise<ClusterFeatures> {
 
 /** Creates (or updates) the template and, if the alias is missing, its first index as the write index. */
 export async function ensureRolloverAlias(client: Client, options: { alias: string; templateName: string; template: Record<string, unknown> }): Promise<void> {
-  await client.indices.putIndexTemplate({ name: options.templateName, ...options.template } as never);
+  try {
+    await client.indices.putIndexTemplate({ name: options.templateName, ...options.template } as never);
+  } catch (e) {
+    throw new PeregrineError(`elasticsearch: cannot install index template ${options.templateName}: ${responseReason(e)}`, { retryable: !(e instanceof errors.ResponseError), cause: e });
+  }
   if (await client.indices.existsAlias({ name: options.alias })) return;
   try {
     await client.indices.create({ index: `${options.alias}-000001`, aliases: { [options.alias]: { is_write_index: true } } });
@@ -50,6 +54,11 @@ export async function ensureRolloverAlias(client: Client, options: { alias: stri
     // Another instance created it first.
     if (!(e instanceof errors.ResponseError && e.body?.error?.type === 'resource_already_exists_exception')) throw e;
   }
+}
+
+function responseReason(e: unknown): string {
+  if (e instanceof errors.ResponseError) return e.body?.error?.reason ?? e.message;
+  return (e as Error).message;
 }
 
 export interface BulkDocument {

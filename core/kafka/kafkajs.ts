@@ -34,7 +34,9 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       const { message, ...rest } = entry.log;
       const routine = entry.level === logLevel.ERROR && (entry.namespace === 'Connection' || entry.namespace === 'BrokerPool');
       const rebalance = entry.namespace === 'ConsumerGroup' && entry.level === logLevel.ERROR && /rebalanc/i.test(message);
-      const level = rebalance ? 'debug' : routine ? 'warn' : LEVELS[entry.level] ?? 'info';
+      // We bound retries on purpose so an outage surfaces as a retryable error (the callers retry without limit).
+      const boundedRetries = /Limiting retries for the idempotent producer/.test(message);
+      const level = rebalance || boundedRetries ? 'debug' : routine ? 'warn' : LEVELS[entry.level] ?? 'info';
       kafkaLog[level]({ namespace: entry.namespace, ...rest }, message);
     },
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },

@@ -9,7 +9,8 @@ const date = { type: 'date' } as const;
 
 export function findingsIndexTemplate(alias: string) {
   return {
-    index_patterns: [`${alias}-*`],
+    // Rollover names indices <alias>-000001, -000002...: `-0*` keeps other aliases that share the prefix out.
+    index_patterns: [`${alias}-0*`],
     priority: 200,
     template: {
       settings: { number_of_shards: 1, number_of_replicas: 0 },
