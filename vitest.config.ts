@@ -12,6 +12,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration', include: integration, exclude: ignored,
+          // Starts the real local stack if it is not up (installing it on first use).
+          globalSetup: ['deploy/local/vitest.global-setup.ts'],
           testTimeout: 180_000, hookTimeout: 600_000, pool: 'forks', poolOptions: { forks: { singleFork: true } },
         },
       },

@@ -14,7 +14,9 @@ export class MissingPrerequisiteError extends PeregrineError {
 
 /** stdout+stderr of a command (`java -version` writes to stderr), or undefined when it cannot be run. */
 function capture(command: string, args: string[]): string | undefined {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No JVM perf data: it would land in /tmp/hsperfdata_<user>.
+  const env = { ...process.env, MAVEN_OPTS: `${process.env.MAVEN_OPTS ?? ''} -XX:-UsePerfData`.trim() };
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'], env });
   if (r.error) return undefined;
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
@@ -30,7 +32,7 @@ function javaMajorOfHome(home: string): number | undefined {
   } catch {
     // No release file: ask the binary.
   }
-  const out = capture(java, ['-version']);
+  const out = capture(java, ['-XX:-UsePerfData', '-version']);
   return out ? parseJavaMajor(out) : undefined;
 }
 

@@ -97,7 +97,9 @@ export const elasticsearch: Service = {
     rmSync(pidFile(paths), { force: true });
     rotateLog(launcherLog(paths));
 
-    const env = [`ES_JAVA_HOME=${java.home}`, `ES_PATH_CONF=${es.config}`, `ES_TMPDIR=${es.tmp}`, `TMPDIR=${es.tmp}`, `HOME=${es.tmp}`, 'ES_JAVA_OPTS='];
+    // CLI_JAVA_OPTS / JAVA_TOOL_OPTIONS: the launcher's JVMs (version check, flag probe, CLI) otherwise write
+    // final-flags* and hsperfdata_* under /tmp.
+    const env = [`ES_JAVA_HOME=${java.home}`, `ES_PATH_CONF=${es.config}`, `ES_TMPDIR=${es.tmp}`, `TMPDIR=${es.tmp}`, `HOME=${es.tmp}`, 'ES_JAVA_OPTS=', `CLI_JAVA_OPTS=-Djava.io.tmpdir=${es.tmp} -XX:-UsePerfData`, 'JAVA_TOOL_OPTIONS=-XX:-UsePerfData'];
     const launcher = [join(distHome(paths), 'bin', 'elasticsearch'), '-d', '-p', pidFile(paths)];
     let command: string;
     let args: string[];
@@ -115,7 +117,10 @@ export const elasticsearch: Service = {
     // setsid (detached): started with -d it otherwise stays in our process group and dies with the caller.
     const { pid, exited } = spawnDetached(command, args, { env: confinedEnv(paths), cwd: es.home, logFile: launcherLog(paths) });
     if (!pid) throw new Error(`elasticsearch: could not run ${command}`);
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref())]);
+    // A ref'd timer: it also keeps the event loop alive while the (unref'd) launcher runs.
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); })]);
+    clearTimeout(timer);
     if (code !== 0 || !existsSync(pidFile(paths))) {
       const log = existsSync(launcherLog(paths)) ? lastLines(readFileSync(launcherLog(paths), 'utf8'), 15) : '';
       throw new Error(`elasticsearch: launcher exited with ${code}; see ${launcherLog(paths)} and ${elasticsearch.logFile(paths)}\n${log}`);

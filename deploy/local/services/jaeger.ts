@@ -25,7 +25,7 @@ function goEnv(paths: StackPaths): NodeJS.ProcessEnv {
   const root = paths.jaeger.go;
   return confinedEnv(paths, {
     GOPATH: root, GOMODCACHE: join(root, 'pkg', 'mod'), GOCACHE: join(root, 'cache'), GOTMPDIR: paths.tmp,
-    GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0',
+    GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false',
   });
 }
 

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { parseServiceNames, selectServices } from './stack.ts';
+import { stackDir } from './paths.ts';
+
+describe('selectServices', () => {
+  it('is everything by default, in dependency order', () => {
+    expect(selectServices(undefined, 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-collector', 'jaeger-query', 'mlflow']);
+  });
+  it('brings the dependencies of --only along', () => {
+    expect(selectServices(['jaeger-query'], 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-query']);
+    expect(selectServices(['mlflow'], 'collector')).toEqual(['mlflow']);
+  });
+  it('drops the collector role with --frontend none', () => {
+    expect(selectServices(undefined, 'none')).toEqual(['kafka', 'elasticsearch', 'jaeger-query', 'mlflow']);
+  });
+});
+
+describe('parseServiceNames', () => {
+  it('accepts known names and rejects others naming the choices', () => {
+    expect(parseServiceNames('kafka, mlflow')).toEqual(['kafka', 'mlflow']);
+    expect(() => parseServiceNames('kafka,redis')).toThrow(/unknown service "redis".*kafka, elasticsearch/);
+  });
+});
+
+describe('stackDir', () => {
+  it('prefers PEREGRINE_STACK_DIR, then XDG_CACHE_HOME, then ~/.cache', () => {
+    expect(stackDir({ PEREGRINE_STACK_DIR: '/x/y', HOME: '/h' })).toBe('/x/y');
+    expect(stackDir({ XDG_CACHE_HOME: '/c', HOME: '/h' })).toBe('/c/peregrine/stack');
+    expect(stackDir({ HOME: '/h' })).toBe('/h/.cache/peregrine/stack');
+  });
+});
