@@ -35,10 +35,20 @@ async function select(prefer?: BackendName): Promise<BackendName> {
         const optional = '@tensorflow/tfjs-node';
         await import(optional);
       } else if (name === 'wasm') {
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        const before = listenerSnapshot();
         const require = createRequire(import.meta.url);
         const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
         wasm.setWasmPaths(dist + path.sep, false);
+        if (await tf.setBackend(name)) {
+          await tf.ready();
+          // The Emscripten runtime installs process handlers that rethrow any uncaught error, printing its whole
+          // minified source; Node's own handling is the same minus that noise.
+          removeListenersSince(before);
+          log.info({ backend: name }, `TF.js backend: ${name}`);
+          return name;
+        }
+        continue;
       }
       if (await tf.setBackend(name)) {
         await tf.ready();
@@ -50,4 +60,21 @@ async function select(prefer?: BackendName): Promise<BackendName> {
     }
   }
   throw new Error('no TF.js backend could be initialised');
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+type Listener = (...args: never[]) => void;
+
+function listenerSnapshot(): Map<ProcessEvent, Listener[]> {
+  return new Map(EVENTS.map((event) => [event, process.listeners(event as 'uncaughtException') as Listener[]]));
+}
+
+function removeListenersSince(before: Map<ProcessEvent, Listener[]>): void {
+  for (const event of EVENTS) {
+    for (const listener of process.listeners(event as 'uncaughtException') as Listener[]) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener as never);
+    }
+  }
 }

@@ -1,6 +1,194 @@
+/** `peregrine train http`, `score http`, `eval http`: thin I/O around the request model. */
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { ModelCommandGroups } from '../cli.ts';
+import { PeregrineError } from '../../core/errors.ts';
+import { systemClock } from '../../core/clock.ts';
+import { tfBackendName } from '../tf.ts';
+import { evaluationReport, formatReport, type LabelledScore } from './evaluate.ts';
+import { readJsonLines } from './jsonl.ts';
+import { HttpModel } from './model.ts';
+import { parseHttpRow, type HttpRequest } from './request.ts';
 
-/** `train http`, `score http`, `eval http` (request model). */
+const SCORE_BATCH = 512;
+const MAX_REPORTED_MALFORMED = 20;
+
 export function registerHttpModelCommands(groups: ModelCommandGroups): void {
-  void groups;
+  groups.train
+    .command('http')
+    .description('train the HTTP request model on normal requests (JSON lines, .gz allowed; labels are ignored)')
+    .requiredOption('--input <file>', 'http_events-shaped JSON lines')
+    .requiredOption('--out <dir>', 'model package directory to write')
+    .action(async (options: { input: string; out: string }) => trainCommand(options));
+  groups.score
+    .command('http')
+    .description('score requests: one {"id","score"} JSON line per input row, in input order; higher = more anomalous')
+    .requiredOption('--model <dir>', 'model package directory')
+    .requiredOption('--input <file>', 'http_events-shaped JSON lines')
+    .action(async (options: { model: string; input: string }) => scoreCommand(options));
+  groups.evaluate
+    .command('http')
+    .description('evaluate the HTTP request model on labelled requests (label: normal | anomalous)')
+    .requiredOption('--model <dir>', 'model package directory')
+    .requiredOption('--input <file>', 'labelled http_events-shaped JSON lines')
+    .option('--json', 'print one machine-readable JSON object instead of the table')
+    .action(async (options: { model: string; input: string; json?: boolean }) => evalCommand(options));
+}
+
+/** Counts malformed rows and reports the first ones by line number on stderr. */
+class MalformedRows {
+  count = 0;
+  readonly lines: number[] = [];
+  report(line: number, reason: string): void {
+    this.count++;
+    if (this.lines.length < MAX_REPORTED_MALFORMED) {
+      this.lines.push(line);
+      process.stderr.write(`line ${line}: skipped malformed row: ${reason}\n`);
+    } else if (this.lines.length === MAX_REPORTED_MALFORMED && this.count === MAX_REPORTED_MALFORMED + 1) {
+      process.stderr.write(`(further malformed rows are counted, not listed)\n`);
+    }
+  }
+}
+
+async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerator<{ line: number; request: HttpRequest; raw: Record<string, unknown> }> {
+  for await (const item of readJsonLines(file)) {
+    if ('error' in item) {
+      malformed.report(item.line, item.error);
+      continue;
+    }
+    try {
+      yield { line: item.line, request: parseHttpRow(item.value), raw: item.value as Record<string, unknown> };
+    } catch (error) {
+      malformed.report(item.line, (error as Error).message);
+    }
+  }
+}
+
+async function trainCommand(options: { input: string; out: string }): Promise<void> {
+  const malformed = new MalformedRows();
+  const requests: HttpRequest[] = [];
+  let firstId: unknown, lastId: unknown;
+  let model: HttpModel | undefined;
+  const started = systemClock.now();
+  let trainMs = 0;
+  await new Listr(
+    [
+      {
+        title: `Reading ${options.input}`,
+        task: async (_ctx, task) => {
+          for await (const { request } of requestsOf(options.input, malformed)) {
+            requests.push(request);
+            firstId ??= request.id;
+            lastId = request.id;
+            if (requests.length % 5000 === 0) task.output = `${requests.length} rows`;
+          }
+          if (requests.length === 0) throw new PeregrineError(`${options.input}: no usable rows`);
+          task.title = `Read ${requests.length} rows (${malformed.count} malformed skipped)`;
+        },
+      },
+      {
+        title: 'Training',
+        task: async (_ctx, task) => {
+          const t0 = systemClock.now();
+          model = await HttpModel.train(requests, { onProgress: (p) => { task.output = `${p.step}${p.detail ? `: ${p.detail}` : ''}`; } });
+          trainMs = systemClock.now() - t0;
+          task.title = `Trained in ${(trainMs / 1000).toFixed(1)} s (TF.js backend ${tfBackendName()})`;
+        },
+      },
+      {
+        title: `Saving ${options.out}`,
+        task: async () => {
+          await model!.save(options.out, {
+            createdAt: new Date(systemClock.now()).toISOString(),
+            trainingData: { rows: requests.length, source: options.input, from: idText(firstId), to: idText(lastId), malformedRows: malformed.count },
+            metrics: { trainingSeconds: trainMs / 1000 },
+          });
+        },
+      },
+    ],
+    {
+      // Progress goes to stderr: stdout is for results.
+      renderer: process.stderr.isTTY ? 'default' : 'simple',
+      rendererOptions: { logger: progressLogger() },
+      fallbackRendererOptions: { logger: progressLogger() },
+      exitOnError: true,
+    },
+  ).run();
+  const seconds = (systemClock.now() - started) / 1000;
+  const lines = malformed.lines.length ? ` (lines ${malformed.lines.join(', ')}${malformed.count > malformed.lines.length ? ', …' : ''})` : '';
+  process.stderr.write(
+    `trained http model: ${requests.length} rows, ${malformed.count} malformed rows skipped${lines}, ` +
+    `${model!.profiles.routes.size} routes, ${model!.profiles.params.size} parameters, training ${(trainMs / 1000).toFixed(1)} s, total ${seconds.toFixed(1)} s -> ${options.out}\n`,
+  );
+}
+
+async function scoreCommand(options: { model: string; input: string }): Promise<void> {
+  const model = await HttpModel.load(options.model);
+  const malformed = new MalformedRows();
+  let batch: HttpRequest[] = [];
+  let rows = 0;
+  // A reader that goes away (`| head`) ends the run quietly.
+  let readerGone = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    readerGone = true;
+  });
+  const flush = async () => {
+    if (batch.length === 0 || readerGone) return;
+    const scores = model.scoreBatch(batch);
+    let text = '';
+    for (let i = 0; i < batch.length; i++) text += JSON.stringify({ id: batch[i].id, score: round(scores[i]) }) + '\n';
+    rows += batch.length;
+    batch = [];
+    if (!process.stdout.write(text)) await new Promise((resolve) => { process.stdout.once('drain', resolve); process.stdout.once('error', resolve); });
+  };
+  for await (const { request } of requestsOf(options.input, malformed)) {
+    batch.push(request);
+    if (batch.length >= SCORE_BATCH) await flush();
+    if (readerGone) break;
+  }
+  await flush();
+  process.stderr.write(`scored ${rows} rows, ${malformed.count} malformed rows skipped${readerGone ? ' (output closed early)' : ''}\n`);
+}
+
+async function evalCommand(options: { model: string; input: string; json?: boolean }): Promise<void> {
+  const model = await HttpModel.load(options.model);
+  const malformed = new MalformedRows();
+  const rows: LabelledScore[] = [];
+  let batch: Array<{ request: HttpRequest; anomalous: boolean }> = [];
+  const { paths, methods } = model.profiles;
+  const flush = () => {
+    const scores = model.scoreBatch(batch.map((b) => b.request));
+    batch.forEach((b, i) => rows.push({
+      id: b.request.id,
+      score: scores[i],
+      anomalous: b.anomalous,
+      shortcut: !paths.keys.has(b.request.path) || !methods.keys.has(b.request.method),
+    }));
+    batch = [];
+  };
+  for await (const { line, request, raw } of requestsOf(options.input, malformed)) {
+    if (raw.label !== 'normal' && raw.label !== 'anomalous') {
+      malformed.report(line, 'label is missing or not "normal" / "anomalous"');
+      continue;
+    }
+    batch.push({ request, anomalous: raw.label === 'anomalous' });
+    if (batch.length >= SCORE_BATCH) flush();
+  }
+  if (batch.length) flush();
+  if (rows.length === 0) throw new PeregrineError(`${options.input}: no usable labelled rows`);
+  const report = { model: options.model, input: options.input, malformedRows: malformed.count, ...evaluationReport(rows) };
+  if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else process.stdout.write(`${formatReport(report)}\nmalformed rows skipped: ${malformed.count}\n`);
+}
+
+function progressLogger(): ListrLogger {
+  return new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function idText(id: unknown): string | undefined {
+  return id === undefined || id === null ? undefined : String(id);
 }

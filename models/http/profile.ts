@@ -2,7 +2,7 @@
  * The statistical half of the request model: per-route and per-parameter profiles learned by counting normal
  * traffic, and a scorer that turns each way a request departs from them into a surprisal (-ln of the estimated
  * probability that a normal request does so). Probabilities of "something never seen before" are leave-one-out
- * (Good-Turing) estimates: the share of training requests whose key was seen only once. So a field whose normal
+ * (Good-Turing-like) estimates: the share of training observations whose key is rare. So a field whose normal
  * values are always new (a password) barely scores a new value, while a field with a fixed set of values (a button
  * label, a product id) scores any new value high — no per-field thresholds to tune. Pure: no I/O, no clock.
  */
@@ -20,7 +20,7 @@ export const COMPONENTS = [
   'shape', // value shape never seen (at the rarest of three levels of detail)
   'char_class', // a character class the parameter never contained
   'char_count', // a character class occurring a number of times never seen in one value (two `@` in an e-mail)
-  'length', // a length outside the seen range (Chebyshev bound)
+  'length', // a length outside the seen range
   'numeric_range', // a number outside the seen range of a numeric parameter
   'header_name', // a header name never seen
   'header_set', // a set of header names never seen
@@ -33,7 +33,12 @@ const INDEX = Object.fromEntries(COMPONENTS.map((c, i) => [c, i])) as Record<Com
 /** Keys kept per counted table; beyond this the rarest are dropped (they would score near zero anyway). */
 const MAX_KEYS = 20_000;
 const MIN_PROBABILITY = 1e-9;
-export let SHAPE_MODE: 'sum' | 'max' = (process.env.SHAPE_MODE as 'sum') ?? 'sum';
+/**
+ * Structure (routes, methods, parameter and header names) is far more stable than values in a real application, so its
+ * departures weigh more than their smoothed count estimate says. Chosen on the TUNE half of CSIC dev.
+ */
+export const STRUCTURE_WEIGHT = 2;
+const STRUCTURAL = new Set<string>(['method', 'route', 'route_method', 'param_name', 'param_set', 'header_name', 'header_set']);
 /** A parameter counts as numeric when this share of its values are numbers. */
 const NUMERIC_SHARE = 0.99;
 
@@ -79,6 +84,8 @@ interface RareCount { rare: number; total: number }
 
 export interface ParamProfile {
   n: number;
+  /** No value was rare: the field takes its values from a fixed set. */
+  closed: boolean;
   value: NoveltyModel;
   fine: NoveltyModel;
   coarse: NoveltyModel;
@@ -121,8 +128,7 @@ export interface RequestProfiles {
 // ---------------------------------------------------------------------------------------------------------------
 // Learning
 
-/** Headers whose values are per-request by nature are profiled by shape only through their own profile; the
- *  Content-Length value is checked against the body instead. */
+/** Header values not profiled: Content-Length is checked against the body instead. */
 const SKIPPED_HEADER_VALUES = new Set(['content-length']);
 
 export class ProfileLearner {
@@ -203,9 +209,6 @@ type FittedParam = { profile: ParamProfile; counts: Record<ShapeKind, RareCount>
 
 function fitParam(values: string[]): FittedParam {
   const counts = new Map<string, number>(), fine = new Map<string, number>(), coarse = new Map<string, number>(), word = new Map<string, number>();
-  const lengths: number[] = [];
-  const perClass = new Map<string, Map<number, number>>();
-  const shapes: ValueShape[] = [];
   for (const value of values) bump(counts, value);
   const shapes: ValueShape[] = [];
   const numbers: number[] = [];
@@ -231,9 +234,11 @@ function fitParam(values: string[]): FittedParam {
     if (r.model.min > 0) requiredClasses.push(cls);
   }
   const fineN = novelty(fine, 1), coarseN = novelty(coarse, 1), wordN = novelty(word, 1);
+  const valueNovelty = novelty(counts);
   const profile: ParamProfile = {
     n: values.length,
-    value: novelty(counts),
+    closed: values.length >= 20 && valueNovelty.rare === 0,
+    value: valueNovelty,
     fine: fineN,
     coarse: coarseN,
     word: wordN,
@@ -262,7 +267,7 @@ function fitParam(values: string[]): FittedParam {
  * shapes, so the raw estimate is "always new"). Each field's shape estimates therefore start from the average over
  * all fields, worth `weight` distinct values, and move towards the field's own rate as it has more.
  */
-const PRIOR_WEIGHT = Number(process.env.PRIOR_WEIGHT ?? 10);
+const PRIOR_WEIGHT = 10;
 
 function borrowStrength(fields: FittedParam[], weight: number): void {
   {
@@ -341,7 +346,18 @@ export interface ScoreDetail {
 /** Scores requests against fitted profiles; caches the scores of repeated header values. */
 export class ProfileScorer {
   private headerCache = new Map<string, number>();
-  constructor(readonly profiles: RequestProfiles) {}
+  private headerNamesCache = new Map<string, Contribution[]>();
+  private paramNamesCache = new Map<string, Contribution[]>();
+  /** path -> parameter name -> profile (saves building a key per parameter). */
+  private routeParams = new Map<string, Map<string, ParamProfile>>();
+  constructor(readonly profiles: RequestProfiles) {
+    for (const [key, profile] of profiles.params) {
+      const [path, name] = key.split('\u0000');
+      let m = this.routeParams.get(path);
+      if (!m) this.routeParams.set(path, (m = new Map()));
+      m.set(name, profile);
+    }
+  }
 
   score(request: HttpRequest, options: { explain?: boolean } = {}): ScoreDetail {
     const p = this.profiles;
@@ -349,6 +365,7 @@ export class ProfileScorer {
     const contributions: Contribution[] | undefined = options.explain ? [] : undefined;
     const add = (component: Component, score: number, field?: string) => {
       if (score <= 0) return;
+      if (STRUCTURAL.has(component)) score *= STRUCTURE_WEIGHT;
       components[INDEX[component]] += score;
       contributions?.push({ component, field, score });
     };
@@ -358,18 +375,44 @@ export class ProfileScorer {
     if (!route) add('route', p.paths.unseen);
     else {
       if (!route.methods.keys.has(request.method)) add('route_method', route.methods.unseen);
-      const names = paramNames(request);
-      if (!route.paramSets.keys.has(nameSetKey(names))) add('param_set', route.paramSets.unseen);
-      for (const name of unique(names)) if (!route.names.has(name)) add('param_name', route.newName, name);
-      for (const [name, value] of paramValues(request)) {
-        const profile = p.params.get(paramKey(request.path, name));
-        if (profile) scoreValue(profile, value, add, name, false);
+      // Judge each ordered list of parameter names once per route.
+      let ordered = request.path + '\n';
+      for (const [name] of request.params) ordered += name + '\n';
+      if (request.rawBody) ordered += BODY_PARAM;
+      let structure = this.paramNamesCache.get(ordered);
+      if (!structure) {
+        structure = [];
+        const names = paramNames(request);
+        if (!route.paramSets.keys.has(nameSetKey(names))) structure.push({ component: 'param_set', score: route.paramSets.unseen });
+        for (const name of unique(names)) if (!route.names.has(name)) structure.push({ component: 'param_name', field: name, score: route.newName });
+        if (this.paramNamesCache.size >= 10_000) this.paramNamesCache.clear();
+        this.paramNamesCache.set(ordered, structure);
+      }
+      for (const c of structure) add(c.component, c.score, c.field);
+      const fields = this.routeParams.get(request.path);
+      if (fields) {
+        for (const [name, raw] of request.params) {
+          const profile = fields.get(name);
+          if (profile) scoreValue(profile, decodeFormValue(raw), add, name, false);
+        }
+        const body = request.rawBody ? fields.get(BODY_PARAM) : undefined;
+        if (body) scoreValue(body, request.rawBody, add, BODY_PARAM, false);
       }
     }
 
-    const headerNames = request.headers.map(([name]) => name);
-    if (!p.headerSets.keys.has(nameSetKey(headerNames))) add('header_set', p.headerSets.unseen);
-    for (const name of unique(headerNames)) if (!p.headerNames.has(name)) add('header_name', p.newHeaderName, name);
+    // Clients send the same headers in the same order: judge each ordered list of names once.
+    let orderedNames = '';
+    for (const [name] of request.headers) orderedNames += name + '\n';
+    let headerStructure = this.headerNamesCache.get(orderedNames);
+    if (!headerStructure) {
+      headerStructure = [];
+      const headerNames = request.headers.map(([name]) => name);
+      if (!p.headerSets.keys.has(nameSetKey(headerNames))) headerStructure.push({ component: 'header_set', score: p.headerSets.unseen });
+      for (const name of unique(headerNames)) if (!p.headerNames.has(name)) headerStructure.push({ component: 'header_name', field: name, score: p.newHeaderName });
+      if (this.headerNamesCache.size >= 1000) this.headerNamesCache.clear();
+      this.headerNamesCache.set(orderedNames, headerStructure);
+    }
+    for (const c of headerStructure) add(c.component, c.score, c.field);
     for (const [name, value] of request.headers) {
       const profile = p.headers.get(name);
       if (!profile) continue;
@@ -400,7 +443,8 @@ function scoreValue(
 ): void {
   const c = (component: Component): Component => (isHeader ? 'header_value' : component);
   if (profile.value.keys.has(value)) return; // a value seen in training departs from nothing
-  add(c('value'), profile.value.unseen, field);
+  // A closed vocabulary (every value seen many times: a button label, a mode) is structure, and weighs as such.
+  add(c('value'), profile.closed ? profile.value.unseen * STRUCTURE_WEIGHT : profile.value.unseen, field);
   const s = valueShape(value);
   // The shape levels are nested (a new word-level shape is a new fine one too): the rarest novel level counts.
   let shape = 0;
@@ -411,12 +455,8 @@ function scoreValue(
   for (const cls of s.classes) if (!profile.classes.has(cls)) newClasses++;
   // More than one new class is more surprising, but not independently so.
   const classes = newClasses > 0 ? profile.newClass + 2 * Math.log(newClasses) : 0;
-  if (SHAPE_MODE === 'sum') {
-    add(c('shape'), shape, field);
-    add(c('char_class'), classes, field);
-  } else {
-    add(c(classes > shape ? 'char_class' : 'shape'), Math.max(shape, classes), field);
-  }
+  add(c('shape'), shape, field);
+  add(c('char_class'), classes, field);
   let countScore = 0;
   for (let k = 0; k < s.classes.length; k++) {
     const range = profile.classCounts.get(s.classes[k]);

@@ -32,7 +32,8 @@ function wordClass(code: number): string {
 const COLLAPSING = new Set(['a', 'A', '9', 'ä', 'Ä']);
 
 export interface ValueShape {
-  /** Runs of letters or digits collapsed, punctuation kept one by one: `17621392B` -> `9A`, `a@@b` -> `a@@a`. */
+  /** Runs of letters or digits collapsed, punctuation kept one by one: `17621392B` -> `9A`, `a@@b` -> `a@@a`;
+   *  a long random-looking alphanumeric token (session id) is `x`. */
   fine: string;
   coarse: string;
   word: string;
@@ -49,18 +50,47 @@ export function valueShape(value: string): ValueShape {
   let lastFine = '', lastCoarse = '', lastWord = '';
   const classes: string[] = [];
   const classCounts: number[] = [];
+  let tokenEnd = 0;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
-    const f = charClass(code);
-    if (f !== lastFine || !COLLAPSING.has(f)) { fine += f; lastFine = f; }
     const c = coarseClass(code);
     const k = classes.indexOf(c);
     if (k < 0) { classes.push(c); classCounts.push(1); } else classCounts[k]++;
-    if (c !== lastCoarse || !COLLAPSING.has(c)) { coarse += c; lastCoarse = c; }
+    if (i >= tokenEnd) tokenEnd = randomTokenEnd(value, i);
+    if (i < tokenEnd) {
+      // Inside a random-looking token (session id, hash): its letter/digit alternation carries no meaning.
+      if (lastFine !== 'x') { fine += 'x'; lastFine = 'x'; }
+      if (lastCoarse !== 'x') { coarse += 'x'; lastCoarse = 'x'; }
+    } else {
+      const f = charClass(code);
+      if (f !== lastFine || !COLLAPSING.has(f)) { fine += f; lastFine = f; }
+      if (c !== lastCoarse || !COLLAPSING.has(c)) { coarse += c; lastCoarse = c; }
+    }
     const w = wordClass(code);
     if (w !== lastWord || !COLLAPSING.has(w)) { word += w; lastWord = w; }
   }
   return { fine, coarse, word, classes, classCounts, length: value.length, numeric: readNumber(value) };
+}
+
+/** Random tokens: runs of ASCII letters and digits, both present, at least this long. */
+const TOKEN_MIN = 12;
+
+/** If an alphanumeric run starts at `start` and looks random, where it ends; else `start`. */
+function randomTokenEnd(value: string, start: number): number {
+  if (start > 0 && isAsciiAlnum(value.charCodeAt(start - 1))) return start;
+  let end = start, letters = 0, digits = 0;
+  while (end < value.length) {
+    const code = value.charCodeAt(end);
+    if (code >= 48 && code <= 57) digits++;
+    else if ((code >= 65 && code <= 90) || (code >= 97 && code <= 122)) letters++;
+    else break;
+    end++;
+  }
+  return end - start >= TOKEN_MIN && letters > 0 && digits > 0 ? end : start;
+}
+
+function isAsciiAlnum(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
 const NUMBER = /^[+-]?\d{1,15}(?:[.,]\d{1,15})?$/;
