@@ -6,37 +6,30 @@
 
 export const ID_PLACEHOLDER = '{id}';
 
-const CACHE_LIMIT = 20_000;
-const cache = new Map<string, string>();
-
 /** `/users/123?x=1` → `/users/{id}`. The query (and fragment) are dropped; an empty path becomes `/`. */
 export function routeTemplate(path: string): string {
-  const cached = cache.get(path);
-  if (cached !== undefined) return cached;
-  const route = computeTemplate(path);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(path, route);
-  return route;
-}
-
-function computeTemplate(path: string): string {
+  // One pass over the path; strings are only built when a segment is replaced (most paths are returned as they are).
   let end = path.length;
-  const q = path.indexOf('?');
-  if (q >= 0) end = q;
-  const hash = path.indexOf('#');
-  if (hash >= 0 && hash < end) end = hash;
-  if (end === 0) return '/';
   let out = '';
-  let start = 0;
-  while (start <= end) {
-    let slash = path.indexOf('/', start);
-    if (slash < 0 || slash > end) slash = end;
-    const segment = path.slice(start, slash);
-    out += isIdentifier(segment) ? ID_PLACEHOLDER : segment;
-    if (slash < end) out += '/';
-    start = slash + 1;
+  let copied = 0;
+  let segmentStart = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? path.charCodeAt(i) : 47;
+    if (c === 63 || c === 35) {
+      end = i; // '?' or '#': the route ends here
+      i--;
+      continue;
+    }
+    if (c !== 47) continue;
+    if (i > segmentStart && isIdentifierRange(path, segmentStart, i)) {
+      out += path.slice(copied, segmentStart) + ID_PLACEHOLDER;
+      copied = i;
+    }
+    segmentStart = i + 1;
   }
-  return out;
+  if (end === 0) return '/';
+  if (copied === 0) return end === path.length ? path : path.slice(0, end);
+  return copied < end ? out + path.slice(copied, end) : out;
 }
 
 /**
@@ -45,15 +38,18 @@ function computeTemplate(path: string): string {
  * digits, as base64/base62 ids, hashes and session tokens do).
  */
 export function isIdentifier(segment: string): boolean {
-  const n = segment.length;
-  if (n === 0) return false;
+  return segment.length > 0 && isIdentifierRange(segment, 0, segment.length);
+}
+
+function isIdentifierRange(s: string, start: number, end: number): boolean {
+  const n = end - start;
   let digits = 0;
   let hex = 0;
   let letters = 0;
   let token = 0;
   let dashes = 0;
-  for (let i = 0; i < n; i++) {
-    const c = segment.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       digits++;
       hex++;
@@ -73,7 +69,7 @@ export function isIdentifier(segment: string): boolean {
     }
   }
   if (digits === n) return true;
-  if (n === 36 && dashes === 4 && hex === 32 && isUuidShape(segment)) return true;
+  if (n === 36 && dashes === 4 && hex === 32 && isUuidShape(s, start)) return true;
   if (hex === n && n >= 8 && digits > 0) return true;
   if (token === n && n >= 16 && digits > 0 && letters > 0) return true;
   // Numbers with a unit or separator (`v2` stays, `12345-abc` or `2024-01-31` do not).
@@ -81,6 +77,6 @@ export function isIdentifier(segment: string): boolean {
   return false;
 }
 
-function isUuidShape(s: string): boolean {
-  return s.charCodeAt(8) === 45 && s.charCodeAt(13) === 45 && s.charCodeAt(18) === 45 && s.charCodeAt(23) === 45;
+function isUuidShape(s: string, at: number): boolean {
+  return s.charCodeAt(at + 8) === 45 && s.charCodeAt(at + 13) === 45 && s.charCodeAt(at + 18) === 45 && s.charCodeAt(at + 23) === 45;
 }

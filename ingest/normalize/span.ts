@@ -111,9 +111,37 @@ const SLOT_KEYS: ReadonlyArray<[key: string, slot: number, keep: boolean]> = [
   ['messaging.system', S.messagingSystem, true],
 ];
 
-/** Key → slot, with the slot number in the low bits and a keep flag above them. */
+/** Which part of finish() reads a slot: the groups of a span that saw none of their attributes are skipped. */
+const G_HTTP = 1;
+const G_NET = 2;
+const G_RPC = 4;
+const G_DB = 8;
+const G_MESSAGING = 16;
+const GROUP_OF = new Uint8Array(SLOT_COUNT);
+for (const slot of [S.method, S.methodOld, S.urlPath, S.urlQuery, S.target, S.urlFull, S.httpUrl, S.route, S.status, S.statusOld,
+  S.userAgent, S.userAgentOld, S.requestSize, S.requestSizeOld, S.responseSize, S.responseSizeOld, S.requestBody, S.responseBody]) GROUP_OF[slot] = G_HTTP;
+for (const slot of [S.serverAddress, S.netPeerName, S.netHostName, S.httpHost, S.serverPort, S.netPeerPort, S.netHostPort, S.clientAddress,
+  S.sockPeerAddr, S.clientIp, S.netPeerIp, S.networkPeerAddress, S.peerService]) GROUP_OF[slot] = G_NET;
+for (const slot of [S.rpcSystem, S.rpcService, S.rpcMethod, S.grpcStatus]) GROUP_OF[slot] = G_RPC;
+for (const slot of [S.dbSystem, S.dbSystemName, S.dbNamespace, S.dbName, S.dbOperationName, S.dbOperation, S.dbQueryText, S.dbStatement]) GROUP_OF[slot] = G_DB;
+GROUP_OF[S.messagingSystem] = G_MESSAGING;
+
+/** Key → slot, with the slot number in the low bits and flags above them. */
 const KEEP = 0x100;
+/** Set for keys whose values rarely repeat (paths, URLs, statements): decoders skip interning them. */
+export const UNIQUE_VALUE = 0x200;
+const NOT_A_SLOT = 0xff;
+const UNIQUE_VALUE_KEYS = new Set(['url.path', 'url.query', 'http.target', 'url.full', 'http.url', 'db.query.text', 'db.statement', 'http.request.body', 'http.response.body']);
 const SLOT_OF = new Map<string, number>(SLOT_KEYS.map(([key, slot, keep]) => [key, slot | (keep ? KEEP : 0)]));
+
+/**
+ * What the normalizer does with an attribute key, as one number (for decoders that cache it per
+ * key, see `attributeClassified`): slot in the low byte (0xff = none) plus KEEP / UNIQUE_VALUE flags.
+ */
+export function classifyAttributeKey(key: string): number {
+  const slot = SLOT_OF.get(key);
+  return (slot === undefined ? NOT_A_SLOT : slot) | (UNIQUE_VALUE_KEYS.has(key) ? UNIQUE_VALUE : 0);
+}
 
 /** Attribute keys that the normalizer turns into RequestEvent fields (they do not appear in `attributes`). */
 export const CONSUMED_ATTRIBUTE_KEYS: readonly string[] = SLOT_KEYS.filter(([, , keep]) => !keep).map(([key]) => key);
@@ -126,9 +154,11 @@ export class SpanNormalizer {
   private readonly values: Array<AttrValue | undefined> = new Array<AttrValue | undefined>(SLOT_COUNT).fill(undefined);
   private readonly seen = new Int32Array(SLOT_COUNT);
   private generation = 1;
+  private groups = 0;
   private rest: Attributes = {};
 
   begin(): void {
+    this.groups = 0;
     this.generation++;
     if (this.generation === 0x7fffffff) {
       this.seen.fill(0);
@@ -146,7 +176,21 @@ export class SpanNormalizer {
     const index = slot & 0xff;
     this.values[index] = value;
     this.seen[index] = this.generation;
+    this.groups |= GROUP_OF[index];
     if (slot & KEEP) this.rest[key] = value;
+  }
+
+  /** `attribute` with the key's `classifyAttributeKey` result already known. */
+  attributeClassified(key: string, meta: number, value: AttrValue): void {
+    const index = meta & 0xff;
+    if (index === NOT_A_SLOT) {
+      this.rest[key] = value;
+      return;
+    }
+    this.values[index] = value;
+    this.seen[index] = this.generation;
+    this.groups |= GROUP_OF[index];
+    if (meta & KEEP) this.rest[key] = value;
   }
 
   private get(slot: number): AttrValue | undefined {
@@ -172,48 +216,89 @@ export class SpanNormalizer {
     const kind = spanKindName(span.kind);
     const isServer = span.kind === 2;
     const isClient = span.kind === 3;
+    const groups = this.groups;
 
-    const method = this.str(S.method) ?? this.str(S.methodOld);
-    let path = this.str(S.urlPath);
-    let query = this.str(S.urlQuery);
-    let serverAddress = this.str(S.serverAddress);
-    if (path === undefined) {
-      const target = this.str(S.target);
-      if (target !== undefined) {
-        const q = target.indexOf('?');
-        path = q >= 0 ? target.slice(0, q) : target;
-        if (q >= 0 && query === undefined) query = target.slice(q + 1);
-      } else {
-        const full = this.str(S.urlFull) ?? this.str(S.httpUrl);
-        if (full !== undefined) {
-          const url = splitUrl(full);
-          path = url.path;
-          if (query === undefined) query = url.query;
-          serverAddress ??= url.host;
+    // Each group is only looked at when one of its attributes was seen (most spans are HTTP or RPC or DB).
+    let method: string | undefined;
+    let path: string | undefined;
+    let query: string | undefined;
+    let route: string | undefined;
+    let httpStatus: number | undefined;
+    let userAgent: string | undefined;
+    let requestBytes: number | undefined;
+    let responseBytes: number | undefined;
+    let requestBody: string | undefined;
+    let responseBody: string | undefined;
+    let urlHost: string | undefined;
+    if (groups & G_HTTP) {
+      method = this.str(S.method) ?? this.str(S.methodOld);
+      path = this.str(S.urlPath);
+      query = this.str(S.urlQuery);
+      if (path === undefined) {
+        const target = this.str(S.target);
+        if (target !== undefined) {
+          const q = target.indexOf('?');
+          path = q >= 0 ? target.slice(0, q) : target;
+          if (q >= 0 && query === undefined) query = target.slice(q + 1);
+        } else {
+          const full = this.str(S.urlFull) ?? this.str(S.httpUrl);
+          if (full !== undefined) {
+            const url = splitUrl(full);
+            path = url.path;
+            if (query === undefined) query = url.query;
+            urlHost = url.host;
+          }
         }
       }
+      route = this.str(S.route);
+      httpStatus = this.num(S.status) ?? this.num(S.statusOld);
+      userAgent = this.str(S.userAgent) ?? this.str(S.userAgentOld);
+      requestBytes = this.num(S.requestSize) ?? this.num(S.requestSizeOld);
+      responseBytes = this.num(S.responseSize) ?? this.num(S.responseSizeOld);
+      requestBody = this.str(S.requestBody);
+      responseBody = this.str(S.responseBody);
     }
-    if (serverAddress === undefined) {
-      serverAddress = isServer ? this.str(S.netHostName) : this.str(S.netPeerName);
+
+    let serverAddress: string | undefined;
+    let serverPort: number | undefined;
+    let clientAddress: string | undefined;
+    let peerService: string | undefined;
+    if (groups & G_NET) {
+      serverAddress = this.str(S.serverAddress) ?? urlHost ?? (isServer ? this.str(S.netHostName) : this.str(S.netPeerName));
       if (serverAddress === undefined) {
         const host = this.str(S.httpHost);
         if (host !== undefined) serverAddress = stripPort(host);
       }
+      serverPort = this.num(S.serverPort) ?? (isServer ? this.num(S.netHostPort) : this.num(S.netPeerPort));
+      clientAddress =
+        this.str(S.clientAddress) ??
+        this.str(S.clientIp) ??
+        (isServer ? this.str(S.sockPeerAddr) ?? this.str(S.netPeerIp) ?? this.str(S.networkPeerAddress) : undefined);
+      peerService = this.str(S.peerService);
+    } else serverAddress = urlHost;
+
+    let rpcSystem: string | undefined;
+    let rpcService: string | undefined;
+    let rpcMethod: string | undefined;
+    let grpcStatus: number | undefined;
+    if (groups & G_RPC) {
+      rpcSystem = this.str(S.rpcSystem);
+      rpcService = this.str(S.rpcService);
+      rpcMethod = this.str(S.rpcMethod);
+      grpcStatus = this.num(S.grpcStatus);
     }
-    const serverPort = this.num(S.serverPort) ?? (isServer ? this.num(S.netHostPort) : this.num(S.netPeerPort));
-    const clientAddress =
-      this.str(S.clientAddress) ??
-      this.str(S.clientIp) ??
-      (isServer ? this.str(S.sockPeerAddr) ?? this.str(S.netPeerIp) ?? this.str(S.networkPeerAddress) : undefined);
 
-    const httpStatus = this.num(S.status) ?? this.num(S.statusOld);
-    const grpcStatus = this.num(S.grpcStatus);
-    const rpcSystem = this.str(S.rpcSystem);
-    const rpcService = this.str(S.rpcService);
-    const rpcMethod = this.str(S.rpcMethod);
-    const dbSystem = this.str(S.dbSystemName) ?? this.str(S.dbSystem);
+    let dbSystem: string | undefined;
+    let dbName: string | undefined;
+    let dbOperation: string | undefined;
+    let dbStatement: string | undefined;
+    if (groups & G_DB) {
+      dbSystem = this.str(S.dbSystemName) ?? this.str(S.dbSystem);
+      dbName = this.str(S.dbNamespace) ?? this.str(S.dbName);
+      dbOperation = this.str(S.dbOperationName) ?? this.str(S.dbOperation);
+      dbStatement = this.str(S.dbQueryText) ?? this.str(S.dbStatement);
+    }
 
-    let route = this.str(S.route);
     if (route === undefined) {
       if (path !== undefined) route = routeTemplate(path);
       else if (rpcService !== undefined && rpcMethod !== undefined) route = `${rpcService}/${rpcMethod}`;
@@ -222,7 +307,7 @@ export class SpanNormalizer {
     let protocol: Protocol;
     if (rpcSystem === 'grpc' || grpcStatus !== undefined) protocol = 'grpc';
     else if (dbSystem !== undefined) protocol = 'db';
-    else if (this.get(S.messagingSystem) !== undefined) protocol = 'messaging';
+    else if (groups & G_MESSAGING) protocol = 'messaging';
     else if (method !== undefined || httpStatus !== undefined || path !== undefined) protocol = 'http';
     else protocol = 'other';
 
@@ -254,19 +339,19 @@ export class SpanNormalizer {
       serverAddress,
       serverPort,
       clientAddress,
-      peerService: this.str(S.peerService),
-      requestBytes: this.num(S.requestSize) ?? this.num(S.requestSizeOld),
-      responseBytes: this.num(S.responseSize) ?? this.num(S.responseSizeOld),
-      userAgent: this.str(S.userAgent) ?? this.str(S.userAgentOld),
+      peerService,
+      requestBytes,
+      responseBytes,
+      userAgent,
       dbSystem,
-      dbName: this.str(S.dbNamespace) ?? this.str(S.dbName),
-      dbOperation: this.str(S.dbOperationName) ?? this.str(S.dbOperation),
-      dbStatement: this.str(S.dbQueryText) ?? this.str(S.dbStatement),
+      dbName,
+      dbOperation,
+      dbStatement,
       rpcSystem,
       rpcService,
       rpcMethod,
-      requestBody: this.str(S.requestBody),
-      responseBody: this.str(S.responseBody),
+      requestBody,
+      responseBody,
       attributes: this.rest,
       resource: res.resource,
     };
@@ -275,11 +360,12 @@ export class SpanNormalizer {
 
 /** `scheme://host:port/path?query#fragment` → parts; tolerant of missing pieces, never throws. */
 export function splitUrl(url: string): { host?: string; path: string; query?: string } {
-  let rest = url;
   let host: string | undefined;
+  let pathStart = 0;
   const scheme = url.indexOf('://');
   if (scheme >= 0) {
     const authorityStart = scheme + 3;
+    let hostStart = authorityStart;
     let authorityEnd = url.length;
     for (let i = authorityStart; i < url.length; i++) {
       const c = url.charCodeAt(i);
@@ -287,29 +373,35 @@ export function splitUrl(url: string): { host?: string; path: string; query?: st
         authorityEnd = i;
         break;
       }
+      if (c === 64) hostStart = i + 1; // userinfo@
     }
-    let authority = url.slice(authorityStart, authorityEnd);
-    const at = authority.lastIndexOf('@');
-    if (at >= 0) authority = authority.slice(at + 1);
-    host = stripPort(authority) || undefined;
-    rest = url.slice(authorityEnd);
+    host = hostOf(url, hostStart, authorityEnd);
+    pathStart = authorityEnd;
   }
-  const hash = rest.indexOf('#');
-  if (hash >= 0) rest = rest.slice(0, hash);
-  const q = rest.indexOf('?');
-  const path = (q >= 0 ? rest.slice(0, q) : rest) || '/';
-  return { host, path, query: q >= 0 ? rest.slice(q + 1) : undefined };
+  let end = url.indexOf('#', pathStart);
+  if (end < 0) end = url.length;
+  const q = url.indexOf('?', pathStart);
+  if (q >= 0 && q < end) return { host, path: q > pathStart ? url.slice(pathStart, q) : '/', query: url.slice(q + 1, end) };
+  return { host, path: end > pathStart ? url.slice(pathStart, end) : '/', query: undefined };
+}
+
+/** The host of `host[:port]` or `[v6]:port` within url[start, end); undefined when empty. */
+function hostOf(url: string, start: number, end: number): string | undefined {
+  if (start >= end) return undefined;
+  if (url.charCodeAt(start) === 91) {
+    const close = url.indexOf(']', start);
+    return close > start && close < end ? url.slice(start + 1, close) : url.slice(start, end);
+  }
+  const colon = url.indexOf(':', start);
+  if (colon < 0 || colon >= end) return url.slice(start, end);
+  if (colon === start) return undefined;
+  // More than one colon without brackets: a bare IPv6 address, no port to strip.
+  const second = url.indexOf(':', colon + 1);
+  return second >= 0 && second < end ? url.slice(start, end) : url.slice(start, colon);
 }
 
 function stripPort(hostPort: string): string {
-  if (hostPort.startsWith('[')) {
-    const close = hostPort.indexOf(']');
-    return close > 0 ? hostPort.slice(1, close) : hostPort;
-  }
-  const colon = hostPort.indexOf(':');
-  // More than one colon without brackets: a bare IPv6 address, no port to strip.
-  if (colon >= 0 && hostPort.indexOf(':', colon + 1) < 0) return hostPort.slice(0, colon);
-  return hostPort;
+  return hostOf(hostPort, 0, hostPort.length) ?? '';
 }
 
 const plainNormalizer = new SpanNormalizer();

@@ -10,8 +10,15 @@ import { bigNanosToMs, MAX_NESTING, nanosDiffMs, nanosToMs } from './wire.ts';
 
 export type Obj = Record<string, unknown>;
 
-export function bad(path: string, what: string): never {
-  throw new DecodeError(`invalid OTLP at ${path}: ${what}`);
+/** Where a value sits in the request, for error messages; a function so that paths are only built on failure. */
+export type Where = string | (() => string);
+
+export function at(where: Where): string {
+  return typeof where === 'string' ? where : where();
+}
+
+export function bad(where: Where, what: string): never {
+  throw new DecodeError(`invalid OTLP at ${at(where)}: ${what}`);
 }
 
 /** A field by its lowerCamelCase name, falling back to the proto (snake_case) name. */
@@ -21,18 +28,18 @@ export function field(o: Obj, camel: string, snake?: string): unknown {
   return snake === undefined ? undefined : o[snake] ?? undefined;
 }
 
-export function asObject(v: unknown, path: string): Obj {
+export function asObject(v: unknown, path: Where): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'expected an object');
   return v as Obj;
 }
 
-export function asArray(v: unknown, path: string): unknown[] {
+export function asArray(v: unknown, path: Where): unknown[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) bad(path, 'expected an array');
   return v;
 }
 
-export function asString(v: unknown, path: string): string {
+export function asString(v: unknown, path: Where): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') bad(path, 'expected a string');
   return v;
@@ -50,7 +57,7 @@ function isLong(v: unknown): v is LongLike {
 const DECIMAL = /^-?\d{1,20}$/;
 
 /** A 64-bit integer (Long, number or decimal string) as BigInt, wrapped to 64 bits. */
-export function asBigInt(v: unknown, path: string): bigint {
+export function asBigInt(v: unknown, path: Where): bigint {
   if (v === undefined || v === null) return 0n;
   if (isLong(v)) return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
   if (typeof v === 'number') {
@@ -62,39 +69,39 @@ export function asBigInt(v: unknown, path: string): bigint {
 }
 
 /** Unix nanos (fixed64) → { lo, hi } halves, for the exact ms conversions. */
-export function nanosHalves(v: unknown, path: string): [lo: number, hi: number] {
+export function nanosHalves(v: unknown, path: Where): [lo: number, hi: number] {
   if (isLong(v)) return [v.low >>> 0, v.high >>> 0];
   const big = BigInt.asUintN(64, asBigInt(v, path));
   return [Number(big & 0xffffffffn), Number(big >> 32n)];
 }
 
-export function nanosMs(v: unknown, path: string): number {
+export function nanosMs(v: unknown, path: Where): number {
   if (isLong(v)) return nanosToMs(v.low >>> 0, v.high >>> 0);
   return bigNanosToMs(asBigInt(v, path));
 }
 
-export function nanosSpanMs(start: unknown, end: unknown, path: string): [startMs: number, durationMs: number] {
+export function nanosSpanMs(start: unknown, end: unknown, path: Where): [startMs: number, durationMs: number] {
   const [slo, shi] = nanosHalves(start, path);
   const [elo, ehi] = nanosHalves(end, path);
   return [nanosToMs(slo, shi), nanosDiffMs(slo, shi, elo, ehi)];
 }
 
 /** A signed 64-bit integer as the nearest double (as Long#toNumber and the wire decoder round). */
-export function int64Number(v: unknown, path: string): number {
+export function int64Number(v: unknown, path: Where): number {
   if (isLong(v)) return (v.high | 0) * 4294967296 + (v.low >>> 0);
   if (typeof v === 'number') return v;
   return Number(BigInt.asIntN(64, asBigInt(v, path)));
 }
 
 /** An unsigned 64-bit count as the nearest double. */
-export function uint64Number(v: unknown, path: string): number {
+export function uint64Number(v: unknown, path: Where): number {
   if (isLong(v)) return (v.high >>> 0) * 4294967296 + (v.low >>> 0);
   if (typeof v === 'number') return v;
   return Number(BigInt.asUintN(64, asBigInt(v, path)));
 }
 
 /** int32/uint32/enum fields: numbers, or (JSON) decimal strings or enum names from `names`. */
-export function asInt(v: unknown, path: string, names?: Record<string, number>): number {
+export function asInt(v: unknown, path: Where, names?: Record<string, number>): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string') {
@@ -105,7 +112,7 @@ export function asInt(v: unknown, path: string, names?: Record<string, number>):
   bad(path, 'expected an integer or enum name');
 }
 
-export function asDouble(v: unknown, path: string): number {
+export function asDouble(v: unknown, path: Where): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
@@ -115,7 +122,7 @@ export function asDouble(v: unknown, path: string): number {
   bad(path, 'expected a number');
 }
 
-export function asBool(v: unknown, path: string): boolean {
+export function asBool(v: unknown, path: Where): boolean {
   if (v === undefined || v === null) return false;
   if (typeof v !== 'boolean') bad(path, 'expected a boolean');
   return v;
@@ -124,8 +131,10 @@ export function asBool(v: unknown, path: string): boolean {
 const HEX_ID = /^[0-9a-fA-F]*$/;
 
 /** A trace/span id: bytes (protobufjs) or hex (OTLP/JSON) → lowercase hex, '' when empty or all zero. */
-export function asId(v: unknown, size: 8 | 16, path: string): string {
+export function asId(v: unknown, size: 8 | 16, path: Where): string {
   if (v === undefined || v === null) return '';
+  // protobufjs reflection (the logs reference) leaves unset bytes fields as an empty array.
+  if (Array.isArray(v)) v = Uint8Array.from(v as number[]);
   let hex: string;
   if (v instanceof Uint8Array) {
     if (v.length === 0) return '';
@@ -141,7 +150,8 @@ export function asId(v: unknown, size: 8 | 16, path: string): string {
 }
 
 /** bytes (Uint8Array or base64 text) → canonical base64. */
-function asBase64(v: unknown, path: string): string {
+function asBase64(v: unknown, path: Where): string {
+  if (Array.isArray(v)) v = Uint8Array.from(v as number[]);
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (typeof v === 'string') return Buffer.from(v, 'base64').toString('base64');
   bad(path, 'expected bytes');
@@ -150,7 +160,7 @@ function asBase64(v: unknown, path: string): string {
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 /** Flattens an AnyValue the way the wire decoder does: arrays/kvlists to JSON text, bytes to base64. */
-export function flattenAnyValue(v: unknown, path: string): AttrValue {
+export function flattenAnyValue(v: unknown, path: Where): AttrValue {
   if (v === undefined || v === null) return '';
   const value = anyValue(v, path, 0);
   if (value === null) return '';
@@ -158,7 +168,7 @@ export function flattenAnyValue(v: unknown, path: string): AttrValue {
   return value;
 }
 
-function anyValue(v: unknown, path: string, depth: number): Json {
+function anyValue(v: unknown, path: Where, depth: number): Json {
   if (depth > MAX_NESTING) bad(path, 'attribute value nested too deeply');
   const o = asObject(v, path);
   let x = field(o, 'stringValue', 'string_value');
@@ -193,18 +203,17 @@ function anyValue(v: unknown, path: string, depth: number): Json {
 }
 
 /** Repeated KeyValue → calls `sink` for each keyed attribute, in order. */
-export function eachAttribute(list: unknown, path: string, sink: (key: string, value: AttrValue) => void): void {
+export function eachAttribute(list: unknown, path: Where, sink: (key: string, value: AttrValue) => void): void {
   const items = asArray(list, path);
   for (let i = 0; i < items.length; i++) {
-    const p = `${path}[${i}]`;
-    const kv = asObject(items[i], p);
-    const key = asString(kv.key, `${p}.key`);
+    const kv = asObject(items[i], () => `${at(path)}[${i}]`);
+    const key = typeof kv.key === 'string' ? kv.key : asString(kv.key, () => `${at(path)}[${i}].key`);
     if (key === '') continue;
-    sink(key, flattenAnyValue(kv.value, `${p}.value`));
+    sink(key, flattenAnyValue(kv.value, () => `${at(path)}[${i}].value`));
   }
 }
 
-export function attributesOf(list: unknown, path: string): Attributes {
+export function attributesOf(list: unknown, path: Where): Attributes {
   const out: Attributes = {};
   eachAttribute(list, path, (key, value) => {
     out[key] = value;
@@ -212,9 +221,9 @@ export function attributesOf(list: unknown, path: string): Attributes {
   return out;
 }
 
-export function resourceAttributes(resource: unknown, path: string): Attributes {
+export function resourceAttributes(resource: unknown, path: Where): Attributes {
   if (resource === undefined || resource === null) return {};
-  return attributesOf(asObject(resource, path).attributes, `${path}.attributes`);
+  return attributesOf(asObject(resource, path).attributes, () => `${at(path)}.attributes`);
 }
 
 /** JSON text or bytes → parsed object, or DecodeError. */

@@ -34,28 +34,29 @@ export function plainTraceRequestToEvents(request: Obj, options: DecodeOptions =
       const ssPath = `${rsPath}.scopeSpans[${j}]`;
       const spans = asArray(asObject(ssValue, ssPath).spans, `${ssPath}.spans`);
       spans.forEach((spanValue, k) => {
-        const path = `${ssPath}.spans[${k}]`;
+        // Paths are built only when something is wrong: this runs for every span.
+        const path = (f: string) => () => `${ssPath}.spans[${k}]${f}`;
         if (out.length >= limit) throw new DecodeError(`more than ${limit} spans in one message`);
-        const s = asObject(spanValue, path);
+        const s = asObject(spanValue, path(''));
         const span = emptySpanFields();
-        span.traceId = asId(field(s, 'traceId', 'trace_id'), 16, `${path}.traceId`);
-        span.spanId = asId(field(s, 'spanId', 'span_id'), 8, `${path}.spanId`);
-        span.parentSpanId = asId(field(s, 'parentSpanId', 'parent_span_id'), 8, `${path}.parentSpanId`);
-        span.name = asString(s.name, `${path}.name`);
-        span.kind = asInt(s.kind, `${path}.kind`, SPAN_KIND_NAMES);
+        span.traceId = asId(field(s, 'traceId', 'trace_id'), 16, path('.traceId'));
+        span.spanId = asId(field(s, 'spanId', 'span_id'), 8, path('.spanId'));
+        span.parentSpanId = asId(field(s, 'parentSpanId', 'parent_span_id'), 8, path('.parentSpanId'));
+        span.name = asString(s.name, path('.name'));
+        span.kind = asInt(s.kind, path('.kind'), SPAN_KIND_NAMES);
         [span.startMs, span.durationMs] = nanosSpanMs(
           field(s, 'startTimeUnixNano', 'start_time_unix_nano'),
           field(s, 'endTimeUnixNano', 'end_time_unix_nano'),
-          `${path}.startTimeUnixNano`,
+          path('.startTimeUnixNano'),
         );
         const status = s.status;
         if (status !== undefined && status !== null) {
-          const st = asObject(status, `${path}.status`);
-          span.statusCode = asInt(st.code, `${path}.status.code`, STATUS_CODE_NAMES);
-          span.statusMessage = asString(st.message, `${path}.status.message`);
+          const st = asObject(status, path('.status'));
+          span.statusCode = asInt(st.code, path('.status.code'), STATUS_CODE_NAMES);
+          span.statusMessage = asString(st.message, path('.status.message'));
         }
         normalizer.begin();
-        eachAttribute(s.attributes, `${path}.attributes`, sink);
+        eachAttribute(s.attributes, path('.attributes'), sink);
         out.push(normalizer.finish(span, res));
       });
     });

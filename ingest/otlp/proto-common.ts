@@ -3,8 +3,8 @@
  * guard every hot-path decoder runs inside.
  */
 import { DecodeError } from '../../core/errors.ts';
-import type { Attributes, AttrValue } from '../normalize/span.ts';
-import { MAX_NESTING, WireReader } from './wire.ts';
+import { classifyAttributeKey, UNIQUE_VALUE, type Attributes, type AttrValue } from '../normalize/span.ts';
+import { InternTable, MAX_NESTING, WireReader } from './wire.ts';
 
 export interface DecodeOptions {
   /** Upper bound on events from one message; more is treated as malformed (a few bytes per span could otherwise cost GBs). */
@@ -15,6 +15,11 @@ export const DEFAULT_MAX_EVENTS = 250_000;
 
 /** Key of the KeyValue last read by readKeyValue (avoids allocating a pair per attribute). */
 export let lastKey = '';
+/** classifyAttributeKey(lastKey), cached per key in the key table. */
+export let lastKeyMeta = 0;
+
+/** Attribute keys: few, repeated in every span, each remembered with its normalizer classification. */
+const keyTable = new InternTable(512, 64, classifyAttributeKey);
 
 /**
  * Reads one KeyValue ending at `end` and returns its flattened value (`lastKey` holds the key).
@@ -24,23 +29,27 @@ export function readKeyValue(r: WireReader, end: number): AttrValue | undefined 
   const saved = r.end;
   r.end = end;
   let key = '';
+  let meta = 0;
   let value: AttrValue = '';
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag === 0x0a) key = r.string();
-    else if (tag === 0x12) {
+    if (tag === 0x0a) {
+      key = r.internedString(keyTable, classifyAttributeKey);
+      meta = r.meta;
+    } else if (tag === 0x12) {
       const valueEnd = r.lengthEnd();
-      value = readAnyValue(r, valueEnd);
+      value = readAnyValue(r, valueEnd, (meta & UNIQUE_VALUE) !== 0);
     } else if (tag >>> 3 <= 2) r.wrongType(tag, 'KeyValue');
     else r.skip(tag);
   }
   r.end = saved;
   lastKey = key;
+  lastKeyMeta = key === '' ? 0 : meta;
   return key === '' ? undefined : value;
 }
 
 /** A top-level AnyValue, flattened: arrays and kvlists become JSON text, bytes base64, empty ''. */
-function readAnyValue(r: WireReader, end: number): AttrValue {
+export function readAnyValue(r: WireReader, end: number, unique = false): AttrValue {
   const saved = r.end;
   r.end = end;
   let value: AttrValue = '';
@@ -48,7 +57,7 @@ function readAnyValue(r: WireReader, end: number): AttrValue {
     const tag = r.tag();
     switch (tag) {
       case 0x0a:
-        value = r.string();
+        value = unique ? r.uniqueString() : r.string();
         break;
       case 0x10:
         r.varint64();

@@ -10,15 +10,19 @@ import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/r
 import { DecodeError } from '../../core/errors.ts';
 import type { LogRecordEvent, MetricPointEvent, RequestEvent } from '../../core/events.ts';
 import type { DecodeOptions } from './proto-common.ts';
-import type { Obj } from './plain-common.ts';
 import { plainTraceRequestToEvents } from './plain-traces.ts';
 import { plainMetricsRequestToPoints, type MetricsDecodeOptions } from './plain-metrics.ts';
 import { plainLogsRequestToEvents } from './plain-logs.ts';
 
-interface MessageType {
-  decode(bytes: Uint8Array): Obj;
-  encode(message: Obj): { finish(): Uint8Array };
-  fromObject(object: Obj): Obj;
+/** protobufjs messages are untyped plain objects here; the converters check every field they read. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Message = Record<string, any>;
+
+export interface MessageType {
+  decode(bytes: Uint8Array): Message;
+  encode(message: Message): { finish(): Uint8Array };
+  fromObject(object: Message): Message;
+  toObject(message: Message, options: { defaults?: boolean; longs?: unknown; bytes?: unknown; enums?: unknown }): Message;
 }
 
 const otel = (generatedRoot as unknown as { opentelemetry: { proto: Record<string, any> } }).opentelemetry.proto;
@@ -39,7 +43,7 @@ export function exportLogsServiceRequestType(): MessageType {
   return logsType;
 }
 
-function decodeWith(type: MessageType, bytes: Uint8Array, what: string): Obj {
+function decodeWith(type: MessageType, bytes: Uint8Array, what: string): Message {
   try {
     return type.decode(bytes);
   } catch (error) {
@@ -56,5 +60,8 @@ export function referenceDecodeMetricsRequest(bytes: Uint8Array, options: Metric
 }
 
 export function referenceDecodeLogsRequest(bytes: Uint8Array, options: DecodeOptions = {}): LogRecordEvent[] {
-  return plainLogsRequestToEvents(decodeWith(exportLogsServiceRequestType(), bytes, 'ExportLogsServiceRequest'), options);
+  const type = exportLogsServiceRequestType();
+  // Reflection messages carry every default on their prototype (a oneof then looks set); toObject
+  // without defaults keeps only what was on the wire.
+  return plainLogsRequestToEvents(type.toObject(decodeWith(type, bytes, 'ExportLogsServiceRequest'), { defaults: false }), options);
 }

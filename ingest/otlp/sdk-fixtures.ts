@@ -202,13 +202,22 @@ export function buildSdkSpans(options: SdkSpanOptions = {}): ReadableSpan[] {
         'server.port': 5432,
       };
     }
-    const span = tracer.startSpan(name, { kind, attributes, startTime: t });
+    const span = tracer.startSpan(name, { kind, attributes, startTime: hrTime(t) });
     if (status >= 500 || (kind === SpanKind.CLIENT && status >= 400)) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: status >= 500 ? 'Internal Server Error' : 'Not Found' });
     }
-    span.end(t + durationMs);
+    span.end(hrTime(t + durationMs));
   }
   return collect.spans;
+}
+
+/**
+ * ms since the epoch → [seconds, nanoseconds]. The SDK takes a plain number below its time origin
+ * as a performance.now() offset, so absolute times are passed as HrTime.
+ */
+export function hrTime(ms: number): [number, number] {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }
 
 export function sdkTraceRequest(options: SdkSpanOptions = {}): Uint8Array {

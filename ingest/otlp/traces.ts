@@ -6,12 +6,24 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
-import { emptySpanFields, resourceInfo, SpanNormalizer, type ResourceInfo } from '../normalize/span.ts';
-import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
-import { nanosDiffMs, nanosToMs, WireReader } from './wire.ts';
+import { emptySpanFields, resourceInfo, SpanNormalizer, UNIQUE_VALUE, type AttrValue, type ResourceInfo } from '../normalize/span.ts';
+import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
+import { BytesCache, nanosDiffMs, nanosToMs, WireReader } from './wire.ts';
 
 const normalizer = new SpanNormalizer();
 const fields = emptySpanFields();
+
+interface CachedAttribute {
+  key: string;
+  meta: number;
+  value: AttrValue;
+}
+/**
+ * Whole span attributes (KeyValue bytes) seen before: most repeat exactly from span to span (method,
+ * scheme, addresses, ports, user agents), so one lookup replaces parsing key and value. Attributes
+ * whose values rarely repeat (paths, URLs) are never stored.
+ */
+const attributeCache = new BytesCache<CachedAttribute>(2048, 192);
 
 /** Decodes one ExportTraceServiceRequest. Malformed input throws DecodeError. */
 export function decodeTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): RequestEvent[] {
@@ -121,8 +133,19 @@ function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
         endHi = r.hi;
         break;
       case 0x4a: {
-        const value = readKeyValue(r, r.lengthEnd());
-        if (value !== undefined) normalizer.attribute(lastKey, value);
+        const kvEnd = r.lengthEnd();
+        const kvStart = r.pos;
+        const cacheable = kvEnd > kvStart && kvEnd - kvStart <= attributeCache.maxBytes;
+        const cached = cacheable ? attributeCache.find(r.buf, r.view, kvStart, kvEnd) : undefined;
+        if (cached !== undefined) {
+          r.pos = kvEnd;
+          normalizer.attributeClassified(cached.key, cached.meta, cached.value);
+          break;
+        }
+        const value = readKeyValue(r, kvEnd);
+        if (value === undefined) break;
+        normalizer.attributeClassified(lastKey, lastKeyMeta, value);
+        if (cacheable && (lastKeyMeta & UNIQUE_VALUE) === 0) attributeCache.store(r.buf, r.view, kvStart, kvEnd, { key: lastKey, meta: lastKeyMeta, value });
         break;
       }
       case 0x7a:

@@ -19,50 +19,175 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 const TWO_POW_32 = 4294967296;
 
 /** Strings of at most this many bytes are looked up in the intern table before being decoded. */
-const INTERN_MAX_BYTES = 48;
-const INTERN_SLOTS = 8192;
+const INTERN_MAX_BYTES = 128;
+const INTERN_SLOTS = 2048;
 
 /**
  * Attribute keys, resource values, methods, addresses and user agents repeat across spans; decoding
  * them once and recognising their bytes afterwards is much cheaper than building a new string each
  * time. A fixed-size table (no growth, entries are overwritten on collision) keeps memory bounded.
  */
-class InternTable {
-  private readonly bytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
-  private readonly lengths = new Int32Array(INTERN_SLOTS).fill(-1);
-  private readonly strings: string[] = new Array<string>(INTERN_SLOTS).fill('');
+export class InternTable {
+  readonly maxBytes: number;
+  private readonly slots: number;
+  private readonly bytes: Uint8Array;
+  private readonly words: DataView;
+  private readonly lengths: Int32Array;
+  private readonly strings: string[];
+  /** Per entry: what `classify` said about the string, handed back on every hit as `reader.meta`. */
+  private readonly metas: Int32Array;
+  private readonly classify: ((value: string) => number) | undefined;
 
-  lookup(buf: Uint8Array, start: number, end: number, decode: (start: number, end: number) => string): string {
+  /** `slots` must be a power of two. */
+  constructor(slots = INTERN_SLOTS, maxBytes = INTERN_MAX_BYTES, classify?: (value: string) => number) {
+    this.slots = slots;
+    this.maxBytes = maxBytes;
+    this.bytes = new Uint8Array(slots * maxBytes);
+    this.words = new DataView(this.bytes.buffer);
+    this.lengths = new Int32Array(slots).fill(-1);
+    this.strings = new Array<string>(slots).fill('');
+    this.metas = new Int32Array(slots);
+    this.classify = classify;
+  }
+
+  /** The string for buf[start, end) (1..INTERN_MAX_BYTES bytes); `reader` decodes it on a miss. */
+  lookup(buf: Uint8Array, view: DataView, start: number, end: number, reader: WireReader): string {
     const length = end - start;
-    // Hash of length and up to eight sampled bytes: cheap, and the full compare below keeps it exact.
-    let h = Math.imul(length, 0x9e3779b1);
-    h = Math.imul(h ^ buf[start], 0x01000193);
-    h = Math.imul(h ^ buf[end - 1], 0x01000193);
-    if (length > 2) {
-      const mid = start + (length >> 1);
-      h = Math.imul(h ^ buf[mid], 0x01000193);
-      h = Math.imul(h ^ buf[mid - 1], 0x01000193);
-      h = Math.imul(h ^ buf[end - 2], 0x01000193);
-      h = Math.imul(h ^ buf[start + (length >> 2)], 0x01000193);
-      h = Math.imul(h ^ buf[end - 1 - (length >> 2)], 0x01000193);
-    }
-    const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
-    const base = slot * INTERN_MAX_BYTES;
-    const table = this.bytes;
+    // Hash of length and eight sampled bytes: cheap, and the full compare below keeps it exact.
+    const quarter = length >> 2;
+    const mid = start + (length >> 1);
+    let h = Math.imul(length, 0x9e3779b1) ^ buf[start];
+    h = Math.imul(h, 0x01000193) ^ buf[end - 1];
+    h = Math.imul(h, 0x01000193) ^ buf[mid];
+    h = Math.imul(h, 0x01000193) ^ buf[start + quarter];
+    h = Math.imul(h, 0x01000193) ^ buf[end - 1 - quarter];
+    h = Math.imul(h, 0x01000193) ^ buf[mid - (length > 1 ? 1 : 0)];
+    const slot = (h ^ (h >>> 15)) & (this.slots - 1);
+    const base = slot * this.maxBytes;
+    const words = this.words;
     if (this.lengths[slot] === length) {
       let i = 0;
-      while (i < length && table[base + i] === buf[start + i]) i++;
-      if (i === length) return this.strings[slot];
+      const whole = length & ~3;
+      while (i < whole && words.getInt32(base + i) === view.getInt32(start + i)) i += 4;
+      if (i >= whole) {
+        const table = this.bytes;
+        while (i < length && table[base + i] === buf[start + i]) i++;
+        if (i === length) {
+          reader.meta = this.metas[slot];
+          return this.strings[slot];
+        }
+      }
     }
-    const value = decode(start, end);
-    table.set(buf.subarray(start, end), base);
+    const value = reader.decodeUtf8(start, end);
+    const meta = this.classify === undefined ? 0 : this.classify(value);
+    this.metas[slot] = meta;
+    reader.meta = meta;
+    const whole = length & ~3;
+    let i = 0;
+    for (; i < whole; i += 4) words.setInt32(base + i, view.getInt32(start + i));
+    const table = this.bytes;
+    for (; i < length; i++) table[base + i] = buf[start + i];
     this.lengths[slot] = length;
     this.strings[slot] = value;
     return value;
   }
 }
 
+/** Hash of the length and eight sampled bytes of buf[start, end) (end > start): cheap; callers compare in full. */
+function hashRange(buf: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  const quarter = length >> 2;
+  const mid = start + (length >> 1);
+  let h = Math.imul(length, 0x9e3779b1) ^ buf[start];
+  h = Math.imul(h, 0x01000193) ^ buf[end - 1];
+  h = Math.imul(h, 0x01000193) ^ buf[mid];
+  h = Math.imul(h, 0x01000193) ^ buf[start + quarter];
+  h = Math.imul(h, 0x01000193) ^ buf[end - 1 - quarter];
+  h = Math.imul(h, 0x01000193) ^ buf[mid - (length > 1 ? 1 : 0)];
+  return h ^ (h >>> 15);
+}
+
+/**
+ * A fixed-size cache from byte strings to values (entries overwritten on collision). The decoders
+ * use it for whole KeyValue messages: an attribute seen before, byte for byte, is recognised with one
+ * hash and one compare instead of being parsed again.
+ */
+export class BytesCache<T> {
+  readonly maxBytes: number;
+  /** Slot computed by the last `find`, used by the `store` that follows a miss. */
+  private slot = 0;
+  private readonly mask: number;
+  private readonly bytes: Uint8Array;
+  private readonly words: DataView;
+  private readonly lengths: Int32Array;
+  private readonly entries: Array<T | undefined>;
+
+  /** `slots` must be a power of two. */
+  constructor(slots: number, maxBytes: number) {
+    this.mask = slots - 1;
+    this.maxBytes = maxBytes;
+    this.bytes = new Uint8Array(slots * maxBytes);
+    this.words = new DataView(this.bytes.buffer);
+    this.lengths = new Int32Array(slots).fill(-1);
+    this.entries = new Array<T | undefined>(slots).fill(undefined);
+  }
+
+  /** The entry stored for exactly buf[start, end) (1..maxBytes bytes), or undefined. */
+  find(buf: Uint8Array, view: DataView, start: number, end: number): T | undefined {
+    const length = end - start;
+    const slot = hashRange(buf, start, end) & this.mask;
+    this.slot = slot;
+    if (this.lengths[slot] !== length) return undefined;
+    const base = slot * this.maxBytes;
+    const words = this.words;
+    let i = 0;
+    const whole = length & ~3;
+    while (i < whole && words.getInt32(base + i) === view.getInt32(start + i)) i += 4;
+    if (i < whole) return undefined;
+    const table = this.bytes;
+    while (i < length && table[base + i] === buf[start + i]) i++;
+    return i === length ? this.entries[slot] : undefined;
+  }
+
+  /** Stores `entry` for buf[start, end) in the slot the preceding `find` of the same bytes computed. */
+  store(buf: Uint8Array, view: DataView, start: number, end: number, entry: T): void {
+    const length = end - start;
+    const slot = this.slot;
+    const base = slot * this.maxBytes;
+    const words = this.words;
+    const whole = length & ~3;
+    let i = 0;
+    for (; i < whole; i += 4) words.setInt32(base + i, view.getInt32(start + i));
+    const table = this.bytes;
+    for (; i < length; i++) table[base + i] = buf[start + i];
+    this.lengths[slot] = length;
+    this.entries[slot] = entry;
+  }
+}
+
 const sharedInterns = new InternTable();
+
+/**
+ * Node's Buffer has slice decoders (`latin1Slice`, `hexSlice`, `base64Slice`) that `toString` calls
+ * after argument checks; calling them directly saves that on the hot path. Undocumented, so fall back
+ * to `toString` where they are missing.
+ */
+interface SliceDecoders {
+  latin1Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+  base64Slice(start: number, end: number): string;
+}
+function sliceDecoders(buf: Buffer): SliceDecoders {
+  const fast = buf as unknown as Partial<SliceDecoders>;
+  if (typeof fast.latin1Slice === 'function' && typeof fast.hexSlice === 'function' && typeof fast.base64Slice === 'function') {
+    return fast as SliceDecoders;
+  }
+  return {
+    latin1Slice: (start, end) => buf.toString('latin1', start, end),
+    hexSlice: (start, end) => buf.toString('hex', start, end),
+    base64Slice: (start, end) => buf.toString('base64', start, end),
+  };
+}
 const utf8Decoder = new TextDecoder('utf-8');
 
 /** A cursor over one protobuf-encoded buffer. `end` is the end of the message being read. */
@@ -73,16 +198,17 @@ export class WireReader {
   /** Low and high 32 bits of the last 64-bit value read (unsigned). */
   lo = 0;
   hi = 0;
-  private readonly view: DataView;
-  private readonly node: Buffer;
-  private readonly decodeSlice = (start: number, end: number): string => this.decodeUtf8(start, end);
+  /** Classification of the last string read through a classifying InternTable. */
+  meta = 0;
+  readonly view: DataView;
+  private readonly node: SliceDecoders;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
     this.pos = 0;
     this.end = buf.length;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.node = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.node = sliceDecoders(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   }
 
   fail(reason: string): never {
@@ -99,6 +225,15 @@ export class WireReader {
       this.pos = pos;
       this.hi = 0;
       return b;
+    }
+    // Two bytes (lengths of 128..16383: attributes with long values, whole spans) without the general loop.
+    if (pos < this.end) {
+      const b2 = buf[pos];
+      if (b2 < 0x80) {
+        this.pos = pos + 1;
+        this.hi = 0;
+        return (b & 0x7f) | (b2 << 7);
+      }
     }
     this.pos = pos - 1;
     this.varint64();
@@ -145,6 +280,15 @@ export class WireReader {
 
   /** A tag; field number 0 and the two reserved wire types are rejected. */
   tag(): number {
+    // Almost every tag is one byte with a valid field number and wire type.
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos];
+      if (b < 0x80 && b >= 8 && (b & 7) <= 5) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
     const tag = this.varint32();
     if (this.hi !== 0) this.fail('tag out of range');
     if (tag >>> 3 === 0) this.fail('field number 0');
@@ -199,8 +343,19 @@ export class WireReader {
     const start = this.pos;
     this.pos = end;
     if (start === end) return '';
-    if (end - start <= INTERN_MAX_BYTES) return sharedInterns.lookup(this.buf, start, end, this.decodeSlice);
+    if (end - start <= INTERN_MAX_BYTES) return sharedInterns.lookup(this.buf, this.view, start, end, this);
     return this.decodeUtf8(start, end);
+  }
+
+  /** A string looked up in `table` (sets `meta`); longer strings are decoded with meta = `fallbackMeta`. */
+  internedString(table: InternTable, fallbackMeta: (value: string) => number): string {
+    const end = this.lengthEnd();
+    const start = this.pos;
+    this.pos = end;
+    if (start !== end && end - start <= table.maxBytes) return table.lookup(this.buf, this.view, start, end, this);
+    const value = start === end ? '' : this.decodeUtf8(start, end);
+    this.meta = fallbackMeta(value);
+    return value;
   }
 
   /** A string that is unlikely to repeat (paths, statements): decoded without the intern table. */
@@ -211,9 +366,15 @@ export class WireReader {
     return start === end ? '' : this.decodeUtf8(start, end);
   }
 
-  private decodeUtf8(start: number, end: number): string {
+  /** buf[start, end) as UTF-8; pure ASCII (the common case) takes the latin1 fast path. */
+  decodeUtf8(start: number, end: number): string {
+    const view = this.view;
+    let i = start;
+    for (const whole = end - 3; i < whole; i += 4) {
+      if ((view.getInt32(i) & 0x80808080) !== 0) return utf8Decoder.decode(this.buf.subarray(start, end));
+    }
     const buf = this.buf;
-    for (let i = start; i < end; i++) {
+    for (; i < end; i++) {
       if (buf[i] >= 0x80) return utf8Decoder.decode(buf.subarray(start, end));
     }
     return this.node.latin1Slice(start, end);
@@ -254,9 +415,8 @@ export class WireReader {
         HEX[b[start + 4]] + HEX[b[start + 5]] + HEX[b[start + 6]] + HEX[b[start + 7]]
       );
     }
-    let any = 0;
-    for (let i = start; i < end; i++) any |= b[i];
-    if (any === 0) return '';
+    const v = this.view;
+    if ((v.getInt32(start) | v.getInt32(start + 4) | v.getInt32(start + 8) | v.getInt32(start + 12)) === 0) return '';
     return this.node.hexSlice(start, end);
   }
 
