@@ -164,6 +164,15 @@ export class MlflowClient {
     return created;
   }
 
+  /** Marks an experiment deleted (MLflow keeps it, with its runs, until garbage collection). */
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.post('mlflow/experiments/delete', { experiment_id: experimentId });
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.post('mlflow/experiments/restore', { experiment_id: experimentId });
+  }
+
   // ---- runs
 
   async createRun(options: { experimentId: string; runName?: string; startTime?: number; tags?: MlflowTag[] }): Promise<Run> {
@@ -265,6 +274,11 @@ export class MlflowClient {
       pageToken = r.next_page_token || undefined;
     } while (pageToken);
     return models;
+  }
+
+  /** Deletes a registered model with all its versions (the runs and their artifacts stay). */
+  async deleteRegisteredModel(name: string): Promise<void> {
+    await this.requestJson('DELETE', `${this.url}/api/2.0/mlflow/registered-models/delete`, { name });
   }
 
   async getOrCreateRegisteredModel(name: string, options: { description?: string } = {}): Promise<RegisteredModel> {

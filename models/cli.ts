@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerHttpModelCommands } from './http/cli.ts';
 import { registerSeriesCommands } from './series/cli.ts';
+import { registerWindowCommands } from './window/cli.ts';
+import { registerRegistryCommands } from './registry/cli.ts';
 
 export interface ModelCommandGroups {
   train: Command;
@@ -17,4 +19,6 @@ export function registerModelCommands(program: Command): void {
   };
   registerHttpModelCommands(groups);
   registerSeriesCommands(groups);
+  registerWindowCommands(groups);
+  registerRegistryCommands(program);
 }

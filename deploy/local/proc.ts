@@ -72,6 +72,13 @@ export function isRecordAlive(record: PidRecord): boolean {
 
 /** Live processes that belong to a record: its session's members (children included), or its pid alone. */
 export function recordProcesses(record: PidRecord): number[] {
+  // The kernel does not reuse a pid while a session of that id has members; so if a process now holds the
+  // session id's pid and started after ours (or is a different leader), the session is someone else's.
+  const leader = procStat(record.sid);
+  if (leader && leader.sid === record.sid) {
+    const reused = record.pid === record.sid ? leader.startTime !== record.startTime : leader.startTime > record.startTime;
+    if (reused) return [];
+  }
   const members = sessionMembers(record.sid);
   if (isRecordAlive(record) && !members.includes(record.pid)) members.push(record.pid);
   return members;

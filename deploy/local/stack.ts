@@ -180,6 +180,9 @@ export async function ensureStackUp(options: StackUpOptions = {}): Promise<Stack
     frontend,
   });
 
+  // --frontend none hands 4317/4318 to Peregrine's own receiver: a collector role we started earlier must go.
+  if (frontend === 'none') await stackDown({ stackDir: options.stackDir, only: ['jaeger-collector'] });
+
   const initial = await Promise.all(selected.map((name) => SERVICES[name].health()));
   if (initial.every((h) => h.healthy)) {
     remember();
@@ -224,7 +227,7 @@ async function startSelected(
       let install = installs.get(service.installKey);
       if (!install) {
         const t0 = Date.now();
-        install = service.install(ctx).then(() => progress(`installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`));
+        install = service.install(ctx).then(() => { task.output = `${service.installKey}: installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`; });
         installs.set(service.installKey, install);
       }
       await install;
@@ -260,7 +263,8 @@ async function startSelected(
     title: name,
     task: (_ctx: unknown, task: AnyTask) => {
       const run = runService(SERVICES[name], task).catch((error: unknown) => {
-        const message = errorMessage(error);
+        // Messages often start with the service's name already; say it once.
+        const message = errorMessage(error).replace(new RegExp(`^${name}: `), '');
         failures.push({ service: name, message, logFile: SERVICES[name].logFile(paths) });
         throw new Error(message.split('\n')[0]);
       });

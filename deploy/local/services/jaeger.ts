@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpHealth } from '../health.ts';
 import { LOCAL_DIR, type StackPaths } from '../paths.ts';
@@ -37,6 +37,8 @@ async function installJaeger({ paths, progress }: { paths: StackPaths; progress:
   }
   ensureDirs(paths.tmp, paths.jaeger.home, paths.jaeger.go);
   const logFile = join(paths.logs, 'install-jaeger.log');
+  // An interrupted build leaves its work folders behind (`up` holds a lock, so none is in use now).
+  for (const name of readdirSync(paths.tmp)) if (name.startsWith('go-build')) rmSync(join(paths.tmp, name), { recursive: true, force: true });
   // `go build` fetches the modules it needs (~1.3 GB, first run only); -v names each package as it compiles.
   progress(`downloading modules and building jaeger v${VERSIONS.jaeger} (several minutes when cold)`);
   const versionPkg = `${JAEGER_PACKAGE}/internal/version`;

@@ -1,0 +1,39 @@
+/**
+ * `npm run bench:models`: scoring throughput of the three model families, per core.
+ * Entity-window model (target >= 400,000 vectors/s), request model (>= 20,000 requests/s, models/http/bench.ts),
+ * series detector (>= 1,000,000 points/s, models/series/bench.ts). A family whose bench module is missing or fails is
+ * reported under `missing`. The last line of stdout is one JSON object with every figure.
+ */
+import { benchWindowModel } from '../models/window/bench.ts';
+
+const figures: Record<string, unknown> = {};
+const missing: Record<string, string> = {};
+
+async function optional(label: string, modulePath: string, exportName: string): Promise<void> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(modulePath);
+  } catch (error) {
+    missing[label] = `${modulePath} not importable: ${(error as Error).message.split('\n')[0]}`;
+    return;
+  }
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') {
+    missing[label] = `${modulePath} has no ${exportName}()`;
+    return;
+  }
+  try {
+    const result = await (fn as () => Promise<unknown>)();
+    figures[label] = result;
+    process.stderr.write(`${label}: ${JSON.stringify(result)}\n`);
+  } catch (error) {
+    missing[label] = `${exportName}() failed: ${(error as Error).message}`;
+  }
+}
+
+const window = await benchWindowModel({ vectors: Number(process.env.BENCH_WINDOW_VECTORS ?? 400_000) });
+figures.window = { ...window, targetVectorsPerSecond: 400_000, meetsTarget: window.windowVectorsPerSecond >= 400_000 };
+process.stderr.write(`window: ${JSON.stringify(figures.window)}\n`);
+await optional('http', '../models/http/bench.ts', 'benchHttpModel');
+await optional('series', '../models/series/bench.ts', 'benchSeries');
+process.stdout.write(JSON.stringify({ ...figures, missing }) + '\n');

@@ -1,0 +1,34 @@
+/** A small seeded random source (mulberry32) so training splits, initial weights and test data repeat exactly. Pure. */
+export interface Random {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Standard normal (Box-Muller). */
+  normal(): number;
+  /** An integer seed for TF.js initializers. */
+  seed(): number;
+}
+
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
+    seed: () => Math.floor(next() * 2 ** 31),
+  };
+}
+
+/** Fisher-Yates in place with the given random source. */
+export function shuffleInPlace<T>(items: T[], random: Random): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
