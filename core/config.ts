@@ -56,6 +56,11 @@ export const ReceiverConfig = z.strictObject({
   kafkaTimeoutMs: z.number().int().positive().default(10_000),
   /** Retry-After (HTTP) and RetryInfo (gRPC) sent with retryable answers. */
   retryAfterSeconds: z.number().int().min(1).default(2),
+  /**
+   * `full`: every request is decoded as the pipeline will decode it, so a body malformed anywhere gets 400 (what a
+   * collector does); `structure`: only the request/resource/scope framing is checked (cheaper).
+   */
+  validate: z.enum(['full', 'structure']).default('full'),
   /** One message per trace id, keyed by the trace id (the kafka exporter's partition_traces_by_id). */
   partitionTracesById: z.boolean().default(true),
   /** One message per resource, keyed by a hash of its attributes. */

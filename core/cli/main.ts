@@ -11,7 +11,9 @@ import { logger } from '../log.ts';
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Subcommands own their options (`models show NAME --version N` is not the root's --version).
+  .enablePositionalOptions();
 
 // The component list is explicit: each area registers its own subcommands.
 registerStackCommands(program);

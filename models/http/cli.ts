@@ -8,17 +8,18 @@ import { evaluationReport, formatReport, type LabelledScore } from './evaluate.t
 import { readJsonLines } from './jsonl.ts';
 import { HttpModel } from './model.ts';
 import { parseHttpRow, type HttpRequest } from './request.ts';
+import { addTrackingOptions, trackingRequested, trainHttpTracked, type TrackingCliOptions } from '../registry/tracking-cli.ts';
 
 const SCORE_BATCH = 512;
 const MAX_REPORTED_MALFORMED = 20;
 
 export function registerHttpModelCommands(groups: ModelCommandGroups): void {
-  groups.train
+  addTrackingOptions(groups.train
     .command('http')
     .description('train the HTTP request model on normal requests (JSON lines, .gz allowed; labels are ignored)')
     .requiredOption('--input <file>', 'http_events-shaped JSON lines')
-    .requiredOption('--out <dir>', 'model package directory to write')
-    .action(async (options: { input: string; out: string }) => trainCommand(options));
+    .requiredOption('--out <dir>', 'model package directory to write'), 'peregrine-http-request')
+    .action(async (options: { input: string; out: string } & TrackingCliOptions) => trainCommand(options));
   groups.score
     .command('http')
     .description('score requests: one {"id","score"} JSON line per input row, in input order; higher = more anomalous')
@@ -63,7 +64,7 @@ async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerat
   }
 }
 
-async function trainCommand(options: { input: string; out: string }): Promise<void> {
+async function trainCommand(options: { input: string; out: string } & TrackingCliOptions): Promise<void> {
   const malformed = new MalformedRows();
   const requests: HttpRequest[] = [];
   let firstId: unknown, lastId: unknown;
@@ -85,25 +86,38 @@ async function trainCommand(options: { input: string; out: string }): Promise<vo
           task.title = `Read ${requests.length} rows (${malformed.count} malformed skipped)`;
         },
       },
-      {
-        title: 'Training',
-        task: async (_ctx, task) => {
-          const t0 = systemClock.now();
-          model = await HttpModel.train(requests, { onProgress: (p) => { task.output = `${p.step}${p.detail ? `: ${p.detail}` : ''}`; } });
-          trainMs = systemClock.now() - t0;
-          task.title = `Trained in ${(trainMs / 1000).toFixed(1)} s (TF.js backend ${tfBackendName()})`;
+      ...(trackingRequested(options)
+        ? [{
+          title: 'Training, tracked in MLflow',
+          task: async (_ctx: unknown, task: { output: string; title: string }) => {
+            const t0 = systemClock.now();
+            await trainHttpTracked({ requests, out: options.out, source: options.input, malformedRows: malformed.count, options, onStep: (m) => { task.output = m; } });
+            trainMs = systemClock.now() - t0;
+            model = await HttpModel.load(options.out);
+            task.title = `Trained and tracked in ${(trainMs / 1000).toFixed(1)} s (TF.js backend ${tfBackendName()})`;
+          },
+        }]
+        : [
+        {
+          title: 'Training',
+          task: async (_ctx: unknown, task: { output: string; title: string }) => {
+            const t0 = systemClock.now();
+            model = await HttpModel.train(requests, { onProgress: (p) => { task.output = `${p.step}${p.detail ? `: ${p.detail}` : ''}`; } });
+            trainMs = systemClock.now() - t0;
+            task.title = `Trained in ${(trainMs / 1000).toFixed(1)} s (TF.js backend ${tfBackendName()})`;
+          },
         },
-      },
-      {
-        title: `Saving ${options.out}`,
-        task: async () => {
-          await model!.save(options.out, {
-            createdAt: new Date(systemClock.now()).toISOString(),
-            trainingData: { rows: requests.length, source: options.input, from: idText(firstId), to: idText(lastId), malformedRows: malformed.count },
-            metrics: { trainingSeconds: trainMs / 1000 },
-          });
+        {
+          title: `Saving ${options.out}`,
+          task: async () => {
+            await model!.save(options.out, {
+              createdAt: new Date(systemClock.now()).toISOString(),
+              trainingData: { rows: requests.length, source: options.input, from: idText(firstId), to: idText(lastId), malformedRows: malformed.count },
+              metrics: { trainingSeconds: trainMs / 1000 },
+            });
+          },
         },
-      },
+        ]),
     ],
     {
       // Progress goes to stderr: stdout is for results.

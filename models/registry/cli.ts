@@ -5,8 +5,6 @@ import { MlflowClient, type ModelVersion, type RegisteredModel } from '../../cor
 import { CHAMPION_ALIAS, mlflowUrl } from './uri.ts';
 
 export function registerRegistryCommands(program: Command): void {
-  // `models show NAME --version N`: without positional options the root program would take --version as its own.
-  program.enablePositionalOptions();
   const models = program.command('models').description('list, inspect and promote registered models in MLflow');
   const client = (url?: string) => new MlflowClient({ url: mlflowUrl(url) });
   models
