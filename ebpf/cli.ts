@@ -1,6 +1,97 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+import { DEFAULT_LOADER, Sensor, SensorUnavailableError, type SensorOutput } from './agent/sensor.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function positiveInt(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max}, got "${value}"`, name);
+    return n;
+  };
+}
 
 /** `peregrine sensor`: the eBPF node sensor. */
 export function registerSensorCommand(program: Command): void {
-  void program;
+  program
+    .command('sensor')
+    .description('Capture HTTP (and TLS plaintext), connections and execs on this node with eBPF; export OTLP or Pixie rows')
+    .option('--otlp-endpoint <url>', 'OTLP/HTTP endpoint (the local stack\'s collector by default)', 'http://127.0.0.1:4318')
+    .option('--output <kind-and-file...>', 'write Pixie http_events JSON lines instead of OTLP: --output pixie FILE')
+    .option('--body-bytes <n>', 'body bytes kept per request and response', positiveInt('--body-bytes', 65536), 4096)
+    .option('--capture-bytes <n>', 'bytes the kernel copies per read/write (max 16384)', positiveInt('--capture-bytes', 16384), 4096)
+    .option('--tls-target <path>', 'a library or binary exporting SSL_read/SSL_write (repeatable; adds to discovery)', collect, [])
+    .option('--no-tls-discovery', 'attach TLS uprobes only to the --tls-target paths')
+    .option('--redact-header <name>', 'another header whose value is always masked (repeatable)', collect, [])
+    .option('--redact-field <name>', 'another JSON/form/query field whose value is always masked (repeatable)', collect, [])
+    .option('--exclude-pid <pid>', 'a process whose sockets are not captured (repeatable)', collect, [])
+    .option('--no-connection-logs', 'do not export connection open/close log records')
+    .option('--duration <seconds>', 'stop after this many seconds', positiveInt('--duration', 86400 * 365))
+    .option('--loader <path>', 'the built loader', DEFAULT_LOADER)
+    .action(async (opts: {
+      otlpEndpoint: string; output?: string[]; bodyBytes: number; captureBytes: number; tlsTarget: string[];
+      tlsDiscovery: boolean; redactHeader: string[]; redactField: string[]; excludePid: string[];
+      connectionLogs: boolean; duration?: number; loader: string;
+    }) => {
+      let output: SensorOutput;
+      if (opts.output) {
+        if (opts.output.length !== 2 || opts.output[0] !== 'pixie') {
+          throw new ConfigError('--output takes a format and a file: --output pixie FILE', '--output');
+        }
+        output = { kind: 'pixie', file: opts.output[1] };
+      } else {
+        try {
+          new URL(opts.otlpEndpoint);
+        } catch {
+          throw new ConfigError(`--otlp-endpoint is not a URL: "${opts.otlpEndpoint}"`, '--otlp-endpoint');
+        }
+        output = { kind: 'otlp', endpoint: opts.otlpEndpoint };
+      }
+      const excludePids = opts.excludePid.map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--exclude-pid must be a process id, got "${p}"`, '--exclude-pid');
+        return n;
+      });
+      const sensor = new Sensor({
+        output,
+        bodyBytes: opts.bodyBytes,
+        captureBytes: opts.captureBytes,
+        loaderPath: opts.loader,
+        tlsTargets: opts.tlsDiscovery ? 'auto' : opts.tlsTarget,
+        extraTlsTargets: opts.tlsDiscovery ? opts.tlsTarget : [],
+        redaction: { headers: opts.redactHeader, fields: opts.redactField },
+        connectionLogs: opts.connectionLogs,
+        excludePids,
+      });
+      const log = logger().child({ component: 'ebpf-sensor' });
+      try {
+        await sensor.start();
+      } catch (e) {
+        if (e instanceof SensorUnavailableError) {
+          process.stderr.write(`peregrine sensor: eBPF is not available here: ${e.message}\n`);
+          process.exitCode = 3;
+          return;
+        }
+        throw e;
+      }
+      log.info({ output: output.kind === 'pixie' ? `pixie:${output.file}` : output.endpoint, tlsTargets: sensor.stats.tlsTargets }, 'sensor running');
+      await new Promise<void>((resolveStop) => {
+        const stop = (): void => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        if (opts.duration) setTimeout(stop, opts.duration * 1000).unref();
+        const watch = setInterval(() => {
+          if (!sensor.running) stop();
+        }, 500);
+        watch.unref();
+      });
+      const stats = await sensor.stop();
+      log.info({
+        exchanges: stats.exchanges, execs: stats.execs, connectionsOpened: stats.connectionsOpened,
+        exportedSpans: stats.exportedSpans, pixieRows: stats.pixieRows, ringbufDrops: stats.loader?.ringbufDrops ?? 0,
+        unparseable: stats.tracker.unparseable, droppedExports: stats.droppedExports,
+      }, 'sensor stopped');
+    });
 }

@@ -79,6 +79,8 @@ export interface StatsRecord {
   loaderCpuNs: number;
   bpfRunTimeNs: number;
   bpfRunCount: number;
+  /** The loader's CLOCK_MONOTONIC when it wrote this record (0 from older loaders). */
+  monoNs: MonoNs;
 }
 
 export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord;
@@ -90,6 +92,13 @@ const EXEC_HEADER = 328;
 
 function u64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off + 4) * 4294967296 + buf.readUInt32LE(off);
+}
+
+/** A u64 as hex without BigInt (ids only need to be unique and stable). */
+function hex64(buf: Buffer, off: number): string {
+  const high = buf.readUInt32LE(off + 4);
+  const low = buf.readUInt32LE(off).toString(16);
+  return high === 0 ? low : high.toString(16) + low.padStart(8, '0');
 }
 
 function cstring(buf: Buffer, start: number, end: number): string {
@@ -124,7 +133,7 @@ function header(rec: Buffer): Header {
     tid: rec.readUInt32LE(8),
     fd: rec.readInt32LE(12),
     tsNs: u64(rec, 16),
-    connId: rec.readBigUInt64LE(24).toString(16),
+    connId: hex64(rec, 24),
   };
 }
 
@@ -142,7 +151,7 @@ export function decodeRecord(rec: Buffer): SensorRecord {
       return {
         type: 'data',
         ...header(rec),
-        sslPtr: rec.readBigUInt64LE(32).toString(16),
+        sslPtr: rec[49] === 1 ? hex64(rec, 32) : '0',
         size: rec.readUInt32LE(40),
         data: rec.subarray(DATA_HEADER, DATA_HEADER + captured),
         direction: rec[48] === 0 ? 'egress' : 'ingress',
@@ -211,6 +220,7 @@ export function decodeRecord(rec: Buffer): SensorRecord {
         loaderCpuNs: u64(rec, tail),
         bpfRunTimeNs: u64(rec, tail + 8),
         bpfRunCount: u64(rec, tail + 16),
+        monoNs: rec.length >= tail + 32 ? u64(rec, tail + 24) : 0,
       };
     }
     default:
@@ -230,8 +240,9 @@ export class FrameDecoder {
       const len = buf.readUInt32LE(off);
       if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
       if (buf.length - off - 4 < len) break;
-      // Copy: a record's data must outlive the chunk buffer it arrived in.
-      out.push(decodeRecord(Buffer.from(buf.subarray(off + 4, off + 4 + len))));
+      // A view, not a copy: records are consumed before the next push, and whatever outlives
+      // them (body excerpts) is copied by its keeper.
+      out.push(decodeRecord(buf.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
     this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);

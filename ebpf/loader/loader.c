@@ -50,6 +50,7 @@ struct stats_record {
   uint64_t loader_cpu_ns;
   uint64_t bpf_run_time_ns; /* summed over programs; 0 unless kernel.bpf_stats_enabled=1 */
   uint64_t bpf_run_count;
+  uint64_t monotonic_ns; /* the stream's clock when this record was written (idle nodes too) */
 };
 
 static volatile sig_atomic_t stopping;
@@ -106,6 +107,11 @@ static int preflight(void) {
     return -1;
   }
   struct stat st;
+  if (stat("/sys/kernel/tracing/events/syscalls", &st) != 0 && (errno == EACCES || errno == EPERM)) {
+    say("BPF unavailable: permission denied (running as uid %d): run as root, or with CAP_BPF, "
+        "CAP_PERFMON and read access to tracefs", (int)geteuid());
+    return -1;
+  }
   if (stat("/sys/kernel/tracing/events/syscalls", &st) != 0 &&
       stat("/sys/kernel/debug/tracing/events/syscalls", &st) != 0) {
     /* tracefs is often simply not mounted; as root we can fix that ourselves */
@@ -188,6 +194,7 @@ static void write_stats(struct sensor *skel) {
     rec.bpf_run_time_ns += info.run_time_ns;
     rec.bpf_run_count += info.run_cnt;
   }
+  rec.monotonic_ns = clock_ns(CLOCK_MONOTONIC);
   write_record(&rec, sizeof(rec));
 }
 

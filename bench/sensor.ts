@@ -1,0 +1,173 @@
+/**
+ * `npm run bench:sensor`: a local HTTP server under a fixed request rate, first without and then
+ * with `peregrine sensor` running (OTLP export to a local sink that counts the spans), side by
+ * side. Reports the server's throughput and latency both ways, the sensor's CPU (agent + loader
+ * from /proc, BPF time from kernel.bpf_stats_enabled), ring-buffer drops and lost requests.
+ * Needs root and the built loader (`make -C ebpf`). Last stdout line: one JSON object.
+ *
+ *   BENCH_RATE (2000 req/s)  BENCH_SECONDS (20 per phase)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const testdata = join(repo, 'ebpf', 'testdata');
+const rate = Number(process.env.BENCH_RATE ?? 2000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const TICKS = 100; // USER_HZ
+const SENSOR_PROGRAMS = new Set([
+  'enter_read', 'enter_recvfrom', 'enter_write', 'enter_sendto', 'enter_readv', 'enter_writev', 'enter_sendmsg', 'enter_recvmsg',
+  'exit_read', 'exit_recvfrom', 'exit_write', 'exit_sendto', 'exit_readv', 'exit_writev', 'exit_sendmsg', 'exit_recvmsg',
+  'exit_accept4', 'exit_accept', 'enter_connect', 'exit_connect', 'enter_close', 'handle_exec',
+  'ssl_read_enter', 'ssl_read_exit', 'ssl_write_enter', 'ssl_write_exit', 'ssl_read_ex_ent', 'ssl_read_ex_exi', 'ssl_write_ex_en', 'ssl_write_ex_ex',
+]);
+
+const log = (msg: string) => process.stderr.write(`bench:sensor: ${msg}\n`);
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS; // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch { /* thread gone */ }
+  }
+  return out;
+}
+
+function bpfRunTimeSeconds(): number {
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as Array<{ name?: string; run_time_ns?: number }>;
+  return progs.filter((p) => p.name && SENSOR_PROGRAMS.has(p.name)).reduce((s, p) => s + (p.run_time_ns ?? 0), 0) / 1e9;
+}
+
+function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  return new Promise((resolveMatch, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${seen.slice(-500)}`)), timeoutMs);
+    proc[stream]!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = pattern.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolveMatch(m);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`process exited (${code}) before ${pattern}: ${seen.slice(-500)}`)));
+  });
+}
+
+interface LoadResult { sent: number; done: number; errors: number; wall_s: number; rps: number; p50_ms: number; p90_ms: number; p99_ms: number }
+
+async function load(port: number): Promise<LoadResult> {
+  const gen = spawn(process.execPath, [join(testdata, 'loadgen.mjs'), String(port), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = await waitFor(gen, 'stdout', /(\{.*\})\n/, (seconds + 60) * 1000);
+  return JSON.parse(m[1]) as LoadResult;
+}
+
+async function main(): Promise<void> {
+  const loader = join(repo, 'ebpf', 'build', 'peregrine-sensor');
+  if (!existsSync(loader)) throw new Error('the loader is not built: run `bash ebpf/install-deps.sh && make -C ebpf`');
+  if (process.getuid?.() !== 0) throw new Error('needs root (BPF)');
+
+  // The OTLP sink: counts the server spans for the target port (its own CPU is not the sensor's).
+  const require = createRequire(import.meta.url);
+  const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+  let targetPort = 0;
+  let serverSpans = 0;
+  const sink = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') {
+        const decoded = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.decode(Buffer.concat(chunks));
+        for (const rs of decoded.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) {
+          if (span.kind !== 2) continue;
+          const port = span.attributes.find((a: { key: string }) => a.key === 'server.port')?.value?.intValue;
+          if (Number(port) === targetPort) serverSpans++;
+        }
+      }
+      res.writeHead(200);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const sinkPort = (sink.address() as { port: number }).port;
+
+  const server = spawn(process.execPath, [join(testdata, 'node-server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  targetPort = Number((await waitFor(server, 'stdout', /listening (\d+)/, 15_000))[1]);
+  const children: ChildProcess[] = [server];
+  const previousStats = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+  try {
+    log(`baseline: ${rate} req/s for ${seconds} s`);
+    const baseline = await load(targetPort);
+
+    execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+    const sensor = spawn(process.execPath, [join(repo, 'bin', 'peregrine.js'), 'sensor', '--otlp-endpoint', `http://127.0.0.1:${sinkPort}`],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json' } });
+    children.push(sensor);
+    // The sensor's warnings and errors (pino levels 40+) are worth seeing next to the figures.
+    sensor.stderr!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (/"level":(4|5|6)0/.test(line)) process.stderr.write(`sensor: ${line}\n`);
+    });
+    await waitFor(sensor, 'stderr', /sensor running/, 60_000);
+    const loaderPid = childrenOf(sensor.pid!)[0];
+    const cpu0 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    log(`with the sensor: ${rate} req/s for ${seconds} s`);
+    const withSensor = await load(targetPort);
+    await new Promise((r) => setTimeout(r, 3000)); // let the agent finish what is queued
+    const cpu1 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const stopped = waitFor(sensor, 'stderr', /(\{[^\n]*"sensor stopped"[^\n]*\})/, 30_000);
+    sensor.kill('SIGTERM');
+    const summary = JSON.parse((await stopped)[1]) as { ringbufDrops?: number; droppedExports?: number; exchanges?: number };
+
+    const agentCpu = cpu1.agent - cpu0.agent;
+    const loaderCpu = cpu1.loader - cpu0.loader;
+    const bpfCpu = cpu1.bpf - cpu0.bpf;
+    const totalCpu = agentCpu + loaderCpu + bpfCpu;
+    const corePct = (100 * totalCpu) / withSensor.wall_s;
+    const result = {
+      bench: 'sensor',
+      rate,
+      seconds,
+      baseline: { rps: round(baseline.rps), p50_ms: round(baseline.p50_ms, 3), p99_ms: round(baseline.p99_ms, 3), done: baseline.done, errors: baseline.errors },
+      with_sensor: { rps: round(withSensor.rps), p50_ms: round(withSensor.p50_ms, 3), p99_ms: round(withSensor.p99_ms, 3), done: withSensor.done, errors: withSensor.errors },
+      p50_change_pct: round((100 * (withSensor.p50_ms - baseline.p50_ms)) / baseline.p50_ms, 1),
+      sensor_cpu_s: { agent: round(agentCpu, 3), loader: round(loaderCpu, 3), bpf: round(bpfCpu, 3), total: round(totalCpu, 3) },
+      sensor_core_pct: round(corePct, 2),
+      sensor_core_pct_per_1k_rps: round(corePct / (withSensor.rps / 1000), 2),
+      sensor_cpu_ms_per_1k_requests: round((1000 * totalCpu) / (withSensor.done / 1000), 1),
+      requests_captured: serverSpans,
+      requests_lost: Math.max(0, withSensor.done - serverSpans),
+      ringbuf_drops: summary.ringbufDrops ?? null,
+      export_dropped: summary.droppedExports ?? null,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${previousStats}`]);
+    for (const c of children) c.kill('SIGTERM');
+    sink.close();
+  }
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:sensor: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

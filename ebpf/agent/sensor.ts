@@ -1,0 +1,506 @@
+/**
+ * The node sensor: runs the libbpf loader as a child, decodes its stdout, reassembles HTTP,
+ * redacts, and exports — OTLP/HTTP (spans, metrics, logs) or Pixie `http_events` JSON lines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, createWriteStream, type WriteStream } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { PeregrineError, errorMessage } from '../../core/errors.ts';
+import { logger } from '../../core/log.ts';
+import { FrameDecoder, type ConnRecord, type ExecRecord, type SensorRecord, type StatsRecord, type Endpoint } from './frames.ts';
+import { ConnectionTracker, connKey, type HttpExchange, type TrackerCounters } from './connections.ts';
+import { pixieRow, redactExchange, type PixieHttpEvent, type ProcessInfo } from './records.ts';
+import { DEFAULT_REDACTION, type RedactionConfig } from './redact.ts';
+import { encodeLogs, encodeMetrics, encodeTraces, httpSpan, processResource, spanIds, type LogItem, type MetricPoint, type ResourceGroup, type SpanData } from './otlp.ts';
+import { ProcessTable, discoverTlsTargets } from './process-info.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_LOADER = resolve(here, '../build/peregrine-sensor');
+/** Requests carrying this header are the sensor's own exports, seen on the collector's side. */
+export const SELF_HEADER = 'x-peregrine-sensor';
+const REDACTION_MARGIN = 256;
+
+/** BPF cannot run here (permission, BTF, tracefs) or the loader is not built. */
+export class SensorUnavailableError extends PeregrineError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+export type SensorOutput = { kind: 'otlp'; endpoint: string } | { kind: 'pixie'; file: string };
+
+export interface SensorOptions {
+  output: SensorOutput;
+  bodyBytes: number;
+  captureBytes: number;
+  loaderPath: string;
+  /** 'auto' discovers libssl and node binaries; a list replaces discovery; [] disables TLS. */
+  tlsTargets: 'auto' | string[];
+  extraTlsTargets: string[];
+  redaction: RedactionConfig;
+  exportIntervalMs: number;
+  metricsIntervalMs: number;
+  connectionLogs: boolean;
+  excludePids: number[];
+  ringbufMb: number;
+  /** Connections idle this long are dropped (their unanswered requests counted). */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  /** Called with every exported exchange (after redaction) — for tests and the bench. */
+  onRow?: (row: PixieHttpEvent) => void;
+  /** Called with every exec (args already redacted). */
+  onExec?: (proc: ProcessInfo) => void;
+}
+
+export const DEFAULT_SENSOR_OPTIONS: Omit<SensorOptions, 'output'> = {
+  bodyBytes: 4096,
+  captureBytes: 4096,
+  loaderPath: DEFAULT_LOADER,
+  tlsTargets: 'auto',
+  extraTlsTargets: [],
+  redaction: DEFAULT_REDACTION,
+  exportIntervalMs: 1000,
+  metricsIntervalMs: 10_000,
+  connectionLogs: true,
+  excludePids: [],
+  ringbufMb: 16,
+  idleTimeoutMs: 300_000,
+  maxConnections: 16_384,
+};
+
+export interface SensorStats {
+  records: number;
+  exchanges: number;
+  execs: number;
+  connectionsOpened: number;
+  connectionsClosed: number;
+  loader?: StatsRecord;
+  tracker: TrackerCounters;
+  exportedSpans: number;
+  exportFailures: number;
+  droppedExports: number;
+  pixieRows: number;
+  tlsTargets: string[];
+}
+
+const MAX_QUEUED_SPANS = 20_000;
+const MAX_QUEUED_LOGS = 20_000;
+const SPAN_BATCH = 2048;
+
+interface OpenConn { local?: Endpoint; remote?: Endpoint; role: string; comm: string; openedNs: number }
+
+export class Sensor {
+  private readonly options: SensorOptions;
+  private readonly log = logger().child({ component: 'ebpf-sensor' });
+  private child?: ChildProcess;
+  private readonly decoder = new FrameDecoder();
+  readonly tracker: ConnectionTracker;
+  private readonly processes: ProcessTable;
+  private realtimeOffsetNs = 0n;
+  private readonly startWallNs = BigInt(Date.now()) * 1_000_000n;
+  private readonly node = { hostName: hostname() };
+  private spanQueue: Array<{ pid: number; span: SpanData }> = [];
+  private logQueue: Array<{ pid: number; item: LogItem }> = [];
+  private readonly openConns = new Map<string, OpenConn>();
+  private readonly connTotals = new Map<string, { comm: string; role: string; opened: number; closed: number; sent: number; received: number }>();
+  private pixie?: WriteStream;
+  private timers: NodeJS.Timeout[] = [];
+  private exporting: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Latest monotonic time the record stream has shown. */
+  private streamNowNs = 0;
+  private exited?: Promise<number | null>;
+  private loaderExitCode: number | null | undefined;
+  private stderrTail: string[] = [];
+  private fatal?: Error;
+  readonly stats: SensorStats;
+
+  constructor(options: Partial<SensorOptions> & { output: SensorOutput }) {
+    this.options = { ...DEFAULT_SENSOR_OPTIONS, ...options };
+    this.tracker = new ConnectionTracker({
+      keepBodyBytes: this.options.bodyBytes + REDACTION_MARGIN,
+      idleTimeoutNs: this.options.idleTimeoutMs * 1e6,
+      maxConnections: this.options.maxConnections,
+    });
+    this.processes = new ProcessTable(this.options.redaction);
+    this.stats = {
+      records: 0, exchanges: 0, execs: 0, connectionsOpened: 0, connectionsClosed: 0, tracker: this.tracker.counters,
+      exportedSpans: 0, exportFailures: 0, droppedExports: 0, pixieRows: 0, tlsTargets: [],
+    };
+  }
+
+  /** Starts the loader; resolves once the BPF programs are attached and streaming. */
+  async start(): Promise<void> {
+    const { loaderPath } = this.options;
+    if (!existsSync(loaderPath)) {
+      throw new SensorUnavailableError(`the sensor's loader is not built (${loaderPath} missing): run \`bash ebpf/install-deps.sh && make -C ebpf\``);
+    }
+    if (this.options.output.kind === 'pixie') this.pixie = createWriteStream(this.options.output.file, { flags: 'a' });
+
+    const tls = this.options.tlsTargets === 'auto' ? discoverTlsTargets() : this.options.tlsTargets;
+    this.stats.tlsTargets = [...new Set([...tls, ...this.options.extraTlsTargets])];
+    const args = ['--capture-bytes', String(this.options.captureBytes), '--ringbuf-mb', String(this.options.ringbufMb)];
+    for (const t of this.stats.tlsTargets) args.push('--tls-target', t);
+    for (const p of this.options.excludePids) args.push('--exclude-pid', String(p));
+
+    const child = spawn(loaderPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((resolveExit) => {
+      child.once('exit', (code) => {
+        this.loaderExitCode = code;
+        resolveExit(code);
+      });
+      child.once('error', (e) => {
+        this.fatal = e;
+        this.loaderExitCode = -1;
+        resolveExit(-1);
+      });
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > 20) this.stderrTail.shift();
+      if (!/^libbpf:|^\d+: |^;/.test(line)) this.log.info({ loader: true }, line.replace(/^peregrine-sensor: /, ''));
+    });
+
+    const hello = new Promise<void>((resolveHello, rejectHello) => {
+      let started = false;
+      // PEREGRINE_SENSOR_TAP=FILE keeps the raw record stream, to replay a problem offline.
+      const tap = process.env.PEREGRINE_SENSOR_TAP ? createWriteStream(process.env.PEREGRINE_SENSOR_TAP) : undefined;
+      child.stdout!.on('data', (chunk: Buffer) => {
+        tap?.write(chunk);
+        try {
+          for (const rec of this.decoder.push(chunk)) {
+            if (rec.type === 'hello' && !started) {
+              started = true;
+              resolveHello();
+            }
+            this.onRecord(rec);
+          }
+        } catch (e) {
+          this.fatal = e as Error;
+          this.log.error({ err: errorMessage(e) }, 'sensor stream out of sync, stopping');
+          child.kill('SIGTERM');
+        }
+      });
+      void this.exited!.then((code) => {
+        if (!started) {
+          const reason = this.stderrTail.filter((l) => /BPF unavailable|cannot|failed/.test(l)).pop() ?? this.stderrTail.pop() ?? '';
+          const text = reason.replace(/^peregrine-sensor: /, '') || `the loader exited with code ${code}`;
+          rejectHello(code === 3 ? new SensorUnavailableError(text) : new PeregrineError(text));
+        } else if (!this.stopping) {
+          this.log.error({ code }, 'the loader exited unexpectedly');
+        }
+      });
+    });
+    await hello;
+
+    this.timers.push(setInterval(() => this.tick(), this.options.exportIntervalMs));
+    this.timers.push(setInterval(() => this.exportMetrics(), this.options.metricsIntervalMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Whether the loader is still running. */
+  get running(): boolean {
+    return this.loaderExitCode === undefined;
+  }
+
+  /** Stops the loader, drains its last records, completes what the close allows, flushes. */
+  async stop(): Promise<SensorStats> {
+    if (this.stopping) return this.stats;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.child && this.loaderExitCode === undefined) {
+      this.child.kill('SIGTERM');
+      const timeout = setTimeout(() => this.child?.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(timeout);
+    }
+    if (this.child?.stdout && !this.child.stdout.readableEnded) await once(this.child.stdout, 'close').catch(() => undefined);
+    for (const ex of this.tracker.closeAll(monoNow())) this.onExchange(ex);
+    await this.flush();
+    await this.exportMetrics();
+    await this.exporting;
+    if (this.pixie) {
+      this.pixie.end();
+      await once(this.pixie, 'close').catch(() => undefined);
+    }
+    if (this.fatal) throw new PeregrineError(`sensor failed: ${errorMessage(this.fatal)}`);
+    return this.stats;
+  }
+
+  private onRecord(rec: SensorRecord): void {
+    this.stats.records++;
+    switch (rec.type) {
+      case 'hello':
+        this.realtimeOffsetNs = rec.realtimeOffsetNs;
+        return;
+      case 'stats':
+        this.stats.loader = rec;
+        if (rec.monoNs > this.streamNowNs) this.streamNowNs = rec.monoNs;
+        return;
+      case 'exec':
+        this.onExec(rec);
+        return;
+      case 'conn-open':
+      case 'conn-close':
+        this.onConn(rec);
+        break;
+    }
+    if (rec.type === 'data' || rec.type === 'conn-open' || rec.type === 'conn-close') {
+      if (rec.tsNs > this.streamNowNs) this.streamNowNs = rec.tsNs;
+      for (const ex of this.tracker.onRecord(rec)) this.onExchange(ex);
+    }
+  }
+
+  private onExec(rec: ExecRecord): void {
+    this.stats.execs++;
+    const proc = this.processes.onExec(rec);
+    this.options.onExec?.(proc);
+    if (this.options.output.kind !== 'otlp') return;
+    this.queueLog(rec.tgid, {
+      timeWallNs: BigInt(Math.round(rec.tsNs)) + this.realtimeOffsetNs,
+      body: `exec ${(proc.args ?? [rec.filename]).join(' ')}`,
+      attributes: {
+        'event.name': 'process.exec',
+        'process.pid': rec.tgid,
+        'process.parent_pid': rec.ppid,
+        'process.executable.path': rec.filename,
+        'process.command': rec.comm,
+        'process.command_args': proc.args,
+        'process.owner': String(rec.uid),
+        'user.id': String(rec.uid),
+        'container.id': proc.containerId,
+      },
+    });
+  }
+
+  private onConn(rec: ConnRecord): void {
+    const key = connKey(rec.tgid, rec.fd, rec.connId);
+    if (rec.type === 'conn-open') {
+      this.stats.connectionsOpened++;
+      if (this.openConns.size >= 65536) this.openConns.delete(this.openConns.keys().next().value as string);
+      this.openConns.set(key, { local: rec.local, remote: rec.remote, role: rec.role, comm: rec.comm, openedNs: rec.tsNs });
+      this.totals(rec.comm, rec.role).opened++;
+      if (this.options.connectionLogs) this.connectionLog(rec, 'open', rec);
+      return;
+    }
+    this.stats.connectionsClosed++;
+    const open = this.openConns.get(key);
+    this.openConns.delete(key);
+    const role = open?.role ?? rec.role;
+    const t = this.totals(rec.comm, role);
+    t.closed++;
+    t.sent += rec.bytesSent;
+    t.received += rec.bytesReceived;
+    if (this.options.connectionLogs) this.connectionLog(rec, 'close', open);
+  }
+
+  private totals(comm: string, role: string) {
+    const k = `${comm}\0${role}`;
+    let t = this.connTotals.get(k);
+    if (!t) {
+      if (this.connTotals.size >= 1024) return { comm, role, opened: 0, closed: 0, sent: 0, received: 0 };
+      t = { comm, role, opened: 0, closed: 0, sent: 0, received: 0 };
+      this.connTotals.set(k, t);
+    }
+    return t;
+  }
+
+  private connectionLog(rec: ConnRecord, phase: 'open' | 'close', ends: { local?: Endpoint; remote?: Endpoint; role?: string; openedNs?: number } | undefined): void {
+    if (this.options.output.kind !== 'otlp') return;
+    this.queueLog(rec.tgid, {
+      timeWallNs: BigInt(Math.round(rec.tsNs)) + this.realtimeOffsetNs,
+      body: `connection ${phase}`,
+      attributes: {
+        'event.name': `network.connection.${phase}`,
+        'network.transport': 'tcp',
+        'network.local.address': ends?.local?.address,
+        'network.local.port': ends?.local?.port,
+        'network.peer.address': ends?.remote?.address,
+        'network.peer.port': ends?.remote?.port,
+        'peregrine.connection.role': ends?.role ?? rec.role,
+        'peregrine.connection.preexisting': rec.preexisting || undefined,
+        'peregrine.connection.bytes_sent': phase === 'close' ? rec.bytesSent : undefined,
+        'peregrine.connection.bytes_received': phase === 'close' ? rec.bytesReceived : undefined,
+        'peregrine.connection.duration_ms': phase === 'close' && ends?.openedNs ? (rec.tsNs - ends.openedNs) / 1e6 : undefined,
+        'process.pid': rec.tgid,
+        'process.command': rec.comm,
+      },
+    });
+  }
+
+  private onExchange(ex: HttpExchange): void {
+    // The sensor's own exports, as received by the collector: never report them (a loop).
+    if (ex.request.headers.some(([n]) => n.toLowerCase() === SELF_HEADER)) return;
+    this.stats.exchanges++;
+    const red = redactExchange(ex, this.options.bodyBytes, this.options.redaction);
+    const proc: ProcessInfo = this.processes.get(ex.conn.tgid, ex.conn.comm);
+    if (this.pixie || this.options.onRow) {
+      const row = pixieRow(ex, red, proc, this.realtimeOffsetNs);
+      this.options.onRow?.(row);
+      if (this.pixie) {
+        this.pixie.write(`${JSON.stringify(row)}\n`);
+        this.stats.pixieRows++;
+        return;
+      }
+    }
+    this.trimSpanQueue(1);
+    this.spanQueue.push({ pid: proc.pid, span: httpSpan(ex, red, spanIds(ex, pooledRandom), this.realtimeOffsetNs) });
+    if (this.spanQueue.length >= SPAN_BATCH) void this.flush();
+  }
+
+  /** Drops the oldest spans beyond the cap (counted): memory stays bounded when the endpoint is down. */
+  private trimSpanQueue(room = 0): void {
+    const excess = this.spanQueue.length + room - MAX_QUEUED_SPANS;
+    if (excess > 0) {
+      this.spanQueue.splice(0, excess);
+      this.stats.droppedExports += excess;
+    }
+  }
+
+  private queueLog(pid: number, item: LogItem): void {
+    if (this.logQueue.length >= MAX_QUEUED_LOGS) {
+      this.logQueue.shift();
+      this.stats.droppedExports++;
+    }
+    this.logQueue.push({ pid, item });
+  }
+
+  private tick(): void {
+    // Idleness is judged in the stream's own time (record and loader-stats timestamps): when the
+    // agent lags behind a burst, wall-clock time would expire connections that are busy in the
+    // records still queued.
+    if (this.streamNowNs > 0) for (const ex of this.tracker.expire(this.streamNowNs)) this.onExchange(ex);
+    void this.flush();
+  }
+
+  private groups<T>(items: Array<{ pid: number; value: T }>): ResourceGroup<T>[] {
+    const byPid = new Map<number, T[]>();
+    for (const { pid, value } of items) {
+      const list = byPid.get(pid);
+      if (list) list.push(value);
+      else byPid.set(pid, [value]);
+    }
+    return [...byPid].map(([pid, values]) => ({ resource: processResource(this.processes.get(pid, ''), this.node), items: values }));
+  }
+
+  /** Sends what is queued; exports run one at a time. */
+  flush(): Promise<void> {
+    this.exporting = this.exporting.then(async () => {
+      if (this.options.output.kind !== 'otlp') return;
+      while (this.spanQueue.length) {
+        const batch = this.spanQueue.splice(0, SPAN_BATCH);
+        const body = encodeTraces(this.groups(batch.map((b) => ({ pid: b.pid, value: b.span }))));
+        const outcome = await this.post('/v1/traces', body);
+        if (outcome === 'ok') {
+          this.stats.exportedSpans += batch.length;
+        } else if (outcome === 'retry' && !this.stopping) {
+          // The endpoint is slow or away: keep the batch for the next flush (the queue stays bounded).
+          this.spanQueue.unshift(...batch);
+          this.trimSpanQueue();
+          break;
+        } else {
+          this.stats.droppedExports += batch.length;
+        }
+      }
+      if (this.logQueue.length) {
+        const batch = this.logQueue.splice(0, this.logQueue.length);
+        const body = encodeLogs(this.groups(batch.map((b) => ({ pid: b.pid, value: b.item }))), BigInt(Date.now()) * 1_000_000n);
+        if ((await this.post('/v1/logs', body)) !== 'ok') this.stats.droppedExports += batch.length;
+      }
+    });
+    return this.exporting;
+  }
+
+  private metricPoints(): MetricPoint[] {
+    const c = this.tracker.counters;
+    const l = this.stats.loader;
+    const sum = (name: string, value: number, description: string, unit = '1', attributes?: MetricPoint['attributes']): MetricPoint =>
+      ({ name, value, description, unit, kind: 'sum', attributes });
+    const points: MetricPoint[] = [
+      sum('peregrine.sensor.ringbuf.drops', l?.ringbufDrops ?? 0, 'Events lost because the BPF ring buffer was full'),
+      sum('peregrine.sensor.events', l?.dataEvents ?? 0, 'Events the BPF programs sent', '1', { 'event.type': 'data' }),
+      sum('peregrine.sensor.events', l?.connEvents ?? 0, 'Events the BPF programs sent', '1', { 'event.type': 'connection' }),
+      sum('peregrine.sensor.events', l?.execEvents ?? 0, 'Events the BPF programs sent', '1', { 'event.type': 'exec' }),
+      sum('peregrine.sensor.tls.unresolved', l?.tlsUnresolved ?? 0, 'SSL_* calls whose socket could not be found'),
+      sum('peregrine.sensor.http.exchanges', c.exchanges, 'HTTP request/response pairs captured'),
+      sum('peregrine.sensor.http.unparseable', c.unparseable, 'Streams that broke and were dropped until the next message'),
+      sum('peregrine.sensor.http.unanswered', c.unansweredRequests, 'Requests dropped without a response'),
+      sum('peregrine.sensor.connections.non_http', c.nonHttpConnections, 'Connections written off as another protocol'),
+      sum('peregrine.sensor.connections.expired', c.expiredConnections, 'Idle connections dropped'),
+      sum('peregrine.sensor.connections.evicted', c.evictedConnections, 'Connections dropped to stay under the cap'),
+      sum('peregrine.sensor.export.dropped', this.stats.droppedExports, 'Spans and logs the exporter could not deliver'),
+      sum('peregrine.sensor.bpf.run_time', (l?.bpfRunTimeNs ?? 0) / 1e3, 'BPF program run time (kernel.bpf_stats_enabled=1)', 'us'),
+      sum('peregrine.sensor.loader.cpu_time', (l?.loaderCpuNs ?? 0) / 1e3, 'Loader CPU time', 'us'),
+      { name: 'peregrine.sensor.connections.tracked', value: this.tracker.size, description: 'Connections being reassembled', unit: '1', kind: 'gauge' },
+    ];
+    for (const t of this.connTotals.values()) {
+      const attrs = { 'process.command': t.comm, 'peregrine.connection.role': t.role };
+      points.push(sum('network.connections.opened', t.opened, 'TCP connections opened', '1', attrs));
+      points.push(sum('network.connections.closed', t.closed, 'TCP connections closed', '1', attrs));
+      points.push(sum('network.io', t.sent, 'Bytes moved on closed connections', 'By', { ...attrs, 'network.io.direction': 'transmit' }));
+      points.push(sum('network.io', t.received, 'Bytes moved on closed connections', 'By', { ...attrs, 'network.io.direction': 'receive' }));
+    }
+    return points;
+  }
+
+  private exportMetrics(): Promise<void> {
+    this.exporting = this.exporting.then(async () => {
+      if (this.options.output.kind !== 'otlp') return;
+      const resource = { 'service.name': 'peregrine-sensor', 'host.name': this.node.hostName, 'process.pid': process.pid, 'peregrine.source': 'ebpf' };
+      await this.post('/v1/metrics', encodeMetrics(resource, this.metricPoints(), this.startWallNs, BigInt(Date.now()) * 1_000_000n));
+    });
+    return this.exporting;
+  }
+
+  /** 'ok', 'retry' (timeouts, 429, 5xx: worth another try later) or 'refused' (4xx: never). */
+  private async post(path: string, body: Uint8Array): Promise<'ok' | 'retry' | 'refused'> {
+    if (this.options.output.kind !== 'otlp') return 'refused';
+    const url = this.options.output.endpoint.replace(/\/+$/, '') + path;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf', [SELF_HEADER]: '1' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer();
+        if (res.ok) return 'ok';
+        if (res.status !== 429 && res.status < 500) {
+          this.stats.exportFailures++;
+          this.log.warn({ status: res.status, url }, 'OTLP endpoint refused an export');
+          return 'refused';
+        }
+      } catch (e) {
+        if (attempt === 2) this.log.warn({ err: errorMessage(e), url }, 'OTLP export failed, will retry');
+      }
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+    this.stats.exportFailures++;
+    return 'retry';
+  }
+}
+
+// Span ids need randomness, not a syscall each: draw it 64 KiB at a time.
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+function pooledRandom(n: number): Buffer {
+  if (randomOffset + n > randomPool.length) {
+    randomPool = randomBytes(64 * 1024);
+    randomOffset = 0;
+  }
+  const out = Buffer.from(randomPool.subarray(randomOffset, randomOffset + n));
+  randomOffset += n;
+  return out;
+}
+
+function monoNow(): number {
+  // libuv's hrtime is CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns.
+  return Number(process.hrtime.bigint());
+}
