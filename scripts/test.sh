@@ -12,6 +12,8 @@ step "npm dependencies"
 if [ "$(id -u)" = 0 ] && [ -x ebpf/install-deps.sh ]; then
   step "system packages for the eBPF sensor"
   ebpf/install-deps.sh
+  step "eBPF sensor build"
+  make -C ebpf
 fi
 
 step "type-check"
