@@ -5,6 +5,7 @@ import { decodeTraceRequest } from '../otlp/traces.ts';
 import { referenceDecodeTraceRequest } from '../otlp/reference.ts';
 import { readPixieRowsFile } from './file.ts';
 import { parsePixieRows, pixieRowsToTraceRequest, pixieRowToRequestEvent, REDACTED } from './http-events.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 const here = new URL('./testdata/', import.meta.url);
 const options = { service: 'tienda', fallbackTimeMs: 1_764_547_200_000 };
@@ -74,7 +75,7 @@ describe('Pixie http_events', () => {
   });
 
   it('reads the CSIC 2010 rows (gzip, no time_/latency/response) and round-trips them through OTLP', async () => {
-    const csic = await readPixieRowsFile(new URL('../../../shared/data/csic2010/dev.jsonl.gz', import.meta.url).pathname);
+    const csic = await readPixieRowsFile(sharedDataPath('csic2010', 'dev.jsonl.gz'));
     expect(csic.length).toBe(6139);
     const sample = csic.slice(0, 500);
     const events = decodeTraceRequest(pixieRowsToTraceRequest(sample, options));

@@ -10,6 +10,7 @@ import { evaluationReport, type LabelledScore } from './evaluate.ts';
 import { readJsonLines } from './jsonl.ts';
 import { HttpModel } from './model.ts';
 import { parseHttpRow, type HttpRequest } from './request.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 export interface HttpBenchOptions {
   /** Folder with train-normal.jsonl.gz and dev.jsonl.gz. */
@@ -35,7 +36,7 @@ export interface HttpBenchResult {
   holdoutNoShortcuts: { rocAuc: number; tprAtFpr1pct: number; tprAtFpr0_5pct: number; tprAtFpr0_1pct: number; bestF1: number };
 }
 
-const DEFAULT_DATA = path.resolve(import.meta.dirname, '../../../shared/data/csic2010');
+const DEFAULT_DATA = sharedDataPath('csic2010');
 
 export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<HttpBenchResult> {
   const dataDir = options.dataDir ?? DEFAULT_DATA;

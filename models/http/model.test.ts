@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { HttpModel, HTTP_FEATURE_NAMES } from './model.ts';
 import { parseHttpRow, type HttpRequest } from './request.ts';
 import { syntheticAttacks, syntheticRows } from './synthetic.ts';
 import { readJsonLines } from './jsonl.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 const parse = (rows: Array<Record<string, unknown>>): HttpRequest[] => rows.map((r) => parseHttpRow(r));
 
@@ -91,8 +91,8 @@ describe('HttpModel on synthetic traffic', () => {
 
 // Accuracy on a small deterministic CSIC sample: trained on the first 8,000 normal training rows, tested on every
 // 4th dev row (a fixed stride, not a tuned subset). The full model on all data does far better (README.md).
-const CSIC = path.resolve(import.meta.dirname, '../../../shared/data/csic2010');
-describe.skipIf(!existsSync(path.join(CSIC, 'dev.jsonl.gz')))('HttpModel accuracy on a CSIC 2010 sample', () => {
+const CSIC = sharedDataPath('csic2010');
+describe('HttpModel accuracy on a CSIC 2010 sample', () => {
   it('separates attacks from normal requests', async () => {
     const train: HttpRequest[] = [];
     for await (const l of readJsonLines(path.join(CSIC, 'train-normal.jsonl.gz'))) {

@@ -9,8 +9,9 @@ import { detectionMetrics, type DetectionMetrics } from './metrics.ts';
 import { HttpModel } from './model.ts';
 import { parseHttpRow, type HttpRequest } from './request.ts';
 import { halfOf } from './split.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
-const data = path.resolve(import.meta.dirname, '../../../shared/data/csic2010');
+const data = sharedDataPath('csic2010');
 const load = async (file: string) => {
   const out: Array<{ request: HttpRequest; anomalous: boolean }> = [];
   for await (const l of readJsonLines(path.join(data, file))) if ('value' in l) out.push({ request: parseHttpRow(l.value), anomalous: (l.value as { label?: string }).label === 'anomalous' });

@@ -1,11 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluateNab } from './cli.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
-// The shared NAB data sits beside the repository: ../shared/data/nab from the repo root.
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const nab = path.resolve(repoRoot, '../shared/data/nab');
+const nab = sharedDataPath('nab');
 
 const published: Record<string, [number, number, number]> = {
   numenta: [66.59, 60.81, 71.06],

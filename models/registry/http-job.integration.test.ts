@@ -9,8 +9,9 @@ import { readJsonLines } from '../http/jsonl.ts';
 import { parseHttpRow, type HttpRequest } from '../http/request.ts';
 import { httpTrainingJob } from './http-job.ts';
 import { trackTrainingRun } from './track.ts';
+import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
-const data = path.resolve(import.meta.dirname, '../../../shared/data/csic2010');
+const data = sharedDataPath('csic2010');
 const name = `it-http-${Date.now().toString(36)}`;
 
 async function read(file: string, limit: number, every = 1): Promise<Array<{ request: HttpRequest; label?: unknown }>> {
