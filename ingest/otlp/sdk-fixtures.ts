@@ -7,17 +7,10 @@ import { BasicTracerProvider, type IdGenerator, type ReadableSpan, type SpanProc
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 
-/** mulberry32: small, fast, seedable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../core/random.ts';
+
+/** The seeded PRNG the fixtures are built with. */
+export const seededRandom = mulberry32;
 
 class SeededIds implements IdGenerator {
   constructor(private readonly random: () => number) {}

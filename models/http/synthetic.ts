@@ -2,18 +2,10 @@
  * Deterministic synthetic shop traffic for tests: a few routes with enumerated, numeric and free-form fields, as
  * http_events-shaped rows. Seeded PRNG (mulberry32), so every run sees the same requests.
  */
+import { mulberry32 } from '../../core/random.ts';
+
 export type Row = Record<string, unknown>;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['ana', 'luis', 'marta', 'jorge', 'elena', 'pablo', 'sofia', 'diego', 'lucia', 'mario', 'irene', 'raul'];
 const DOMAINS = ['mail', 'correo', 'shop', 'example', 'tienda', 'web'];
