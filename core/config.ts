@@ -66,8 +66,6 @@ export const ReceiverConfig = z.strictObject({
   /** One message per resource, keyed by a hash of its attributes. */
   partitionMetricsByResourceAttributes: z.boolean().default(false),
   partitionLogsByResourceAttributes: z.boolean().default(false),
-  metricsTopic: z.string().default(TOPICS.metrics),
-  logsTopic: z.string().default(TOPICS.logs),
   /** When set, requests need `Authorization: Bearer <token>` (PEREGRINE__RECEIVER__AUTH_TOKEN). Never logged. */
   authToken: z.string().min(1).optional(),
   /** TLS on both receivers (PEM file paths). */
@@ -86,11 +84,13 @@ export const Config = z.strictObject({
   mlflow: z.strictObject({ url: z.url().default('http://127.0.0.1:5000') }).default({ url: 'http://127.0.0.1:5000' }),
   topics: z.strictObject({
     spans: z.string().default(TOPICS.spans),
+    metrics: z.string().default(TOPICS.metrics),
+    logs: z.string().default(TOPICS.logs),
     features: z.string().default(TOPICS.features),
     findings: z.string().default(TOPICS.findings),
     deadLetter: z.string().default(TOPICS.deadLetter),
     partitions: z.number().int().min(1).max(1024).default(6),
-  }).default({ spans: TOPICS.spans, features: TOPICS.features, findings: TOPICS.findings, deadLetter: TOPICS.deadLetter, partitions: 6 }),
+  }).default({ spans: TOPICS.spans, metrics: TOPICS.metrics, logs: TOPICS.logs, features: TOPICS.features, findings: TOPICS.findings, deadLetter: TOPICS.deadLetter, partitions: 6 }),
   features: z.strictObject({
     groupId: z.string().default('peregrine-features'),
     windowMs: z.number().int().min(1000).default(10_000),

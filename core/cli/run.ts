@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { startPipeline, STAGES } from '../runtime.ts';
+import { startPipeline, DEFAULT_STAGES, STAGES } from '../runtime.ts';
 
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -14,8 +14,8 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description(`run pipeline stages (all by default: ${STAGES.join(', ')})`)
-    .argument('[stages...]', 'stages to run')
+    .description(`run pipeline stages (default: ${DEFAULT_STAGES.join(', ')}; ingest serves OTLP on 4317/4318, so start the stack with --frontend none)`)
+    .argument('[stages...]', `stages to run (${STAGES.join(', ')})`)
     .option('-c, --config <file>', 'YAML configuration file (environment variables PEREGRINE__SECTION__KEY override it)')
     .action(async (stages: string[], opts: { config?: string }) => {
       const config = loadConfig({ file: opts.config });

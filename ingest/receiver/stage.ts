@@ -1,0 +1,90 @@
+/** The `ingest` stage: Peregrine's OTLP receivers (HTTP on 4318, gRPC on 4317 by default) writing to Kafka. */
+import type { Server as HttpServer } from 'node:http';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { Config } from '../../core/config.ts';
+import { PeregrineError } from '../../core/errors.ts';
+import type { Producer } from '../../core/kafka/adapter.ts';
+import type { Logger } from '../../core/log.ts';
+import type { MetricsRegistry } from '../../core/metrics.ts';
+import type { RunningStage, StageContext } from '../../core/stage.ts';
+import { INGEST_STAGE, OtlpExporter, ReceiverMetrics } from './exporter.ts';
+import { startGrpcReceiver } from './grpc.ts';
+import { startHttpReceiver } from './http.ts';
+
+export { INGEST_STAGE };
+
+export interface IngestStage extends RunningStage {
+  /** Bound ports (useful with port 0); undefined when that receiver is disabled. */
+  httpPort?: number;
+  grpcPort?: number;
+  exporter: OtlpExporter;
+}
+
+/** Starts both receivers on an existing producer (the stage, tests and the benchmark use this). */
+export async function startReceivers(config: Config, producer: Producer, metrics: MetricsRegistry, log: Logger): Promise<IngestStage> {
+  const r = config.receiver;
+  const exporter = new OtlpExporter({
+    topics: { traces: config.topics.spans, metrics: config.topics.metrics, logs: config.topics.logs },
+    maxMessageBytes: r.maxMessageBytes,
+    maxInFlightRequests: r.maxInFlightRequests,
+    maxInFlightBytes: r.maxInFlightBytes,
+    kafkaTimeoutMs: r.kafkaTimeoutMs,
+    validate: r.validate,
+    partitionTracesById: r.partitionTracesById,
+    partitionMetricsByResourceAttributes: r.partitionMetricsByResourceAttributes,
+    partitionLogsByResourceAttributes: r.partitionLogsByResourceAttributes,
+  }, producer, new ReceiverMetrics(metrics.registry, metrics.stage), log);
+  const common = { host: r.host, maxDecompressedBytes: r.maxDecompressedBytes, retryAfterSeconds: r.retryAfterSeconds, authToken: r.authToken, tls: r.tls };
+  let http: { server: HttpServer; port: number } | undefined;
+  let grpc: { server: GrpcServer; port: number } | undefined;
+  try {
+    if (r.http.enabled) http = await startHttpReceiver({ ...common, port: r.http.port, maxRequestBytes: r.maxRequestBytes }, exporter, log);
+    if (r.grpc.enabled) grpc = await startGrpcReceiver({ ...common, port: r.grpc.port }, exporter, log);
+  } catch (e) {
+    http?.server.close();
+    grpc?.server.forceShutdown();
+    const error = e as NodeJS.ErrnoException;
+    if (error.code === 'EADDRINUSE' || /address already in use|No address added/i.test(error.message)) {
+      throw new PeregrineError(`receiver: ${r.host} port ${http ? r.grpc.port : r.http.port} is in use (is the stack's collector running? use \`peregrine stack up --frontend none\` or set receiver.http.port / receiver.grpc.port): ${error.message}`, { cause: e });
+    }
+    throw e;
+  }
+  log.info({ http: http && `${r.host}:${http.port}`, grpc: grpc && `${r.host}:${grpc.port}`, auth: Boolean(r.authToken), tls: Boolean(r.tls) }, 'OTLP receivers listening');
+  let serving = true;
+  metrics.addHealthCheck(INGEST_STAGE, () => serving);
+  return {
+    name: INGEST_STAGE,
+    httpPort: http?.port,
+    grpcPort: grpc?.port,
+    exporter,
+    async stop() {
+      serving = false;
+      // Stop taking requests; those in flight finish (they are answered once Kafka has them).
+      await Promise.all([
+        http && new Promise<void>((resolve) => {
+          http.server.close(() => resolve());
+          http.server.closeIdleConnections();
+        }),
+        grpc && new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve())),
+      ]);
+    },
+  };
+}
+
+export async function startIngestStage(ctx: StageContext): Promise<IngestStage> {
+  const { config, kafka } = ctx;
+  const log = ctx.log.child({ stage: INGEST_STAGE });
+  const partitions = config.topics.partitions;
+  await kafka.ensureTopics([
+    { topic: config.topics.spans, partitions },
+    { topic: config.topics.metrics, partitions },
+    { topic: config.topics.logs, partitions },
+  ]);
+  const producer = await kafka.producer();
+  try {
+    return await startReceivers(config, producer, ctx.metrics, log);
+  } catch (e) {
+    await producer.close();
+    throw e;
+  }
+}
