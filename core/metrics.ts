@@ -11,6 +11,13 @@ export interface StageMetrics {
   processingLatency: Histogram<'stage'>;
 }
 
+let modelBackend: () => string | undefined = () => undefined;
+
+/** The models' TF.js layer tells which backend it runs on; every stage's /metrics then reports it. */
+export function setModelBackendProvider(provider: () => string | undefined): void {
+  modelBackend = provider;
+}
+
 export class MetricsRegistry {
   readonly registry = new Registry();
   readonly stage: StageMetrics;
@@ -30,6 +37,14 @@ export class MetricsRegistry {
         labelNames: ['stage'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
       }),
     };
+    new Gauge({
+      name: 'peregrine_tfjs_backend_info', help: 'The TF.js backend the models run on (1 for the one in use)', labelNames: ['backend'], registers,
+      collect() {
+        this.reset();
+        const backend = modelBackend();
+        if (backend) this.set({ backend }, 1);
+      },
+    });
   }
 
   /** A stage reports its health here; /healthz is 200 only while every check passes. */

@@ -7,8 +7,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { logger } from '../core/log.ts';
+import { setModelBackendProvider } from '../core/metrics.ts';
 
 export { tf };
+
+setModelBackendProvider(() => tfBackendName());
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
