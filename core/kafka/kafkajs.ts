@@ -133,18 +133,19 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         allowAutoTopicCreation: true,
         maxBytesPerPartition: 4 * 1024 * 1024,
       });
-      // kafkajs does not await event listeners: remember the assignment and hand it over before the next batch.
-      let pendingAssignment: Record<string, number[]> | undefined;
-      c.on(c.events.GROUP_JOIN, (event) => { pendingAssignment = event.payload.memberAssignment as Record<string, number[]>; });
-      const deliverAssignment = async () => {
-        const assigned = pendingAssignment;
-        pendingAssignment = undefined;
-        if (!assigned || !options.onAssign) return;
-        for (const topic of Object.keys(assigned)) {
-          const committed = await committedOffsets(options.groupId, topic);
-          await options.onAssign(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)), assigned[topic]!);
-        }
-      };
+      // kafkajs does not await event listeners: the assignment is handed over as soon as the group is joined, and
+      // the next batch waits until that is done.
+      let assignmentDone: Promise<void> = Promise.resolve();
+      c.on(c.events.GROUP_JOIN, (event) => {
+        const assigned = event.payload.memberAssignment as Record<string, number[]>;
+        if (!options.onAssign) return;
+        assignmentDone = assignmentDone.then(async () => {
+          for (const topic of Object.keys(assigned)) {
+            const committed = await committedOffsets(options.groupId, topic);
+            await options.onAssign!(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)), assigned[topic]!);
+          }
+        }).catch((e) => kafkaLog.error({ err: (e as Error).message, groupId: options.groupId }, 'handling a partition assignment failed'));
+      });
       try {
         await c.connect();
         for (const topic of options.topics) await c.subscribe({ topic, fromBeginning: options.fromBeginning });
@@ -157,7 +158,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
           if (!isRunning() || isStale()) return;
-          await deliverAssignment();
+          await assignmentDone;
           await options.onBatch({
             topic: batch.topic,
             partition: batch.partition,
