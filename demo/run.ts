@@ -91,6 +91,7 @@ export async function runDemo(config: Config, log: Logger, options: DemoOptions)
       print(`normal traffic for ${options.normalSeconds}s (${options.requestsPerSecond} req/s)`);
       shop.failProduct = undefined;
       await traffic(shop, options.normalSeconds, options.requestsPerSecond, signal);
+      if (signal.aborted) break;
       const failureStart = Date.now();
       print(`productCatalogFailure on: GetProduct fails for ${FAILING_PRODUCT} for ${options.failureSeconds}s`);
       shop.failProduct = FAILING_PRODUCT;

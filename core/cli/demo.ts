@@ -41,11 +41,12 @@ export function registerDemoCommand(program: Command): void {
           print(`  example trace ${result.expected.traceId}: ${result.expected.link}`);
           print(`  Jaeger returned its failing span ${result.expected.span.spanID} with app.product.id`);
         }
-        if (!result.ok) print(`  FAILED: ${result.reason}`);
+        if (controller.signal.aborted) print('  stopped by Ctrl-C');
+        else if (!result.ok) print(`  FAILED: ${result.reason}`);
       } finally {
         // Everything the demo started stops with it; a stack that was already up stays up.
         if (controller.signal.aborted && startedByDemo.length > 0) await stackDown({ only: startedByDemo });
       }
-      process.exitCode = ok ? 0 : 1;
+      process.exitCode = controller.signal.aborted ? 130 : ok ? 0 : 1;
     });
 }
