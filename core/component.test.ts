@@ -50,4 +50,15 @@ describe('deliver', () => {
     const rejecting: Sink<number> = { name: 'rejecting', write: (_items) => writeResult(async () => { throw new PeregrineError('mapping conflict'); }) };
     await expect(deliver([rejecting], [1], { initialDelayMs: 1 })).rejects.toThrow('rejecting: mapping conflict');
   });
+
+  it('hands a permanent rejection to onRejected and goes on to the next sink', async () => {
+    const rejected: Array<[string, number[], string]> = [];
+    const written: number[][] = [];
+    const rejecting: Sink<number> = { name: 'es', write: () => writeResult(async () => { throw new PeregrineError('mapping conflict'); }) };
+    const accepting: Sink<number> = { name: 'kafka', write: (items) => writeResult(async () => { written.push(items); }) };
+    await deliver([rejecting, accepting], [1, 2], { initialDelayMs: 1, onRejected: async (sink, items, error) => { rejected.push([sink, items, error.message]); } });
+    expect(rejected).toEqual([['es', [1, 2], 'mapping conflict']]);
+    expect(written).toEqual([[1, 2]]);
+  });
 });
+

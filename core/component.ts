@@ -59,19 +59,30 @@ export async function writeResult(write: () => Promise<void>): Promise<WriteResu
   }
 }
 
+export interface DeliverOptions<T> extends Omit<RetryOptions, 'sleep'> {
+  /** Where items a sink permanently rejects go (a dead-letter topic); without it the rejection is thrown. */
+  onRejected?(sink: string, items: T[], error: Error): Promise<void>;
+}
+
 /**
  * Writes to each sink in turn until it acknowledges: retryable results wait with backoff (an outage delays data, it
- * never drops it); a permanent failure throws.
+ * never drops it); a permanent rejection goes to `onRejected`, or is thrown.
  */
-export async function deliver<T>(sinks: Array<Sink<T>>, items: T[], retry: Omit<RetryOptions, 'sleep'> = {}): Promise<void> {
+export async function deliver<T>(sinks: Array<Sink<T>>, items: T[], options: DeliverOptions<T> = {}): Promise<void> {
   if (items.length === 0) return;
   for (const sink of sinks) {
+    let rejected: Error | undefined;
     await retryUntilDone(async () => {
       const result = await sink.write(items);
       if (result.status === 'ok') return;
+      if (result.status === 'failed' && options.onRejected) {
+        rejected = result.error;
+        return;
+      }
       throw result.status === 'retryable'
         ? new UnavailableError(sink.name, result.error.message, { cause: result.error })
         : new PeregrineError(`${sink.name}: ${result.error.message}`, { cause: result.error });
-    }, retry);
+    }, options);
+    if (rejected) await options.onRejected!(sink.name, items, rejected);
   }
 }

@@ -7,6 +7,7 @@ import { createKafkaAdapter } from './kafka/kafkajs.ts';
 import { createLogger } from './log.ts';
 import { startPipeline } from './runtime.ts';
 import { TcpProxy } from './testing/tcp-proxy.ts';
+import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
 import { encodeTraceRequest, sdkSpans, type TestSpan } from './testing/otlp-spans.ts';
 
 const log = createLogger({ level: 'error', pretty: false });
@@ -18,6 +19,7 @@ afterAll(async () => {
   const names = Object.keys(await es.indices.get({ index: `${alias}*` }).catch(() => ({})));
   if (names.length) await es.indices.delete({ index: names });
   await es.indices.deleteIndexTemplate({ name: alias }).catch(() => undefined);
+  await es.indices.deleteIndexTemplate({ name: `${alias}-conflict` }).catch(() => undefined);
   await es.close();
 });
 
@@ -80,4 +82,46 @@ describe('an Elasticsearch outage delays findings, it does not drop or double th
     await pipeline.stop();
     await kafka.close();
   });
+
+  it('keeps findings Elasticsearch refuses for good on the dead-letter topic, and the stream goes on', async () => {
+    const conflicting = `${alias}-conflict`;
+    // An index that already maps service.name as a number refuses every finding document.
+    await es.indices.create({ index: `${conflicting}-000001`, aliases: { [conflicting]: { is_write_index: true } }, settings: { number_of_replicas: 0 }, mappings: { properties: { service: { properties: { name: { type: 'long' } } } } } });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        'topics.spans': `test-reject-spans-${run}`, 'topics.features': `test-reject-features-${run}`, 'topics.findings': `test-reject-findings-${run}`,
+        'topics.deadLetter': `test-reject-dlq-${run}`, 'topics.partitions': 2, 'features.groupId': `test-reject-f-${run}`,
+        'features.idleFlushMs': 1500, 'features.allowedLatenessMs': 1000, 'detectors.groupId': `test-reject-d-${run}`,
+        'elasticsearch.findingsAlias': conflicting, 'metrics.port': 0,
+      },
+    });
+    const pipeline = await startPipeline(config, log);
+    const kafka = createKafkaAdapter(config.kafka, log);
+    const producer = await kafka.producer();
+    const built = await sdkSpans(spans());
+    for (let i = 0; i < built.length; i += 40) await producer.send(config.topics.spans, [{ key: `k${i}`, value: encodeTraceRequest(built.slice(i, i + 40)) }]);
+    await producer.close();
+
+    const dead: Array<{ reason?: string; id?: string }> = [];
+    const consumer = await kafka.consume({
+      groupId: `dlq-reader-${run}`, topics: [config.topics.deadLetter], fromBeginning: true,
+      onBatch: async (b) => { for (const r of b.records) dead.push({ reason: r.headers[DEAD_LETTER_HEADERS.reason]?.toString(), id: r.headers['peregrine-finding-id']?.toString() }); },
+    });
+    const deadline = Date.now() + 60_000;
+    while (dead.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    await consumer.stop();
+    expect(dead).toHaveLength(2);
+    expect(dead.every((d) => /^elasticsearch: .*rejected/.test(d.reason ?? '') && /^[0-9a-f]{40}$/.test(d.id ?? ''))).toBe(true);
+    // The detectors stage committed past them: its group has no lag left on the features topic.
+    const committed = async () => (await kafka.committedOffsets(config.detectors.groupId, config.topics.features)).reduce((n, o) => n + Math.max(0, Number(o.offset)), 0);
+    const until = Date.now() + 20_000;
+    while ((await committed()) < 8 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+    expect(await committed()).toBe(8);
+    const metrics = await (await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="detectors",reason="rejected_by_elasticsearch"\} 2/);
+    await pipeline.stop();
+    await kafka.close();
+  });
 });
+

@@ -11,7 +11,7 @@ import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, ty
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
 import { ErrorRatioDetector } from './error_ratio/detector.ts';
 import type { Finding } from './finding.ts';
-import { elasticsearchFindingsSink, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
+import { elasticsearchFindingsSink, findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
 
 export const DETECTORS_STAGE = 'detectors';
 
@@ -80,7 +80,15 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
         await batch.heartbeat().catch(() => undefined);
       },
     };
-    await deliver(sinks, items, retry);
+    await deliver(sinks, items, {
+      ...retry,
+      // A finding a sink refuses for good (a mapping conflict, say) is kept on the dead-letter topic, not lost.
+      onRejected: async (sink, rejected, error) => {
+        log.error({ sink, findings: rejected.length, err: error.message }, 'findings rejected; sent to the dead-letter topic');
+        await deliver([deadLetterSink], rejected.map((f) => findingDeadLetter(f, `${sink}: ${error.message}`, stage)), retry);
+        m.recordsDropped.inc({ stage, reason: `rejected_by_${sink}` }, rejected.length);
+      },
+    });
     m.recordsOut.inc({ stage }, items.length);
     for (const f of items) options.onFinding?.(f.finding, f.doc);
     if (deadLetters.length > 0) {
