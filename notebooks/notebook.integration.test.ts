@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from '../core/mlflow.ts';
 import { ensureStackUp, STACK_URLS } from '../deploy/local/stack.ts';
 import { generateWindowVectors } from '../models/window/synthetic.ts';
+import { removeModelAndExperiment } from '../models/registry/testing.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..');
@@ -41,10 +42,7 @@ describe('notebooks/retraining.ipynb', () => {
   });
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
-    const client = new MlflowClient({ url: STACK_URLS.mlflow });
-    await client.deleteRegisteredModel(name).catch(() => undefined);
-    const exp = await client.getExperimentByName(`${name}-runs`).catch(() => undefined);
-    if (exp) await client.deleteExperiment(exp.experiment_id).catch(() => undefined);
+    await removeModelAndExperiment(new MlflowClient({ url: STACK_URLS.mlflow }), name, `${name}-runs`);
   });
 
   it('runs top to bottom and reports the champion/challenger comparison MLflow holds', async () => {

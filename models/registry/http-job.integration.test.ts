@@ -10,6 +10,7 @@ import { parseHttpRow, type HttpRequest } from '../http/request.ts';
 import { httpTrainingJob } from './http-job.ts';
 import { trackTrainingRun } from './track.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
+import { removeModelAndExperiment } from './testing.ts';
 
 const data = sharedDataPath('csic2010');
 const name = `it-http-${Date.now().toString(36)}`;
@@ -33,10 +34,7 @@ describe('train http tracked in MLflow', () => {
   });
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
-    const client = new MlflowClient({ url: STACK_URLS.mlflow });
-    await client.deleteRegisteredModel(name).catch(() => undefined);
-    const exp = await client.getExperimentByName(`${name}-runs`).catch(() => undefined);
-    if (exp) await client.deleteExperiment(exp.experiment_id).catch(() => undefined);
+    await removeModelAndExperiment(new MlflowClient({ url: STACK_URLS.mlflow }), name, `${name}-runs`);
   });
 
   it('logs, registers and makes the first request model champion', async () => {

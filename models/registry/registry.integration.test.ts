@@ -17,6 +17,7 @@ import { WindowModel } from '../window/model.ts';
 import { generateWindowVectors } from '../window/synthetic.ts';
 import { resolveModelDir } from './artifacts.ts';
 import { trackTrainingRun, type TrackResult } from './track.ts';
+import { removeModelAndExperiment } from './testing.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -55,11 +56,7 @@ describe('window training runs tracked in MLflow', () => {
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
     // Leave the shared MLflow as we found it.
-    if (client) {
-      await client.deleteRegisteredModel(name).catch(() => undefined);
-      const exp = await client.getExperimentByName(experiment).catch(() => undefined);
-      if (exp) await client.deleteExperiment(exp.experiment_id).catch(() => undefined);
-    }
+    if (client) await removeModelAndExperiment(client, name, experiment);
   });
 
   it('logs the first run fully, registers version 1 and makes it champion', async () => {
