@@ -1,7 +1,6 @@
 import type { RequestEvent } from '../../core/events.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
-import { decodeTraceRequestJson } from './json.ts';
-import { decodeTraceRequest } from './traces.ts';
+import { decodeTraces } from './index.ts';
 
 /**
  * One message of `otlp_spans`, in either encoding the collector's kafka exporter writes: `otlp_proto` (a protobuf
@@ -10,6 +9,5 @@ import { decodeTraceRequest } from './traces.ts';
  */
 export function decodeSpansRecord(record: IncomingRecord): RequestEvent[] {
   const bytes = record.value;
-  if (bytes !== undefined && bytes !== null && bytes[0] === 0x7b) return decodeTraceRequestJson(bytes);
-  return decodeTraceRequest(bytes);
+  return decodeTraces(bytes, bytes?.[0] === 0x7b ? 'otlp_json' : 'otlp_proto');
 }
