@@ -69,7 +69,7 @@ async function findExpected(es: Client, config: Config, sinceMs: number): Promis
 }
 
 /**
- * The walking skeleton end to end: shop → OTLP → collector → otlp_spans → features → detectors → a finding in
+ * The walking skeleton end to end: shop → OTLP → the stack's front end (Peregrine's receiver) → otlp_spans → features → detectors → a finding in
  * Elasticsearch whose example trace Jaeger returns with the failing GetProduct span.
  */
 export async function runDemo(config: Config, log: Logger, options: DemoOptions): Promise<DemoResult> {

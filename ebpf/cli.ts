@@ -18,7 +18,7 @@ export function registerSensorCommand(program: Command): void {
   program
     .command('sensor')
     .description('Capture HTTP (and TLS plaintext), connections and execs on this node with eBPF; export OTLP or Pixie rows')
-    .option('--otlp-endpoint <url>', 'OTLP/HTTP endpoint (the local stack\'s collector by default)', 'http://127.0.0.1:4318')
+    .option('--otlp-endpoint <url>', 'OTLP/HTTP endpoint (the local stack\'s OTLP front end by default)', 'http://127.0.0.1:4318')
     .option('--output <kind-and-file...>', 'write Pixie http_events JSON lines instead of OTLP: --output pixie FILE')
     .option('--body-bytes <n>', 'body bytes kept per request and response', positiveInt('--body-bytes', 65536), 4096)
     .option('--capture-bytes <n>', 'bytes the kernel copies per read/write (max 16384)', positiveInt('--capture-bytes', 16384), 4096)

@@ -1,7 +1,8 @@
 /**
- * The sensor against the real local stack: its spans go to the stack's collector (OTLP/HTTP on
- * 4318), arrive on Kafka `otlp_spans`, and the ingest decoder the features stage uses reads them
- * as request events. Needs root + BPF and `peregrine stack up`.
+ * The sensor against the real local stack: its spans go to the stack's OTLP front end (OTLP/HTTP on
+ * 4318: Peregrine's receiver by default, the stock collector with `--frontend collector`), arrive on
+ * Kafka `otlp_spans`, and the ingest decoder the features stage uses reads them as request events.
+ * Needs root + BPF and `peregrine stack up`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,7 @@ import type { RequestEvent } from '../core/events.ts';
 
 const run = promisify(execFile);
 const here = resolve(import.meta.dirname);
-const COLLECTOR = 'http://127.0.0.1:4318';
+const FRONT_END = 'http://127.0.0.1:4318';
 
 async function unavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'not root';
@@ -31,10 +32,10 @@ async function unavailable(): Promise<string | undefined> {
     return `BPF unavailable: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().slice(-300)}`;
   }
   try {
-    // Any HTTP answer means the collector's OTLP/HTTP receiver is listening.
-    await fetch(`${COLLECTOR}/v1/traces`, { method: 'GET', signal: AbortSignal.timeout(3000) });
+    // Any HTTP answer means an OTLP/HTTP receiver is listening.
+    await fetch(`${FRONT_END}/v1/traces`, { method: 'GET', signal: AbortSignal.timeout(3000) });
   } catch {
-    return `no OTLP collector at ${COLLECTOR} (run \`peregrine stack up\`)`;
+    return `no OTLP receiver at ${FRONT_END} (run \`peregrine stack up\`)`;
   }
   return undefined;
 }
@@ -43,7 +44,7 @@ const reason = await unavailable();
 if (reason) process.stderr.write(`\n\n*** SKIPPED: eBPF sensor → otlp_spans test: ${reason} ***\n\n\n`);
 const describeStack = reason ? describe.skip : describe;
 
-describeStack('eBPF sensor → collector → Kafka otlp_spans → ingest decoder', () => {
+describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans → ingest decoder', () => {
   const log = createLogger({ level: 'warn' });
   const kafka = createKafkaAdapter(KafkaConfig.parse({}), log);
   const marker = `sensor-${randomUUID().slice(0, 8)}`;
@@ -83,7 +84,7 @@ describeStack('eBPF sensor → collector → Kafka otlp_spans → ingest decoder
       const m = /listening (\d+)/.exec(d.toString());
       if (m) r(Number(m[1]));
     }));
-    const sensor = new Sensor({ output: { kind: 'otlp', endpoint: COLLECTOR }, tlsTargets: [] });
+    const sensor = new Sensor({ output: { kind: 'otlp', endpoint: FRONT_END }, tlsTargets: [] });
     await sensor.start();
     await run('curl', ['-s', '-o', '/dev/null', '-H', 'Authorization: Bearer tok_live_ABCDEF1234567890abcd',
       `http://127.0.0.1:${port}/items?q=${marker}&password=hunter2`]);

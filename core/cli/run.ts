@@ -14,7 +14,7 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description(`run pipeline stages (default: ${DEFAULT_STAGES.join(', ')}; ingest serves OTLP on 4317/4318, so start the stack with --frontend none)`)
+    .description(`run pipeline stages (default: ${DEFAULT_STAGES.join(', ')}; ingest serves OTLP on 4317/4318, as the stack already does unless started with --frontend none)`)
     .argument('[stages...]', `stages to run (${STAGES.join(', ')})`)
     .option('-c, --config <file>', 'YAML configuration file (environment variables PEREGRINE__SECTION__KEY override it)')
     .action(async (stages: string[], opts: { config?: string }) => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { PeregrineError } from '../../core/errors.ts';
-import { ensureStackUp, parseServiceNames, stackDown, stackLogFile, stackStatus, SERVICE_NAMES, type ServiceName } from './stack.ts';
+import { DEFAULT_FRONTEND, ensureStackUp, FRONTENDS, parseServiceNames, stackDown, stackLogFile, stackStatus, SERVICE_NAMES, type Frontend, type ServiceName } from './stack.ts';
 import { formatStatusTable } from './status-format.ts';
 import { stackDir } from './paths.ts';
 
@@ -29,9 +29,9 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('install what is missing and start what is not healthy (idempotent)')
     .option('--only <services>', `comma-separated subset (their dependencies come along): ${SERVICE_NAMES.join(',')}`, serviceList)
-    .addOption(new Option('--frontend <frontend>', 'who owns OTLP 4317/4318: the Jaeger collector role, or none (Peregrine\'s receiver)').choices(['collector', 'none']).default('collector'))
+    .addOption(new Option('--frontend <frontend>', 'who serves OTLP on 4317/4318: Peregrine\'s receiver, the stock collector (Jaeger\'s collector role), or none (run `peregrine run ingest` yourself)').choices(FRONTENDS).default(DEFAULT_FRONTEND))
     .option('--timeout-s <seconds>', 'per service: how long to wait for it to turn healthy', positiveInt, 180)
-    .action(async (options: { only?: ServiceName[]; frontend: 'collector' | 'none'; timeoutS: number }) => {
+    .action(async (options: { only?: ServiceName[]; frontend: Frontend; timeoutS: number }) => {
       const status = await ensureStackUp({ only: options.only, frontend: options.frontend, timeoutS: options.timeoutS });
       process.stdout.write(`${formatStatusTable(status.services)}\n`);
       if (!status.healthy) process.exitCode = 1;

@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { parseServiceNames, selectServices } from './stack.ts';
+import { DEFAULT_FRONTEND, parseServiceNames, selectServices } from './stack.ts';
 import { stackDir } from './paths.ts';
 
 describe('selectServices', () => {
-  it('is everything by default, in dependency order', () => {
+  it('is everything with Peregrine\'s receiver as the front end by default, in dependency order', () => {
+    expect(selectServices(undefined, DEFAULT_FRONTEND)).toEqual(['kafka', 'elasticsearch', 'peregrine-receiver', 'jaeger-query', 'mlflow']);
+  });
+  it('runs the stock collector instead with --frontend collector', () => {
     expect(selectServices(undefined, 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-collector', 'jaeger-query', 'mlflow']);
   });
   it('brings the dependencies of --only along', () => {
     expect(selectServices(['jaeger-query'], 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-query']);
     expect(selectServices(['mlflow'], 'collector')).toEqual(['mlflow']);
   });
-  it('drops the collector role with --frontend none', () => {
+  it('runs no front end with --frontend none, even when asked for one by --only', () => {
     expect(selectServices(undefined, 'none')).toEqual(['kafka', 'elasticsearch', 'jaeger-query', 'mlflow']);
+    expect(selectServices(['jaeger-collector', 'peregrine-receiver'], 'none')).toEqual(['kafka']);
+    expect(selectServices(['peregrine-receiver'], 'peregrine')).toEqual(['kafka', 'peregrine-receiver']);
   });
 });
 

@@ -14,15 +14,16 @@ import { elasticsearch } from './services/elasticsearch.ts';
 import { jaegerCollector, jaegerQuery } from './services/jaeger.ts';
 import { kafka } from './services/kafka.ts';
 import { mlflow } from './services/mlflow.ts';
+import { peregrineReceiver } from './services/receiver.ts';
 import { SERVICE_NAMES, type Health, type Service, type ServiceName } from './services/types.ts';
 import { allExpectedHealthy, type ServiceStatus } from './status-format.ts';
 import { HOST, PORTS } from './versions.ts';
 
 export { SERVICE_NAMES, type ServiceName, type ServiceStatus };
 
-/** In dependency order: Kafka and Elasticsearch before the Jaeger roles. */
+/** In dependency order: Kafka and Elasticsearch before the receivers and the Jaeger roles. */
 export const SERVICES: Readonly<Record<ServiceName, Service>> = {
-  kafka, elasticsearch, 'jaeger-collector': jaegerCollector, 'jaeger-query': jaegerQuery, mlflow,
+  kafka, elasticsearch, 'peregrine-receiver': peregrineReceiver, 'jaeger-collector': jaegerCollector, 'jaeger-query': jaegerQuery, mlflow,
 };
 
 /** Where the running stack answers. */
@@ -36,7 +37,19 @@ export const STACK_URLS = {
   mlflow: `http://${HOST}:${PORTS.mlflow}`,
 } as const;
 
-export type Frontend = 'collector' | 'none';
+/**
+ * Who serves OTLP on 4317/4318: Peregrine's receiver (the default), the stock collector (the Jaeger binary in the
+ * collector role, config in deploy/local/jaeger/collector.yaml like deploy/collector/otelcol.yaml), or nobody (you run
+ * `peregrine run ingest` yourself, with your own configuration).
+ */
+export const FRONTENDS = ['peregrine', 'collector', 'none'] as const;
+export type Frontend = (typeof FRONTENDS)[number];
+export const DEFAULT_FRONTEND: Frontend = 'peregrine';
+
+/** The stack service each front end runs. */
+const FRONTEND_SERVICE: Record<Frontend, ServiceName | undefined> = { peregrine: 'peregrine-receiver', collector: 'jaeger-collector', none: undefined };
+const FRONTEND_SERVICES = ['peregrine-receiver', 'jaeger-collector'] as const satisfies readonly ServiceName[];
+const isOtherFrontend = (name: ServiceName, frontend: Frontend) => (FRONTEND_SERVICES as readonly ServiceName[]).includes(name) && FRONTEND_SERVICE[frontend] !== name;
 
 export interface StackOptions {
   /** Defaults to $PEREGRINE_STACK_DIR or ~/.cache/peregrine/stack. */
@@ -46,7 +59,7 @@ export interface StackOptions {
 export interface StackUpOptions extends StackOptions {
   /** Only these services (plus what they depend on). */
   only?: readonly ServiceName[];
-  /** `none` skips jaeger-collector: Peregrine's own OTLP receiver takes 4317/4318. Default `collector`. */
+  /** Who serves OTLP on 4317/4318 (see FRONTENDS). Default: the one the stack runs with, else `peregrine`. */
   frontend?: Frontend;
   /** Per service: how long to wait for it to turn healthy once started. Default 180. */
   timeoutS?: number;
@@ -80,7 +93,7 @@ function writeState(paths: StackPaths, state: Omit<StackState, 'updatedAt'>): vo
   writeFileSync(paths.state, `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`);
 }
 
-/** The services to run: `only` (with their dependencies) or all, less the collector when the frontend is none. */
+/** The services to run: `only` (with their dependencies) or all, less the front ends other than `frontend`'s. */
 export function selectServices(only: readonly ServiceName[] | undefined, frontend: Frontend): ServiceName[] {
   const wanted = new Set<ServiceName>();
   const add = (name: ServiceName) => {
@@ -89,8 +102,7 @@ export function selectServices(only: readonly ServiceName[] | undefined, fronten
     for (const dep of SERVICES[name].dependsOn) add(dep);
   };
   for (const name of only && only.length > 0 ? only : SERVICE_NAMES) add(name);
-  if (frontend === 'none') wanted.delete('jaeger-collector');
-  return SERVICE_NAMES.filter((n) => wanted.has(n));
+  return SERVICE_NAMES.filter((n) => wanted.has(n) && !isOtherFrontend(n, frontend));
 }
 
 export function parseServiceNames(list: string): ServiceName[] {
@@ -170,18 +182,20 @@ type AnyTask = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRender
  */
 export async function ensureStackUp(options: StackUpOptions = {}): Promise<StackStatus> {
   const paths = stackPaths(options.stackDir);
-  const frontend = options.frontend ?? 'collector';
+  const previous = readState(paths);
+  // Not asked for one: keep the front end the stack runs with (the demo must not undo `stack up --frontend collector`).
+  const frontend = options.frontend ?? (FRONTENDS.includes(previous?.frontend as Frontend) ? previous!.frontend : DEFAULT_FRONTEND);
   const selected = selectServices(options.only, frontend);
   const timeoutMs = (options.timeoutS ?? 180) * 1000;
-  const previous = readState(paths);
   const remember = () => writeState(paths, {
-    services: [...new Set([...(previous?.services ?? []).filter((s) => s !== 'jaeger-collector' || frontend === 'collector'), ...selected])]
+    services: [...new Set([...(previous?.services ?? []).filter((s) => !isOtherFrontend(s, frontend)), ...selected])]
       .filter((s) => (SERVICE_NAMES as readonly string[]).includes(s)) as ServiceName[],
     frontend,
   });
 
-  // --frontend none hands 4317/4318 to Peregrine's own receiver: a collector role we started earlier must go.
-  if (frontend === 'none') await stackDown({ stackDir: options.stackDir, only: ['jaeger-collector'] });
+  // One front end owns 4317/4318: another one we started earlier must go.
+  const others = FRONTEND_SERVICES.filter((name) => isOtherFrontend(name, frontend));
+  if (others.length > 0) await stackDown({ stackDir: options.stackDir, only: others });
 
   const initial = await Promise.all(selected.map((name) => SERVICES[name].health()));
   if (initial.every((h) => h.healthy)) {
@@ -244,7 +258,8 @@ async function startSelected(
     } else {
       if (record) removeFile(pidFile(paths, service.name));
       if (await portAnswers(service.port)) {
-        throw new Error(`${service.name}: port ${service.port} is in use by a process the stack did not start${service.name === 'jaeger-collector' ? ' (if Peregrine\'s own OTLP receiver runs, use --frontend none)' : ''}`);
+        const hint = (FRONTEND_SERVICES as readonly ServiceName[]).includes(service.name) ? ' (if you run an OTLP receiver yourself, use --frontend none)' : '';
+        throw new Error(`${service.name}: port ${service.port} is in use by a process the stack did not start${hint}`);
       }
       task.title = `${service.name}: starting`;
       const t0 = Date.now();
@@ -312,7 +327,9 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackStat
 }
 
 /** How long each service gets between SIGTERM and SIGKILL. */
-const GRACE_MS: Record<ServiceName, number> = { kafka: 30_000, elasticsearch: 30_000, 'jaeger-collector': 10_000, 'jaeger-query': 10_000, mlflow: 15_000 };
+const GRACE_MS: Record<ServiceName, number> = {
+  kafka: 30_000, elasticsearch: 30_000, 'peregrine-receiver': 15_000, 'jaeger-collector': 10_000, 'jaeger-query': 10_000, mlflow: 15_000,
+};
 
 /**
  * Stops exactly the processes `ensureStackUp` started (by pidfile and their session), dependents first,
@@ -323,8 +340,9 @@ export async function stackDown(options: StackOptions & { only?: readonly Servic
   const names = [...(options.only && options.only.length > 0 ? options.only : SERVICE_NAMES)].reverse();
   const stopped: ServiceName[] = [];
   const survivors: string[] = [];
-  // Dependents (Jaeger) first, then the rest together.
-  const waves = [names.filter((n) => n.startsWith('jaeger')), names.filter((n) => !n.startsWith('jaeger'))];
+  // Dependents (the receiver and Jaeger, Kafka clients) first, then the rest together.
+  const dependent = (n: ServiceName) => n.startsWith('jaeger') || n === 'peregrine-receiver';
+  const waves = [names.filter(dependent), names.filter((n) => !dependent(n))];
   for (const wave of waves) {
     await Promise.all(wave.map(async (name) => {
       const record = readPidRecord(pidFile(paths, name));

@@ -39,6 +39,8 @@ export const PORTS = {
   jaegerQueryHealthGrpc: 14132,
   jaegerQueryMetrics: 8889,
   mlflow: 5000,
+  /** `/metrics` and `/healthz` of the stack's own Peregrine receiver. */
+  peregrineReceiverMetrics: 9465,
 } as const;
 
 export const HOST = '127.0.0.1';

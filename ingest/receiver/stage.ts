@@ -45,7 +45,7 @@ export async function startReceivers(config: Config, producer: Producer, metrics
     grpc?.server.forceShutdown();
     const error = e as NodeJS.ErrnoException;
     if (error.code === 'EADDRINUSE' || /address already in use|No address added/i.test(error.message)) {
-      throw new PeregrineError(`receiver: ${r.host} port ${http ? r.grpc.port : r.http.port} is in use (is the stack's collector running? use \`peregrine stack up --frontend none\` or set receiver.http.port / receiver.grpc.port): ${error.message}`, { cause: e });
+      throw new PeregrineError(`receiver: ${r.host} port ${http ? r.grpc.port : r.http.port} is in use (the local stack serves OTLP there unless started with \`peregrine stack up --frontend none\`; or set receiver.http.port / receiver.grpc.port): ${error.message}`, { cause: e });
     }
     throw e;
   }
