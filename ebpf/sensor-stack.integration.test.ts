@@ -1,7 +1,8 @@
 /**
  * The sensor against the real local stack: its spans go to the stack's OTLP front end (OTLP/HTTP on
  * 4318: Peregrine's receiver by default, the stock collector with `--frontend collector`), arrive on
- * Kafka `otlp_spans`, and the ingest decoder the features stage uses reads them as request events.
+ * Kafka `otlp_spans`, and the ingest decoder the features stage uses reads them as request events;
+ * its exec and connection log records arrive on `otlp_logs` and normalize to exec and connection events.
  * Needs root + BPF and `peregrine stack up`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +17,10 @@ import { KafkaConfig } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { TOPICS } from '../schemas/topics.ts';
 import { decodeTraceRequest } from '../ingest/otlp/traces.ts';
+import { decodeLogsRequest } from '../ingest/otlp/logs.ts';
+import { activityEvents } from '../ingest/normalize/activity.ts';
 import type { Consumer } from '../core/kafka/adapter.ts';
-import type { RequestEvent } from '../core/events.ts';
+import type { ConnectionEvent, NormalizedEvent, ProcessExecEvent, RequestEvent } from '../core/events.ts';
 
 const run = promisify(execFile);
 const here = resolve(import.meta.dirname);
@@ -49,7 +52,9 @@ describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans 
   const kafka = createKafkaAdapter(KafkaConfig.parse({}), log);
   const marker = `sensor-${randomUUID().slice(0, 8)}`;
   const events: RequestEvent[] = [];
+  const activity: NormalizedEvent[] = [];
   let consumer: Consumer;
+  let port = 0;
   let server: ChildProcess;
 
   beforeAll(async () => {
@@ -60,13 +65,14 @@ describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans 
     const ready = new Promise<void>((r) => { assigned = r; });
     consumer = await kafka.consume({
       groupId: `peregrine-sensor-test-${marker}`,
-      topics: [TOPICS.spans],
+      topics: [TOPICS.spans, TOPICS.logs],
       fromBeginning: false,
       onAssign: () => assigned(),
       onBatch: async (batch) => {
         for (const rec of batch.records) {
           try {
-            events.push(...decodeTraceRequest(rec.value).filter((e) => e.query?.includes(marker) || e.path?.includes(marker)));
+            if (rec.topic === TOPICS.logs) activity.push(...activityEvents(decodeLogsRequest(rec.value)));
+            else events.push(...decodeTraceRequest(rec.value).filter((e) => e.query?.includes(marker) || e.path?.includes(marker)));
           } catch {
             // other producers' records are not this test's business
           }
@@ -80,7 +86,7 @@ describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans 
     await new Promise((r) => setTimeout(r, 2000)); // the group's start offsets are fixed once it has joined
 
     server = spawn(process.execPath, [join(here, 'testdata', 'node-server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<number>((r) => server.stdout!.on('data', (d: Buffer) => {
+    port = await new Promise<number>((r) => server.stdout!.on('data', (d: Buffer) => {
       const m = /listening (\d+)/.exec(d.toString());
       if (m) r(Number(m[1]));
     }));
@@ -90,12 +96,14 @@ describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans 
       `http://127.0.0.1:${port}/items?q=${marker}&password=hunter2`]);
     await run('curl', ['-s', '-o', '/dev/null', '-H', 'content-type: application/json', '--data', `{"m":"${marker}","password":"hunter2"}`,
       `http://127.0.0.1:${port}/echo?m=${marker}`]);
+    await run('/bin/sh', ['-c', `: ${marker}`]);
     await new Promise((r) => setTimeout(r, 1500));
     const stats = await sensor.stop();
     step(`sensor stopped, ${stats.exportedSpans} spans exported`);
     expect(stats.exportedSpans).toBeGreaterThanOrEqual(4);
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && events.length < 4) await new Promise((r) => setTimeout(r, 500));
+    const execSeen = () => activity.some((e) => e.kind === 'exec' && e.binary.endsWith('sh') && e.args.join(' ').includes(marker));
+    while (Date.now() < deadline && (events.length < 4 || !execSeen())) await new Promise((r) => setTimeout(r, 500));
     step(`${events.length} request events read back from ${TOPICS.spans}`);
   }, 400_000);
 
@@ -118,6 +126,22 @@ describeStack('eBPF sensor → the stack\'s OTLP front end → Kafka otlp_spans 
     expect(post?.method).toBe('POST');
     expect(post?.httpStatus).toBe(201);
     expect(post?.requestBody).toContain(marker);
+  });
+
+  it('turns the exec and connection log records into exec and connection events', () => {
+    const execs = activity.filter((e): e is ProcessExecEvent => e.kind === 'exec' && e.args.join(' ').includes(marker));
+    expect(execs.map((e) => e.binary.split('/').pop()).sort()).toEqual(['curl', 'curl', 'sh']);
+    const exec = execs.find((e) => e.binary.endsWith('sh'))!;
+    expect(exec.args).toContain(`: ${marker}`);
+    expect(exec.pid).toBeGreaterThan(0);
+    expect(exec.uid).toBe(0);
+    expect(exec.host).toBeTruthy();
+    const conns = activity.filter((e): e is ConnectionEvent => e.kind === 'connection' && e.role === 'server' && e.localPort === port);
+    expect(conns.map((c) => c.phase)).toEqual(expect.arrayContaining(['open', 'close']));
+    const closed = conns.find((c) => c.phase === 'close')!;
+    expect(closed.remoteAddress).toBe('127.0.0.1');
+    expect(closed.bytesReceived).toBeGreaterThan(0);
+    expect(closed.bytesSent).toBeGreaterThan(0);
   });
 
   it('carries no secret through the pipeline', () => {
