@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deliver, processRecords, writeResult, type Processor, type Sink } from './component.ts';
-import { DecodeError, PeregrineError, UnavailableError } from './errors.ts';
+import { DecodeError, PartlyRejectedError, PeregrineError, UnavailableError } from './errors.ts';
 import type { IncomingRecord } from './kafka/adapter.ts';
 import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
 
@@ -59,6 +59,13 @@ describe('deliver', () => {
     await deliver([rejecting, accepting], [1, 2], { initialDelayMs: 1, onRejected: async (sink, items, error) => { rejected.push([sink, items, error.message]); } });
     expect(rejected).toEqual([['es', [1, 2], 'mapping conflict']]);
     expect(written).toEqual([[1, 2]]);
+  });
+
+  it('hands onRejected only the items a partly successful write refused', async () => {
+    const rejected: Array<[string, number[]]> = [];
+    const bulk: Sink<number> = { name: 'es', write: () => writeResult(async () => { throw new PartlyRejectedError('2 of 4 rejected', [1, 3]); }) };
+    await deliver([bulk], [10, 11, 12, 13], { initialDelayMs: 1, onRejected: async (sink, items) => { rejected.push([sink, items]); } });
+    expect(rejected).toEqual([['es', [11, 13]]]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { DecodeError, errorMessage, PeregrineError, UnavailableError } from './errors.ts';
+import { DecodeError, errorMessage, PartlyRejectedError, PeregrineError, UnavailableError } from './errors.ts';
 import { retryUntilDone, type RetryOptions } from './retry.ts';
 import type { IncomingRecord, OutgoingMessage } from './kafka/adapter.ts';
 import { deadLetter } from './kafka/dead-letter.ts';
@@ -15,7 +15,8 @@ export interface Processor<I, O> {
   process(input: I): O[];
 }
 
-export type WriteResult = { status: 'ok' } | { status: 'retryable'; error: Error } | { status: 'failed'; error: Error };
+/** `failed` with `rejected`: only the items at those indexes were refused for good (the others are stored). */
+export type WriteResult = { status: 'ok' } | { status: 'retryable'; error: Error } | { status: 'failed'; error: Error; rejected?: number[] };
 
 export interface Sink<T> {
   readonly name: string;
@@ -55,12 +56,13 @@ export async function writeResult(write: () => Promise<void>): Promise<WriteResu
     return { status: 'ok' };
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
-    return (e as { retryable?: boolean }).retryable ? { status: 'retryable', error } : { status: 'failed', error };
+    if ((e as { retryable?: boolean }).retryable) return { status: 'retryable', error };
+    return e instanceof PartlyRejectedError ? { status: 'failed', error, rejected: e.rejected } : { status: 'failed', error };
   }
 }
 
 export interface DeliverOptions<T> extends Omit<RetryOptions, 'sleep'> {
-  /** Where items a sink permanently rejects go (a dead-letter topic); without it the rejection is thrown. */
+  /** Where items a sink permanently rejects go (a dead-letter topic), only those it refused; without it the rejection is thrown. */
   onRejected?(sink: string, items: T[], error: Error): Promise<void>;
 }
 
@@ -71,18 +73,18 @@ export interface DeliverOptions<T> extends Omit<RetryOptions, 'sleep'> {
 export async function deliver<T>(sinks: Array<Sink<T>>, items: T[], options: DeliverOptions<T> = {}): Promise<void> {
   if (items.length === 0) return;
   for (const sink of sinks) {
-    let rejected: Error | undefined;
+    let rejected: { error: Error; items: T[] } | undefined;
     await retryUntilDone(async () => {
       const result = await sink.write(items);
       if (result.status === 'ok') return;
       if (result.status === 'failed' && options.onRejected) {
-        rejected = result.error;
+        rejected = { error: result.error, items: result.rejected ? result.rejected.map((i) => items[i]) : items };
         return;
       }
       throw result.status === 'retryable'
         ? new UnavailableError(sink.name, result.error.message, { cause: result.error })
         : new PeregrineError(`${sink.name}: ${result.error.message}`, { cause: result.error });
     }, options);
-    if (rejected) await options.onRejected!(sink.name, items, rejected);
+    if (rejected) await options.onRejected!(sink.name, rejected.items, rejected.error);
   }
 }

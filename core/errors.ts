@@ -29,6 +29,14 @@ export class UnavailableError extends PeregrineError {
   }
 }
 
+/** A write that stored some items and refused the others for good (a bulk request with per-item errors). */
+export class PartlyRejectedError extends PeregrineError {
+  /** Indexes, in the written batch, of the items refused. */
+  constructor(message: string, readonly rejected: number[]) {
+    super(message, { retryable: false });
+  }
+}
+
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PeregrineError) return error.retryable;
   const e = error as { retriable?: boolean; retryable?: boolean } | undefined;

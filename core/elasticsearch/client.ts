@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config.ts';
-import { PeregrineError, UnavailableError } from '../errors.ts';
+import { PartlyRejectedError, PeregrineError, UnavailableError } from '../errors.ts';
 
 export function createElasticsearchClient(config: ElasticsearchConfig): Client {
   return new Client({
@@ -79,8 +79,10 @@ export async function bulkIndex(client: Client, index: string, docs: BulkDocumen
     throw new UnavailableError('elasticsearch', `bulk to ${index} failed: ${(e as Error).message}`, { cause: e });
   }
   if (!response.errors) return;
-  const failed = response.items.map((item) => item.index).filter((r) => r?.error);
-  const retryable = failed.some((r) => r!.status === 429 || r!.status >= 500);
-  const first = failed[0]!;
-  throw new PeregrineError(`elasticsearch: ${failed.length} of ${docs.length} documents rejected by ${index}: ${first.error!.type}: ${first.error!.reason}`, { retryable });
+  const failed = response.items.map((item, i) => ({ i, result: item.index })).filter(({ result }) => result?.error);
+  const first = failed[0]!.result!;
+  const message = `elasticsearch: ${failed.length} of ${docs.length} documents rejected by ${index}: ${first.error!.type}: ${first.error!.reason}`;
+  // Overload or a shard away: send the batch again (ids make that idempotent). Otherwise only the refused ones failed.
+  if (failed.some(({ result }) => result!.status === 429 || result!.status >= 500)) throw new PeregrineError(message, { retryable: true });
+  throw new PartlyRejectedError(message, failed.map(({ i }) => i));
 }

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStackUp, STACK_URLS } from './stack.ts';
+import { bulkIndex } from '../../core/elasticsearch/client.ts';
+import { PartlyRejectedError } from '../../core/errors.ts';
 
 const es = new Client({ node: STACK_URLS.elasticsearch });
 const prefix = `peregrine-it-${randomUUID().slice(0, 8)}`;
@@ -104,5 +106,18 @@ describe('Elasticsearch', () => {
     const aliases = await es.indices.getAlias({ name: alias });
     expect(aliases[second].aliases[alias].is_write_index).toBe(true);
     expect(aliases[first].aliases[alias].is_write_index).toBe(false);
+  });
+
+  it('bulkIndex names exactly the documents a strict mapping refused; the others are stored', async () => {
+    const index = `${prefix}-strict`;
+    await es.indices.create({ index, mappings: { dynamic: 'strict', properties: { n: { type: 'integer' } } }, settings: { number_of_replicas: 0 } });
+    const batch = [{ id: 'a', doc: { n: 1 } }, { id: 'b', doc: { other: 2 } }, { id: 'c', doc: { n: 3 } }, { id: 'd', doc: { n: 'not a number' } }];
+    const error = await bulkIndex(es, index, batch).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartlyRejectedError);
+    expect((error as PartlyRejectedError).rejected).toEqual([1, 3]);
+    expect((error as PartlyRejectedError).retryable).toBe(false);
+    await es.indices.refresh({ index });
+    const stored = await es.search({ index, query: { match_all: {} } });
+    expect(stored.hits.hits.map((h) => h._id).sort()).toEqual(['a', 'c']);
   });
 });
