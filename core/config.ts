@@ -73,6 +73,34 @@ export const ReceiverConfig = z.strictObject({
 });
 export type ReceiverConfig = z.infer<typeof ReceiverConfig>;
 
+const EntityWindowConfig = z.strictObject({
+  /**
+   * The entity-window model: `models:/NAME@ALIAS` or `models:/NAME/VERSION` from MLflow, or a model package directory;
+   * '' leaves the detector off. With an alias, a newly promoted version is picked up while running.
+   */
+  model: z.string().default('').refine((s) => s === '' || !s.startsWith('models:') || /^models:\/[^@/]+(@[A-Za-z0-9_-]+|\/\d+)$/.test(s), {
+    message: 'use models:/NAME@ALIAS, models:/NAME/VERSION or a directory',
+  }),
+  /** Calibrated score (0–100) that raises a finding; default: the one stored with the model. */
+  alertScore: z.number().min(0).max(100).optional(),
+  /** Windows with fewer requests are not judged. */
+  minRequests: z.number().int().min(1).default(5),
+  /** How often an alias is checked for a new version (ms). */
+  reloadIntervalMs: z.number().int().min(1000).default(300_000),
+});
+
+const DetectorsConfig = z.strictObject({
+  groupId: z.string().default('peregrine-detectors'),
+  errorRatio: z.strictObject({
+    /** Windows seen before an entity's baseline is trusted. */
+    warmupWindows: z.number().int().min(1).default(3),
+    minRequests: z.number().int().min(1).default(5),
+    /** Error ratio above the baseline that raises a finding. */
+    threshold: z.number().min(0).max(1).default(0.2),
+  }).default({ warmupWindows: 3, minRequests: 5, threshold: 0.2 }),
+  entityWindow: EntityWindowConfig.default(EntityWindowConfig.parse({})),
+});
+
 export const Config = z.strictObject({
   kafka: KafkaConfig.default(KafkaConfig.parse({})),
   elasticsearch: ElasticsearchConfig.default(ElasticsearchConfig.parse({})),
@@ -99,16 +127,7 @@ export const Config = z.strictObject({
     /** Windows of entities that stop sending close after this much wall time without data. */
     idleFlushMs: z.number().int().min(100).default(15_000),
   }).default({ groupId: 'peregrine-features', windowMs: 10_000, allowedLatenessMs: 5_000, idleFlushMs: 15_000 }),
-  detectors: z.strictObject({
-    groupId: z.string().default('peregrine-detectors'),
-    errorRatio: z.strictObject({
-      /** Windows seen before an entity's baseline is trusted. */
-      warmupWindows: z.number().int().min(1).default(3),
-      minRequests: z.number().int().min(1).default(5),
-      /** Error ratio above the baseline that raises a finding. */
-      threshold: z.number().min(0).max(1).default(0.2),
-    }).default({ warmupWindows: 3, minRequests: 5, threshold: 0.2 }),
-  }).default({ groupId: 'peregrine-detectors', errorRatio: { warmupWindows: 3, minRequests: 5, threshold: 0.2 } }),
+  detectors: DetectorsConfig.default(DetectorsConfig.parse({})),
   receiver: ReceiverConfig.default(ReceiverConfig.parse({})),
   metrics: z.strictObject({
     host: z.string().default('127.0.0.1'),

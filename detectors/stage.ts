@@ -10,6 +10,7 @@ import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
 import { ErrorRatioDetector } from './error_ratio/detector.ts';
+import { startEntityWindowDetector } from './entity_window/loader.ts';
 import type { Finding } from './finding.ts';
 import { elasticsearchFindingsSink, findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
 
@@ -45,6 +46,8 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
   const stage = DETECTORS_STAGE;
   const topics = config.topics;
   const alias = config.elasticsearch.findingsAlias;
+  // The model first: a configured model that does not load stops start-up before anything is opened.
+  const entityWindow = await startEntityWindowDetector(config, metrics, log);
   await ensureRolloverAlias(options.elasticsearch, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
   await kafka.ensureTopics([
     { topic: topics.features, partitions: topics.partitions },
@@ -54,14 +57,15 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
   const producer = await kafka.producer();
   const sinks = [elasticsearchFindingsSink(options.elasticsearch, alias), kafkaFindingsSink(producer, topics.findings)];
   const deadLetterSink = kafkaTopicSink(producer, topics.deadLetter);
-  const detector = new ErrorRatioDetector(config.detectors.errorRatio);
+  const errorRatio = new ErrorRatioDetector(config.detectors.errorRatio);
+  const detectors = [errorRatio, ...(entityWindow ? [entityWindow.detector] : [])];
   const score: Processor<IncomingRecord, EncodedFinding> = {
     name: 'score',
     process(record) {
-      return decodeFeatures.process(record).flatMap((v) => {
+      return decodeFeatures.process(record).flatMap((v) => detectors.flatMap((detector) => {
         const finding = detector.score(v);
         return finding ? [{ finding, id: findingId(finding), doc: encodeEcsFinding(finding, { jaegerUiUrl: config.jaeger.uiUrl }) }] : [];
-      });
+      }));
     },
   };
   const queue = new SerialQueue();
@@ -115,6 +119,7 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
     name: stage,
     async stop() {
       consuming = false;
+      entityWindow?.stop();
       await consumer.stop();
       await queue.run(async () => {});
       await producer.close();
