@@ -73,19 +73,35 @@ export const ReceiverConfig = z.strictObject({
 });
 export type ReceiverConfig = z.infer<typeof ReceiverConfig>;
 
+/** A model to load: a registry reference or a directory; '' = none. */
+const ModelReference = z.string().default('').refine((s) => s === '' || !s.startsWith('models:') || /^models:\/[^@/]+(@[A-Za-z0-9_-]+|\/\d+)$/.test(s), {
+  message: 'use models:/NAME@ALIAS, models:/NAME/VERSION or a directory',
+});
+
 const EntityWindowConfig = z.strictObject({
   /**
    * The entity-window model: `models:/NAME@ALIAS` or `models:/NAME/VERSION` from MLflow, or a model package directory;
    * '' leaves the detector off. With an alias, a newly promoted version is picked up while running.
    */
-  model: z.string().default('').refine((s) => s === '' || !s.startsWith('models:') || /^models:\/[^@/]+(@[A-Za-z0-9_-]+|\/\d+)$/.test(s), {
-    message: 'use models:/NAME@ALIAS, models:/NAME/VERSION or a directory',
-  }),
+  model: ModelReference,
   /** Calibrated score (0–100) that raises a finding; default: the one stored with the model. */
   alertScore: z.number().min(0).max(100).optional(),
   /** Windows with fewer requests are not judged. */
   minRequests: z.number().int().min(1).default(5),
   /** How often an alias is checked for a new version (ms). */
+  reloadIntervalMs: z.number().int().min(1000).default(300_000),
+});
+
+const HttpRequestConfig = z.strictObject({
+  /**
+   * The HTTP request model (`peregrine train http`): `models:/NAME@ALIAS`, `models:/NAME/VERSION` or a directory; ''
+   * leaves the detector off. It scores server-side HTTP request events read from the spans topic.
+   */
+  model: ModelReference,
+  /** The calibrated operating point: the share of normal requests allowed to alert (0.001 = 0.1%). */
+  falsePositiveRate: z.number().gt(0).lt(1).default(0.001),
+  /** Consumer group of the detector's own reading of the spans topic. */
+  groupId: z.string().default('peregrine-detectors-requests'),
   reloadIntervalMs: z.number().int().min(1000).default(300_000),
 });
 
@@ -99,6 +115,7 @@ const DetectorsConfig = z.strictObject({
     threshold: z.number().min(0).max(1).default(0.2),
   }).default({ warmupWindows: 3, minRequests: 5, threshold: 0.2 }),
   entityWindow: EntityWindowConfig.default(EntityWindowConfig.parse({})),
+  httpRequest: HttpRequestConfig.default(HttpRequestConfig.parse({})),
 });
 
 export const Config = z.strictObject({

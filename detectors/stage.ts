@@ -10,7 +10,13 @@ import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
 import { ErrorRatioDetector } from './error_ratio/detector.ts';
-import { startEntityWindowDetector } from './entity_window/loader.ts';
+import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './entity_window/detector.ts';
+import { HTTP_REQUEST_DETECTOR, HttpRequestDetector } from './http_request/detector.ts';
+import { followModel } from './model-loader.ts';
+import { WindowModel } from '../models/window/model.ts';
+import { HttpModel } from '../models/http/model.ts';
+import { decodeSpansRecord } from '../ingest/otlp/record.ts';
+import type { RequestEvent } from '../core/events.ts';
 import type { Finding } from './finding.ts';
 import { elasticsearchFindingsSink, findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
 
@@ -34,9 +40,13 @@ export const decodeFeatures: Processor<IncomingRecord, FeatureVector> = {
   },
 };
 
+/** Request events of a spans record; the features stage dead-letters what does not decode. */
+const decodeRequests: Processor<IncomingRecord, RequestEvent> = { name: 'decode_spans', process: decodeSpansRecord };
+
 /**
  * peregrine.features.v1 → detectors → findings in Elasticsearch (alias peregrine-findings, id from entity, detector
- * and window) and on peregrine.findings.v1. Offsets are committed after both sinks acknowledged; a sink outage is
+ * and window) and on peregrine.findings.v1; with an HTTP request model configured, otlp_spans → request detector →
+ * the same sinks (its own consumer group). Offsets are committed after both sinks acknowledged; a sink outage is
  * retried until it ends, so findings are delayed, never lost, and re-sent ids never duplicate.
  */
 export async function startDetectorsStage(ctx: StageContext, options: DetectorsStageOptions): Promise<RunningStage> {
@@ -46,36 +56,59 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
   const stage = DETECTORS_STAGE;
   const topics = config.topics;
   const alias = config.elasticsearch.findingsAlias;
-  // The model first: a configured model that does not load stops start-up before anything is opened.
-  const entityWindow = await startEntityWindowDetector(config, metrics, log);
+  // Models first: a configured model that does not load stops start-up before anything is opened.
+  const settings = config.detectors;
+  let windowDetector: EntityWindowDetector | undefined;
+  const windowModel = settings.entityWindow.model === '' ? undefined : await followModel({
+    detector: ENTITY_WINDOW_DETECTOR, configKey: 'detectors.entityWindow.model', spec: settings.entityWindow.model, mlflowUrl: config.mlflow.url,
+    reloadIntervalMs: settings.entityWindow.reloadIntervalMs, load: (dir) => WindowModel.load(dir), onChange: (next) => windowDetector?.useModel(next), metrics, log,
+  });
+  if (windowModel) windowDetector = new EntityWindowDetector(windowModel.loaded, { alertScore: settings.entityWindow.alertScore, minRequests: settings.entityWindow.minRequests });
+  let requestDetector: HttpRequestDetector | undefined;
+  const requestModel = settings.httpRequest.model === '' ? undefined : await followModel({
+    detector: HTTP_REQUEST_DETECTOR, configKey: 'detectors.httpRequest.model', spec: settings.httpRequest.model, mlflowUrl: config.mlflow.url,
+    reloadIntervalMs: settings.httpRequest.reloadIntervalMs, load: (dir) => HttpModel.load(dir), onChange: (next) => requestDetector?.useModel(next), metrics, log,
+  }).catch((e: unknown) => {
+    windowModel?.stop();
+    throw e;
+  });
+  if (requestModel) requestDetector = new HttpRequestDetector(requestModel.loaded, { falsePositiveRate: settings.httpRequest.falsePositiveRate });
   await ensureRolloverAlias(options.elasticsearch, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
   await kafka.ensureTopics([
     { topic: topics.features, partitions: topics.partitions },
     { topic: topics.findings, partitions: topics.partitions },
     { topic: topics.deadLetter, partitions: 1 },
+    ...(requestDetector ? [{ topic: topics.spans, partitions: topics.partitions }] : []),
   ]);
   const producer = await kafka.producer();
   const sinks = [elasticsearchFindingsSink(options.elasticsearch, alias), kafkaFindingsSink(producer, topics.findings)];
   const deadLetterSink = kafkaTopicSink(producer, topics.deadLetter);
-  const errorRatio = new ErrorRatioDetector(config.detectors.errorRatio);
-  const detectors = [errorRatio, ...(entityWindow ? [entityWindow.detector] : [])];
+  const encoded = (finding: Finding): EncodedFinding => ({ finding, id: findingId(finding), doc: encodeEcsFinding(finding, { jaegerUiUrl: config.jaeger.uiUrl }) });
+  const vectorDetectors = [new ErrorRatioDetector(settings.errorRatio), ...(windowDetector ? [windowDetector] : [])];
   const score: Processor<IncomingRecord, EncodedFinding> = {
     name: 'score',
     process(record) {
-      return decodeFeatures.process(record).flatMap((v) => detectors.flatMap((detector) => {
+      return decodeFeatures.process(record).flatMap((v) => vectorDetectors.flatMap((detector) => {
         const finding = detector.score(v);
-        return finding ? [{ finding, id: findingId(finding), doc: encodeEcsFinding(finding, { jaegerUiUrl: config.jaeger.uiUrl }) }] : [];
+        return finding ? [encoded(finding)] : [];
       }));
     },
+  };
+  const scoreVectors = (records: IncomingRecord[]) => processRecords(records, score, stage);
+  // The request model scores a whole batch in one call.
+  const scoreRequests = (records: IncomingRecord[]) => {
+    const { items: events, deadLetters } = processRecords(records, decodeRequests, stage);
+    if (deadLetters.length > 0) m.recordsDropped.inc({ stage, reason: 'undecodable_spans' }, deadLetters.length);
+    return { items: requestDetector!.score(events).map(encoded), deadLetters: [] };
   };
   const queue = new SerialQueue();
   let consuming = true;
   metrics.addHealthCheck(stage, () => consuming);
 
-  async function handle(batch: RecordBatch): Promise<void> {
+  async function handle(batch: RecordBatch, scoreBatch: typeof scoreVectors): Promise<void> {
     const started = performance.now();
     m.recordsIn.inc({ stage }, batch.records.length);
-    const { items, deadLetters } = processRecords(batch.records, score, stage);
+    const { items, deadLetters } = scoreBatch(batch.records);
     const retry = {
       signal: ctx.signal,
       onRetry: async (e: unknown, attempt: number) => {
@@ -108,19 +141,28 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
     m.processingLatency.observe({ stage }, (performance.now() - started) / 1000);
   }
 
-  const consumer = await kafka.consume({
-    groupId: config.detectors.groupId,
+  const consumers = [await kafka.consume({
+    groupId: settings.groupId,
     topics: [topics.features],
     fromBeginning: true,
-    onBatch: (batch) => queue.run(() => handle(batch)),
-  });
-  log.info({ topic: topics.features, alias }, 'detectors stage consuming');
+    onBatch: (batch) => queue.run(() => handle(batch, scoreVectors)),
+  })];
+  if (requestDetector) {
+    consumers.push(await kafka.consume({
+      groupId: settings.httpRequest.groupId,
+      topics: [topics.spans],
+      fromBeginning: true,
+      onBatch: (batch) => queue.run(() => handle(batch, scoreRequests)),
+    }));
+  }
+  log.info({ topics: [topics.features, ...(requestDetector ? [topics.spans] : [])], alias, detectors: ['error_ratio', ...(windowDetector ? [ENTITY_WINDOW_DETECTOR] : []), ...(requestDetector ? [HTTP_REQUEST_DETECTOR] : [])] }, 'detectors stage consuming');
   return {
     name: stage,
     async stop() {
       consuming = false;
-      entityWindow?.stop();
-      await consumer.stop();
+      windowModel?.stop();
+      requestModel?.stop();
+      for (const consumer of consumers) await consumer.stop();
       await queue.run(async () => {});
       await producer.close();
     },

@@ -7,6 +7,7 @@
 import { feature, type FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowModel } from '../../models/window/model.ts';
 import { severityOf, type Finding } from '../finding.ts';
+import type { LoadedModel } from '../model-loader.ts';
 
 export const ENTITY_WINDOW_DETECTOR = 'entity_window';
 
@@ -20,11 +21,7 @@ export interface EntityWindowSettings {
 }
 
 /** The model in use and what it is called in findings. */
-export interface LoadedWindowModel {
-  model: WindowModel;
-  name: string;
-  version: string;
-}
+export type LoadedWindowModel = LoadedModel<WindowModel>;
 
 const format = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 10 ? 1 : 3));
 

@@ -88,6 +88,11 @@ export class HttpModel {
     return new HttpModel(profiles, network, scaling, model.networkWeight, calibrate(oofScores));
   }
 
+  /** Frees the network's tensors. */
+  dispose(): void {
+    this.network.dispose();
+  }
+
   /** Scores a batch; higher is more anomalous. */
   scoreBatch(requests: readonly HttpRequest[]): Float64Array {
     return this.combine(requests.map((r) => this.scorer.score(r).components));

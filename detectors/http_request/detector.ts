@@ -1,0 +1,134 @@
+/**
+ * The HTTP request model (models/http, trained on normal requests: CSIC 2010 or your own sensor's
+ * Pixie rows) as a streaming security detector over request events: each server-side HTTP request is
+ * scored; a score above the model's calibrated threshold for the configured false-positive rate is a
+ * finding — a request shaped unlike anything the route saw — mapped to MITRE ATT&CK T1190 (Exploit
+ * Public-Facing Application), with the request's path, client address and trace, and the parts of
+ * the request that drove the score. Pure apart from the model it holds.
+ */
+import { isIP } from 'node:net';
+import type { RequestEvent } from '../../core/events.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { HttpModel } from '../../models/http/model.ts';
+import { parseHttpRow, type HttpRequest } from '../../models/http/request.ts';
+import { severityOf, type Finding } from '../finding.ts';
+import type { LoadedModel } from '../model-loader.ts';
+
+export const HTTP_REQUEST_DETECTOR = 'http_request';
+
+const HEADER_PREFIX = 'http.request.header.';
+const THREAT: NonNullable<Finding['threat']> = {
+  tactic: { id: 'TA0001', name: 'Initial Access' },
+  technique: { id: 'T1190', name: 'Exploit Public-Facing Application' },
+};
+
+/** `http.request.header.*` attributes arrive flattened: an OTLP string array as JSON text. */
+function headerValue(value: string | number | boolean): string {
+  if (typeof value === 'string' && value.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed)) return parsed.map(String).join(', ');
+    } catch {
+      // a plain value that happens to start with '['
+    }
+  }
+  return String(value);
+}
+
+/**
+ * A server-side HTTP request event as the request model sees requests (the same parse as its training
+ * rows: method, path, query and form parameters, headers, body); undefined for anything else.
+ */
+export function httpRequestOf(event: RequestEvent): HttpRequest | undefined {
+  if (event.spanKind !== 'server' || event.protocol !== 'http' || !event.method || event.path === undefined) return undefined;
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(event.attributes)) {
+    if (key.startsWith(HEADER_PREFIX)) headers[key.slice(HEADER_PREFIX.length)] = headerValue(value);
+  }
+  if (event.userAgent !== undefined && headers['user-agent'] === undefined) headers['user-agent'] = event.userAgent;
+  return parseHttpRow({
+    id: event.spanId,
+    req_method: event.method,
+    req_path: event.query !== undefined ? `${event.path}?${event.query}` : event.path,
+    req_body: event.requestBody ?? '',
+    req_headers: headers,
+    req_body_size: event.requestBytes,
+  });
+}
+
+export type LoadedHttpModel = LoadedModel<HttpModel>;
+
+export interface HttpRequestSettings {
+  /** The calibrated operating point: the share of normal requests allowed to alert. */
+  falsePositiveRate: number;
+  explainTop?: number;
+}
+
+/** The calibrated threshold closest to the rate asked for; a model without calibration cannot run here. */
+export function thresholdFor(model: HttpModel, falsePositiveRate: number): { fpr: number; threshold: number } {
+  const points = model.calibration?.thresholds ?? [];
+  if (points.length === 0) throw new ConfigError('the HTTP request model has no calibration (train it with `peregrine train http`)', 'detectors.httpRequest.model');
+  return points.reduce((best, p) => (Math.abs(p.fpr - falsePositiveRate) < Math.abs(best.fpr - falsePositiveRate) ? p : best));
+}
+
+export class HttpRequestDetector {
+  private loaded: LoadedHttpModel;
+  operatingPoint: { fpr: number; threshold: number };
+
+  constructor(loaded: LoadedHttpModel, private readonly settings: HttpRequestSettings) {
+    this.loaded = loaded;
+    this.operatingPoint = thresholdFor(loaded.model, settings.falsePositiveRate);
+  }
+
+  /** Scores from now on with another model (a newly promoted champion) at its own calibrated threshold. */
+  useModel(loaded: LoadedHttpModel): void {
+    this.operatingPoint = thresholdFor(loaded.model, this.settings.falsePositiveRate);
+    this.loaded = loaded;
+  }
+
+  /** Scores a batch of events (one model call for all of them); findings for the requests above the threshold. */
+  score(events: readonly RequestEvent[]): Finding[] {
+    const scored: Array<{ event: RequestEvent; request: HttpRequest }> = [];
+    for (const event of events) {
+      const request = httpRequestOf(event);
+      if (request) scored.push({ event, request });
+    }
+    if (scored.length === 0) return [];
+    const { model, name, version } = this.loaded;
+    const scores = model.scoreBatch(scored.map((s) => s.request));
+    const threshold = this.operatingPoint.threshold;
+    const findings: Finding[] = [];
+    scored.forEach(({ event, request }, i) => {
+      const score = scores[i];
+      if (!(score > threshold)) return;
+      const contributions = model.explain(request);
+      const total = contributions.reduce((sum, c) => sum + c.score, 0);
+      const top = contributions.slice(0, this.settings.explainTop ?? 3);
+      // Twice the threshold or more is as sure as this model gets.
+      const riskScore = Math.round(Math.min(100, 50 + 50 * Math.min(1, (score - threshold) / Math.max(threshold, 1e-9))));
+      const what = top.map((c) => (c.field ? `${c.component} of ${c.field}` : c.component)).join(', ');
+      findings.push({
+        detector: HTTP_REQUEST_DETECTOR,
+        ruleName: 'Anomalous HTTP request',
+        ruleDescription: 'A request whose method, parameters, values or headers are unlike the normal requests the route was trained on (injection, traversal, tampering)',
+        entityId: `operation:${event.service}:${event.operation}`,
+        entityType: 'operation',
+        service: event.service,
+        operation: event.operation,
+        windowStartMs: event.timeMs,
+        windowEndMs: event.timeMs + event.durationMs,
+        riskScore,
+        severity: severityOf(riskScore),
+        message: `${event.method} ${event.path} from ${event.clientAddress ?? 'an unknown client'}: request score ${score.toFixed(1)} above ${threshold.toFixed(1)} (${what})`,
+        explanation: top.map((c) => ({ feature: c.field ? `${c.component}:${c.field}` : c.component, actual: c.score, typical: 0, share: total > 0 ? c.score / total : 0 })),
+        exemplars: event.traceId ? [{ traceId: event.traceId, spanId: event.spanId, reason: 'anomalous_request' }] : [],
+        model: { name, version },
+        threat: THREAT,
+        urlPath: event.path,
+        // ECS source.ip is an ip field: a host name there would get the finding refused.
+        sourceIp: event.clientAddress !== undefined && isIP(event.clientAddress) !== 0 ? event.clientAddress : undefined,
+      });
+    });
+    return findings;
+  }
+}
