@@ -33,6 +33,8 @@ export const ElasticsearchConfig = z.strictObject({
   apiKey: z.string().optional(),
   tls: tls.optional(),
   findingsAlias: z.string().default('peregrine-findings'),
+  /** Analysts' verdicts on findings (`peregrine findings feedback`), one document per finding id. */
+  feedbackIndex: z.string().default('peregrine-feedback'),
   requestTimeoutMs: z.number().int().positive().default(30_000),
 });
 export type ElasticsearchConfig = z.infer<typeof ElasticsearchConfig>;

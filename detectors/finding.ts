@@ -20,6 +20,8 @@ export interface Finding {
   threat?: { tactic: { id: string; name: string }; technique: { id: string; name: string } };
   urlPath?: string;
   sourceIp?: string;
+  /** The whole feature vector a window finding judged: analyst feedback on the finding turns it into training data. */
+  vector?: { names: string[]; values: number[]; sampleCount: number };
 }
 
 export function severityOf(riskScore: number): number {

@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
+import { registerFindingsCommands } from '../../detectors/feedback/cli.ts';
 import { ConfigError, PeregrineError } from '../errors.ts';
 import { logger } from '../log.ts';
 
@@ -22,6 +23,7 @@ registerDemoCommand(program);
 registerModelCommands(program);
 registerSensorCommand(program);
 registerImportCommands(program);
+registerFindingsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -47,7 +47,12 @@ export async function ensureRolloverAlias(client: Client, options: { alias: stri
   } catch (e) {
     throw new PeregrineError(`elasticsearch: cannot install index template ${options.templateName}: ${responseReason(e)}`, { retryable: !(e instanceof errors.ResponseError), cause: e });
   }
-  if (await client.indices.existsAlias({ name: options.alias })) return;
+  if (await client.indices.existsAlias({ name: options.alias })) {
+    // Indices made by an older template get the fields added since (adding fields is always allowed).
+    const mappings = (options.template as { template?: { mappings?: { properties?: Record<string, unknown> } } }).template?.mappings;
+    if (mappings?.properties) await client.indices.putMapping({ index: options.alias, properties: mappings.properties } as never);
+    return;
+  }
   try {
     await client.indices.create({ index: `${options.alias}-000001`, aliases: { [options.alias]: { is_write_index: true } } });
   } catch (e) {

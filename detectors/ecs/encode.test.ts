@@ -14,6 +14,7 @@ const finding: Finding = {
   model: { name: 'baseline', version: '1' },
   threat: { tactic: { id: 'TA0040', name: 'Impact' }, technique: { id: 'T1499', name: 'Endpoint Denial of Service' } },
   urlPath: '/api/products/{id}', sourceIp: '10.0.0.7',
+  vector: { names: ['request_count', 'error_ratio'], values: [50, 0.4], sampleCount: 50 },
 };
 
 /** Every leaf path of a document, arrays of objects walked into. */
@@ -23,9 +24,15 @@ function leafPaths(value: unknown, prefix = ''): string[] {
   return [prefix];
 }
 
-function mappedPaths(properties: Record<string, { properties?: Record<string, unknown> }>, prefix = ''): string[] {
+/** Mapped leaf paths; an object mapped with `enabled: false` covers everything below it (stored, not indexed). */
+function mappedPaths(properties: Record<string, { properties?: Record<string, unknown>; enabled?: boolean }>, prefix = ''): string[] {
   return Object.entries(properties).flatMap(([k, v]) =>
     v.properties ? mappedPaths(v.properties as never, `${prefix}${k}.`) : [`${prefix}${k}`]);
+}
+
+function covered(mapped: Set<string>, path: string): boolean {
+  for (let p = path; p !== ''; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') if (mapped.has(p)) return true;
+  return false;
 }
 
 describe('encodeEcsFinding', () => {
@@ -49,8 +56,10 @@ describe('encodeEcsFinding', () => {
 
   it('writes only fields the index template maps', () => {
     const mapped = new Set(mappedPaths(findingsIndexTemplate('peregrine-findings').template.mappings.properties as never));
-    const unmapped = leafPaths(doc).filter((p) => !mapped.has(p));
+    const unmapped = leafPaths(doc).filter((p) => !covered(mapped, p));
     expect(unmapped).toEqual([]);
+    const disabled = findingsIndexTemplate('peregrine-findings').template.mappings.properties.peregrine.properties.features;
+    expect(disabled).toEqual({ type: 'object', enabled: false });
   });
 
   it('derives the id from entity, detector and window only', () => {

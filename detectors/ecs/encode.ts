@@ -46,6 +46,7 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
       explanation: f.explanation,
       exemplars: f.exemplars.map((e) => ({ trace_id: e.traceId, span_id: e.spanId, reason: e.reason, url: traceLink(settings.jaegerUiUrl, e.traceId) })),
       ...(f.model ? { model: f.model } : {}),
+      ...(f.vector ? { features: { names: f.vector.names, values: f.vector.values, sample_count: f.vector.sampleCount } } : {}),
     },
   };
   if (example) {

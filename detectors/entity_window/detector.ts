@@ -66,6 +66,7 @@ export class EntityWindowDetector {
       explanation: top.map((c) => ({ feature: c.feature, actual: c.actual, typical: c.typical, share: c.share })),
       exemplars: v.exemplars.map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
       model: { name, version },
+      vector: { names: v.featureNames, values: v.values, sampleCount: v.sampleCount },
     };
   }
 }

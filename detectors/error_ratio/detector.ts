@@ -68,6 +68,7 @@ export class ErrorRatioDetector {
         { feature: 'error_ratio', actual: ratio, typical: b.errorRatio, share: 1 },
       ],
       exemplars: (errorExemplars.length > 0 ? errorExemplars : v.exemplars).map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
+      vector: { names: v.featureNames, values: v.values, sampleCount: v.sampleCount },
     };
   }
 

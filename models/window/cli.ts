@@ -11,6 +11,27 @@ import { tfBackendName } from '../tf.ts';
 import { readFeatureVectors, type InputRow } from './input.ts';
 import { WindowModel, type WindowTrainOptions } from './model.ts';
 import { prepareWindowData, SCORE_BATCH, windowTrainingJob } from './job.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
+import { labelledVectors } from '../../detectors/feedback/store.ts';
+
+/** Detectors whose findings carry the window's feature vector. */
+const WINDOW_DETECTORS = ['entity_window', 'error_ratio'];
+
+/** Analysts' verdicts as rows: each false positive `weight` times as normal training data, true positives as labelled anomalies. */
+async function feedbackRows(configFile: string | undefined, weight: number): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
+  const config = loadConfig({ file: configFile });
+  const es = createElasticsearchClient(config.elasticsearch);
+  try {
+    const labelled = await labelledVectors(es, config.elasticsearch, { detectors: WINDOW_DETECTORS });
+    const normal: InputRow[] = [];
+    for (const l of labelled) if (l.verdict === 'false_positive') for (let k = 0; k < weight; k++) normal.push({ line: 0, vector: l.vector });
+    const anomalous = labelled.filter((l) => l.verdict === 'true_positive').map((l): InputRow => ({ line: 0, vector: l.vector, label: 'anomalous' }));
+    return { normal, anomalous };
+  } finally {
+    await es.close();
+  }
+}
 
 const MAX_REPORTED_MALFORMED = 20;
 export const DEFAULT_WINDOW_EXPERIMENT = 'peregrine-entity-window';
@@ -35,6 +56,7 @@ interface TrainWindowOptions {
   input: string; out: string; eval?: string;
   epochs: string; batchSize: string; hidden: string; bottleneck?: string; learningRate: string; seed: string; alertScore: string;
   mlflow?: string | boolean; register?: string; experiment: string; runName?: string; alias: string; minImprovement: string;
+  feedback?: boolean; feedbackWeight: string; config?: string;
 }
 
 export function registerWindowCommands(groups: ModelCommandGroups): void {
@@ -57,6 +79,9 @@ export function registerWindowCommands(groups: ModelCommandGroups): void {
     .option('--run-name <name>', 'MLflow run name')
     .option('--alias <alias>', 'alias that moves to a better model', CHAMPION_ALIAS)
     .option('--min-improvement <x>', 'ROC AUC margin the challenger needs over the champion', '0')
+    .option('--feedback', 'add analysts\' verdicts from Elasticsearch (`peregrine findings feedback`): false positives train as normal, true positives evaluate as anomalies')
+    .option('--feedback-weight <n>', 'how many times each false positive counts in training', '10')
+    .option('-c, --config <file>', 'YAML configuration (where Elasticsearch and the feedback index are, for --feedback)')
     .action(async (options: TrainWindowOptions) => trainWindowCommand(options));
   groups.score
     .command('window')
@@ -108,6 +133,7 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
   let tracked: TrackResult | undefined;
   let metrics: Record<string, number> = {};
   let trainSeconds = 0;
+  let feedback: { false_positives: number; true_positives: number; weight: number } | undefined;
   await new Listr(
     [
       {
@@ -117,6 +143,16 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
           if (options.eval) evalRows = await readAll(options.eval, evalMalformed);
           if (rows.length === 0) throw new PeregrineError(`${options.input}: no usable feature vectors (${malformed.count} malformed rows)`);
           task.title = `Read ${rows.length} vectors (${malformed.count} malformed skipped)${evalRows ? `, ${evalRows.length} evaluation vectors` : ''}`;
+          if (options.feedback) {
+            const weight = integer(options.feedbackWeight, '--feedback-weight');
+            const fb = await feedbackRows(options.config, weight);
+            rows.push(...fb.normal);
+            // True positives only evaluate: into --eval when given, else as labelled anomalies of the input.
+            if (evalRows) evalRows.push(...fb.anomalous);
+            else rows.push(...fb.anomalous);
+            feedback = { false_positives: fb.normal.length / weight, true_positives: fb.anomalous.length, weight };
+            task.title += `; feedback: ${feedback.false_positives} false positives (x${weight}), ${feedback.true_positives} true positives`;
+          }
         },
       },
       {
@@ -128,6 +164,11 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
             createdAt: new Date(systemClock.now()).toISOString(),
             onEpoch: (epoch, loss, valLoss) => { task.output = `epoch ${epoch + 1}/${train.epochs}: loss ${loss.toFixed(4)}, validation ${valLoss.toFixed(4)}`; },
           });
+          if (feedback) {
+            job.params.feedback_false_positives = feedback.false_positives;
+            job.params.feedback_true_positives = feedback.true_positives;
+            job.params.feedback_weight = feedback.weight;
+          }
           const t0 = systemClock.now();
           if (client) {
             tracked = await trackTrainingRun(job, {
@@ -152,6 +193,7 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
     out: options.out,
     rows: rows.length,
     malformedRows: malformed.count + evalMalformed.count,
+    ...(feedback ? { feedback } : {}),
     metrics,
     ...(tracked ? { mlflow: { url: client!.url, runId: tracked.runId, version: tracked.version?.version, decision: tracked.decision, reason: tracked.reason } } : {}),
   };

@@ -48,6 +48,8 @@ export function findingsIndexTemplate(alias: string) {
               explanation: { type: 'nested', properties: { feature: keyword, actual: { type: 'double' }, typical: { type: 'double' }, share: { type: 'float' } } },
               exemplars: { properties: { trace_id: keyword, span_id: keyword, reason: keyword, url: keyword } },
               model: { properties: { name: keyword, version: keyword } },
+              // Kept for retraining from analyst feedback, not searched: not indexed.
+              features: { type: 'object', enabled: false },
             },
           },
         },

@@ -1,0 +1,72 @@
+/**
+ * `peregrine findings list` (recent findings with their ids and verdicts) and `peregrine findings feedback ID
+ * --verdict false_positive|true_positive`: how an analyst's judgement reaches the retraining job
+ * (`peregrine train window --feedback`).
+ */
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../../core/config.ts';
+import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { recordFeedback, VERDICTS, type Verdict } from './store.ts';
+
+interface FindingRow {
+  '@timestamp'?: string;
+  event?: { id?: string; risk_score?: number };
+  rule?: { name?: string };
+  peregrine?: { detector?: string; entity?: { id?: string } };
+  message?: string;
+}
+
+export function registerFindingsCommands(program: Command): void {
+  const findings = program.command('findings').description('findings in Elasticsearch, and analysts\' verdicts on them');
+  findings
+    .command('list')
+    .description('the newest findings: time, id, detector, risk, entity, verdict')
+    .option('-c, --config <file>', 'YAML configuration file')
+    .option('--limit <n>', 'how many', '20')
+    .option('--detector <name>', 'only this detector (error_ratio, entity_window, http_request)')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { config?: string; limit: string; detector?: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be a whole number from 1 to 10000, got "${opts.limit}"`, '--limit');
+      const config = loadConfig({ file: opts.config });
+      const es = createElasticsearchClient(config.elasticsearch);
+      try {
+        const res = await es.search<FindingRow>({
+          index: config.elasticsearch.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
+          query: opts.detector ? { term: { 'peregrine.detector': opts.detector } } : { match_all: {} },
+        });
+        const ids = res.hits.hits.map((h) => h._id!);
+        const verdicts = new Map<string, string>();
+        if (ids.length > 0 && (await es.indices.exists({ index: config.elasticsearch.feedbackIndex }))) {
+          const fb = await es.search<{ verdict: string }>({ index: config.elasticsearch.feedbackIndex, size: ids.length, query: { ids: { values: ids } } });
+          for (const h of fb.hits.hits) verdicts.set(h._id!, h._source!.verdict);
+        }
+        for (const h of res.hits.hits) {
+          const d = h._source!;
+          const row = { time: d['@timestamp'], id: h._id, detector: d.peregrine?.detector, risk: d.event?.risk_score, entity: d.peregrine?.entity?.id, verdict: verdicts.get(h._id!), message: d.message };
+          process.stdout.write(opts.json ? `${JSON.stringify(row)}\n` : `${row.time}  ${row.id}  ${row.detector}  ${row.risk}  ${row.entity}  ${row.verdict ?? '-'}\n`);
+        }
+      } finally {
+        await es.close();
+      }
+    });
+  findings
+    .command('feedback')
+    .description('record an analyst\'s verdict on a finding (replaces an earlier one); retraining learns false positives as normal')
+    .argument('<id>', 'the finding id (event.id)')
+    .addOption(new Option('--verdict <verdict>', 'the analyst\'s verdict').choices(VERDICTS).makeOptionMandatory())
+    .option('--note <text>', 'why')
+    .option('--analyst <name>', 'who', process.env.USER)
+    .option('-c, --config <file>', 'YAML configuration file')
+    .action(async (id: string, opts: { verdict: Verdict; note?: string; analyst?: string; config?: string }) => {
+      const config = loadConfig({ file: opts.config });
+      const es = createElasticsearchClient(config.elasticsearch);
+      try {
+        const { detector, entityId } = await recordFeedback(es, config.elasticsearch, { findingId: id, verdict: opts.verdict, note: opts.note, analyst: opts.analyst, atMs: Date.now() });
+        process.stdout.write(`${id} (${detector ?? '?'} on ${entityId ?? '?'}): ${opts.verdict}\n`);
+      } finally {
+        await es.close();
+      }
+    });
+}

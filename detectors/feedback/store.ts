@@ -1,0 +1,139 @@
+/**
+ * Analysts' verdicts on findings, kept in their own index (one document per finding id) so that a replay
+ * re-indexing a finding never erases what an analyst said about it. Retraining reads them back as
+ * labelled feature vectors: a false positive is a window the model should learn as normal, a true
+ * positive an anomaly to evaluate against.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { PeregrineError, UnavailableError } from '../../core/errors.ts';
+import type { FeatureVector } from '../../schemas/feature-vector.ts';
+
+export const VERDICTS = ['false_positive', 'true_positive'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export interface FeedbackIndices {
+  findingsAlias: string;
+  feedbackIndex: string;
+}
+
+export interface Feedback {
+  findingId: string;
+  verdict: Verdict;
+  note?: string;
+  analyst?: string;
+  atMs: number;
+}
+
+const keyword = { type: 'keyword' } as const;
+const FEEDBACK_MAPPINGS = {
+  dynamic: false,
+  properties: {
+    '@timestamp': { type: 'date' }, finding_id: keyword, verdict: keyword, note: { type: 'text' }, analyst: keyword,
+    detector: keyword, entity_id: keyword,
+  },
+} as const;
+
+async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (e) {
+    const status = (e as { meta?: { statusCode?: number } }).meta?.statusCode;
+    if (status === undefined || status >= 500 || status === 429) throw new UnavailableError('elasticsearch', `${what}: ${(e as Error).message}`, { cause: e });
+    throw new PeregrineError(`elasticsearch: ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+interface FindingSource {
+  event?: { start?: string; end?: string };
+  service?: { name?: string };
+  peregrine?: {
+    detector?: string;
+    operation?: string;
+    entity?: { id?: string; type?: FeatureVector['entityType'] };
+    features?: { names?: string[]; values?: Array<number | null>; sample_count?: number };
+  };
+}
+
+/** Records a verdict on an existing finding; a second verdict on the same finding replaces the first. */
+export async function recordFeedback(es: Client, indices: FeedbackIndices, feedback: Feedback): Promise<{ detector?: string; entityId?: string }> {
+  const found = await call('finding lookup', () => es.search<FindingSource>({ index: indices.findingsAlias, size: 1, query: { ids: { values: [feedback.findingId] } } }));
+  const finding = found.hits.hits[0]?._source;
+  if (!finding) throw new PeregrineError(`no finding with id ${feedback.findingId} in ${indices.findingsAlias}`);
+  if (!(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) {
+    await call('feedback index creation', () => es.indices.create({ index: indices.feedbackIndex, mappings: FEEDBACK_MAPPINGS, settings: { number_of_replicas: 0 } } as never))
+      .catch((e: unknown) => {
+        // Another analyst's first verdict created it at the same moment.
+        if (!/resource_already_exists/.test((e as Error).message)) throw e;
+      });
+  }
+  const detector = finding.peregrine?.detector;
+  const entityId = finding.peregrine?.entity?.id;
+  await call('feedback write', () => es.index({
+    index: indices.feedbackIndex,
+    id: feedback.findingId,
+    refresh: 'wait_for',
+    document: {
+      '@timestamp': new Date(feedback.atMs).toISOString(), finding_id: feedback.findingId, verdict: feedback.verdict,
+      note: feedback.note, analyst: feedback.analyst, detector, entity_id: entityId,
+    },
+  }));
+  return { detector, entityId };
+}
+
+export interface LabelledVector {
+  findingId: string;
+  verdict: Verdict;
+  vector: FeatureVector;
+}
+
+const PAGE = 1000;
+
+/**
+ * The feature vectors of findings with a verdict (findings without a stored vector, like request findings, are
+ * left out). `detectors` limits it to findings of those detectors.
+ */
+export async function labelledVectors(es: Client, indices: FeedbackIndices, options: { detectors?: readonly string[] } = {}): Promise<LabelledVector[]> {
+  if (!(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) return [];
+  const verdicts = new Map<string, Verdict>();
+  let after: unknown[] | undefined;
+  for (;;) {
+    const page = await call('feedback read', () => es.search<{ verdict: Verdict }>({
+      index: indices.feedbackIndex, size: PAGE, sort: [{ finding_id: 'asc' }], ...(after ? { search_after: after as never } : {}),
+      query: options.detectors ? { terms: { detector: [...options.detectors] } } : { match_all: {} },
+    }));
+    for (const hit of page.hits.hits) if (hit._source && hit._id) verdicts.set(hit._id, hit._source.verdict);
+    if (page.hits.hits.length < PAGE) break;
+    after = page.hits.hits.at(-1)!.sort;
+  }
+  const out: LabelledVector[] = [];
+  const ids = [...verdicts.keys()];
+  for (let i = 0; i < ids.length; i += PAGE) {
+    const chunk = ids.slice(i, i + PAGE);
+    const found = await call('finding read', () => es.search<FindingSource>({ index: indices.findingsAlias, size: chunk.length, query: { ids: { values: chunk } } }));
+    for (const hit of found.hits.hits) {
+      const vector = vectorOf(hit._source);
+      if (vector && hit._id) out.push({ findingId: hit._id, verdict: verdicts.get(hit._id)!, vector });
+    }
+  }
+  return out.sort((a, b) => a.findingId.localeCompare(b.findingId));
+}
+
+/** The feature vector a window finding stored, or undefined. */
+function vectorOf(doc: FindingSource | undefined): FeatureVector | undefined {
+  const f = doc?.peregrine?.features;
+  const entity = doc?.peregrine?.entity;
+  if (!f?.names || !f.values || f.names.length !== f.values.length || !entity?.id || !doc?.event?.start || !doc.event.end) return undefined;
+  return {
+    entityId: entity.id,
+    entityType: entity.type ?? 'operation',
+    service: doc.service?.name ?? '',
+    operation: doc.peregrine?.operation,
+    windowStartMs: Date.parse(doc.event.start),
+    windowEndMs: Date.parse(doc.event.end),
+    featureNames: f.names,
+    // JSON has no NaN: a missing feature was written as null.
+    values: f.values.map((v) => (v === null ? Number.NaN : v)),
+    sampleCount: f.sample_count ?? 0,
+    exemplars: [],
+  };
+}
