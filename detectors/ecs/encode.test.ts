@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { findingsIndexTemplate } from '../../schemas/elasticsearch/findings.ts';
+import { findingsIndexTemplate, findingsMappedFields } from '../../schemas/elasticsearch/findings.ts';
 import type { Finding } from '../finding.ts';
 import { encodeEcsFinding, findingId } from './encode.ts';
 
@@ -24,12 +24,7 @@ function leafPaths(value: unknown, prefix = ''): string[] {
   return [prefix];
 }
 
-/** Mapped leaf paths; an object mapped with `enabled: false` covers everything below it (stored, not indexed). */
-function mappedPaths(properties: Record<string, { properties?: Record<string, unknown>; enabled?: boolean }>, prefix = ''): string[] {
-  return Object.entries(properties).flatMap(([k, v]) =>
-    v.properties ? mappedPaths(v.properties as never, `${prefix}${k}.`) : [`${prefix}${k}`]);
-}
-
+/** A field is covered by its own mapping or by a mapped parent (an object with `enabled: false`: stored, not indexed). */
 function covered(mapped: Set<string>, path: string): boolean {
   for (let p = path; p !== ''; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') if (mapped.has(p)) return true;
   return false;
@@ -55,7 +50,7 @@ describe('encodeEcsFinding', () => {
   });
 
   it('writes only fields the index template maps', () => {
-    const mapped = new Set(mappedPaths(findingsIndexTemplate('peregrine-findings').template.mappings.properties as never));
+    const mapped = findingsMappedFields();
     const unmapped = leafPaths(doc).filter((p) => !covered(mapped, p));
     expect(unmapped).toEqual([]);
     const disabled = findingsIndexTemplate('peregrine-findings').template.mappings.properties.peregrine.properties.features;

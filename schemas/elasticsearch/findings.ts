@@ -7,6 +7,13 @@ const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 
 
+/** Every mapped leaf field of the findings template, as dotted paths (`event.risk_score`). */
+export function findingsMappedFields(): Set<string> {
+  const walk = (properties: Record<string, { properties?: Record<string, unknown> }>, prefix: string): string[] =>
+    Object.entries(properties).flatMap(([k, v]) => (v.properties ? walk(v.properties as never, `${prefix}${k}.`) : [`${prefix}${k}`]));
+  return new Set(walk(findingsIndexTemplate('peregrine-findings').template.mappings.properties as never, ''));
+}
+
 export function findingsIndexTemplate(alias: string) {
   return {
     // Rollover names indices <alias>-000001, -000002...: `-0*` keeps other aliases that share the prefix out.
