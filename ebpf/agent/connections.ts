@@ -73,6 +73,8 @@ type Mode = 'http' | 'not-http';
 interface ConnState {
   meta: ConnectionMeta;
   lastNs: MonoNs;
+  /** lastNs when the entry last moved to the end of the map (see ensure). */
+  orderNs: MonoNs;
   lastTid: number;
   mode: Mode;
   /** Which direction carries requests; undefined until the first chunk says. */
@@ -102,11 +104,16 @@ function zeroCounters(): TrackerCounters {
 
 export class ConnectionTracker {
   private readonly conns = new Map<string, ConnState>();
+  /** Live connections by their id (a record's connId string is made once per connection, see frames.ts). */
+  private readonly byConnId = new Map<string, ConnState>();
   readonly counters: TrackerCounters = zeroCounters();
   private readonly options: TrackerOptions;
 
+  private readonly reorderNs: number;
+
   constructor(options: Partial<TrackerOptions> = {}) {
     this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+    this.reorderNs = Math.min(1e9, this.options.idleTimeoutNs / 300);
   }
 
   get size(): number {
@@ -137,8 +144,7 @@ export class ConnectionTracker {
       return out;
     }
     if (rec.type !== 'data') return out;
-    const key = rec.fd >= 0 ? connKey(rec.tgid, rec.fd, rec.connId) : `${rec.tgid}:ssl:${rec.sslPtr}`;
-    const state = this.ensure(key, rec, rec.tsNs);
+    const state = this.stateOf(rec);
     state.lastTid = rec.tid;
     if (rec.source === 'tls' && !state.meta.tls) {
       // From now on the plaintext comes from SSL_*; what the syscalls carried was ciphertext.
@@ -162,7 +168,7 @@ export class ConnectionTracker {
   expire(nowNs: MonoNs): HttpExchange[] {
     const out: HttpExchange[] = [];
     for (const [key, state] of this.conns) {
-      // Map order is least recently active first.
+      // Map order is least recently active first (to within reorderNs, see ensure).
       if (nowNs - state.lastNs < this.options.idleTimeoutNs) break;
       this.counters.expiredConnections++;
       this.drop(key, state, nowNs, out);
@@ -178,28 +184,44 @@ export class ConnectionTracker {
   }
 
   private ensure(key: string, rec: DataRecord | ConnRecord, tsNs: MonoNs): ConnState {
-    let state = this.conns.get(key);
-    if (state) {
-      // Re-insert: keeps the map ordered by last activity for expiry and eviction.
-      this.conns.delete(key);
-    } else {
-      state = {
-        meta: {
-          key, tgid: rec.tgid, fd: rec.fd, connId: rec.connId, role: rec.role, comm: rec.comm,
-          tls: false, preexisting: false, openedNs: tsNs,
-        },
-        lastNs: tsNs, lastTid: rec.tid, mode: 'http', pending: [], chunksWithoutHttp: 0, sawHttp: false,
-        brokenReported: false,
-      };
-      while (this.conns.size >= this.options.maxConnections) {
-        const [oldKey, oldest] = this.conns.entries().next().value as [string, ConnState];
-        this.counters.evictedConnections++;
-        this.drop(oldKey, oldest, tsNs, []);
-      }
+    const state = this.conns.get(key);
+    if (state) return this.touch(state, rec, tsNs);
+    const created: ConnState = {
+      meta: {
+        key, tgid: rec.tgid, fd: rec.fd, connId: rec.connId, role: rec.role, comm: rec.comm,
+        tls: false, preexisting: false, openedNs: tsNs,
+      },
+      lastNs: tsNs, orderNs: tsNs, lastTid: rec.tid, mode: 'http', pending: [], chunksWithoutHttp: 0, sawHttp: false,
+      brokenReported: false,
+    };
+    while (this.conns.size >= this.options.maxConnections) {
+      const [oldKey, oldest] = this.conns.entries().next().value as [string, ConnState];
+      this.counters.evictedConnections++;
+      this.drop(oldKey, oldest, tsNs, []);
     }
+    if (rec.fd >= 0) this.byConnId.set(rec.connId, created);
+    this.conns.set(key, created);
+    return created;
+  }
+
+  /** A data record's connection, found by its id without building the key (the usual case) or by the key. */
+  private stateOf(rec: DataRecord): ConnState {
+    const known = rec.fd >= 0 ? this.byConnId.get(rec.connId) : undefined;
+    if (known !== undefined && known.meta.tgid === rec.tgid && known.meta.fd === rec.fd) return this.touch(known, rec, rec.tsNs);
+    return this.ensure(rec.fd >= 0 ? connKey(rec.tgid, rec.fd, rec.connId) : `${rec.tgid}:ssl:${rec.sslPtr}`, rec, rec.tsNs);
+  }
+
+  private touch(state: ConnState, rec: DataRecord | ConnRecord, tsNs: MonoNs): ConnState {
     if (rec.comm) state.meta.comm = rec.comm;
-    state.lastNs = Math.max(state.lastNs, tsNs);
-    this.conns.set(key, state);
+    if (tsNs > state.lastNs) state.lastNs = tsNs;
+    // Re-inserting keeps the map ordered by activity for expiry and eviction. Once per reorderNs
+    // of stream time is enough (not on every record): the order is then at most that stale, which
+    // delays an expiry by at most as much (1 s of a 300 s timeout).
+    if (tsNs - state.orderNs >= this.reorderNs) {
+      this.conns.delete(state.meta.key);
+      this.conns.set(state.meta.key, state);
+      state.orderNs = state.lastNs;
+    }
     return state;
   }
 
@@ -327,6 +349,7 @@ export class ConnectionTracker {
     this.counters.unansweredRequests += state.pending.length;
     this.resetStreams(state);
     this.conns.delete(key);
+    if (this.byConnId.get(state.meta.connId) === state) this.byConnId.delete(state.meta.connId);
   }
 
   private resetStreams(state: ConnState): void {

@@ -94,16 +94,47 @@ function u64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off + 4) * 4294967296 + buf.readUInt32LE(off);
 }
 
+// Every record of a connection carries the same id and command name: their strings are made once
+// and found again (direct-mapped memos, so a new value just replaces an old one).
+const MEMO_SLOTS = 1024;
+const hexHigh = new Float64Array(MEMO_SLOTS).fill(-1);
+const hexLow = new Float64Array(MEMO_SLOTS).fill(-1);
+const hexText: string[] = new Array(MEMO_SLOTS);
+
 /** A u64 as hex without BigInt (ids only need to be unique and stable). */
 function hex64(buf: Buffer, off: number): string {
   const high = buf.readUInt32LE(off + 4);
-  const low = buf.readUInt32LE(off).toString(16);
-  return high === 0 ? low : high.toString(16) + low.padStart(8, '0');
+  const low = buf.readUInt32LE(off);
+  const slot = (low ^ high) & (MEMO_SLOTS - 1);
+  if (hexLow[slot] === low && hexHigh[slot] === high) return hexText[slot];
+  const lowHex = low.toString(16);
+  const text = high === 0 ? lowHex : high.toString(16) + lowHex.padStart(8, '0');
+  hexLow[slot] = low;
+  hexHigh[slot] = high;
+  hexText[slot] = text;
+  return text;
 }
 
+const commBytes: Array<Buffer | undefined> = new Array(MEMO_SLOTS);
+const commText: string[] = new Array(MEMO_SLOTS);
+
+/** A NUL-terminated string of at most 16 bytes (comm), remembered by its bytes. */
 function cstring(buf: Buffer, start: number, end: number): string {
-  const nul = buf.indexOf(0, start);
-  return buf.toString('utf8', start, nul >= start && nul < end ? nul : end);
+  let stop = start;
+  while (stop < end && buf[stop] !== 0) stop++; // bounded by `end`: buf may be a whole chunk
+  const len = stop - start;
+  if (len > 16 || len === 0) return buf.toString('utf8', start, stop);
+  const slot = (len * 31 + buf[start] * 7 + buf[stop - 1] * 131 + buf[start + (len >> 1)]) & (MEMO_SLOTS - 1);
+  const known = commBytes[slot];
+  if (known !== undefined && known.length === len) {
+    let k = 0;
+    while (k < len && known[k] === buf[start + k]) k++;
+    if (k === len) return commText[slot];
+  }
+  const text = buf.toString('utf8', start, stop);
+  commBytes[slot] = Buffer.from(buf.subarray(start, stop));
+  commText[slot] = text;
+  return text;
 }
 
 function ip(bytes: Buffer, family: number): string {
@@ -137,32 +168,44 @@ function header(rec: Buffer): Header {
   };
 }
 
+function need(rec: Buffer, type: number, n: number): void {
+  if (rec.length < n) throw new DecodeError(`sensor record type ${type}: ${rec.length} bytes, need ${n}`);
+}
+
+/**
+ * A data record lying at `buf[o, o + len)`, read in place: the hot path (most records) makes no
+ * view of the record, one object, and one view of the payload.
+ */
+function decodeData(buf: Buffer, o: number, len: number): DataRecord {
+  if (len < DATA_HEADER) throw new DecodeError(`sensor record type ${EV.data}: ${len} bytes, need ${DATA_HEADER}`);
+  const captured = buf.readUInt32LE(o + 44);
+  if (len < DATA_HEADER + captured) throw new DecodeError(`sensor record type ${EV.data}: ${len} bytes, need ${DATA_HEADER + captured}`);
+  return {
+    type: 'data',
+    tgid: buf.readUInt32LE(o + 4),
+    tid: buf.readUInt32LE(o + 8),
+    fd: buf.readInt32LE(o + 12),
+    tsNs: u64(buf, o + 16),
+    connId: hex64(buf, o + 24),
+    sslPtr: buf[o + 49] === 1 ? hex64(buf, o + 32) : '0',
+    size: buf.readUInt32LE(o + 40),
+    data: buf.subarray(o + DATA_HEADER, o + DATA_HEADER + captured),
+    direction: buf[o + 48] === 0 ? 'egress' : 'ingress',
+    source: buf[o + 49] === 1 ? 'tls' : 'syscall',
+    role: ROLES[buf[o + 50]] ?? 'unknown',
+    comm: cstring(buf, o + 56, o + 72),
+  };
+}
+
 export function decodeRecord(rec: Buffer): SensorRecord {
   if (rec.length < 4) throw new DecodeError(`sensor record of ${rec.length} bytes is too short`);
   const type = rec.readUInt32LE(0);
-  const need = (n: number): void => {
-    if (rec.length < n) throw new DecodeError(`sensor record type ${type}: ${rec.length} bytes, need ${n}`);
-  };
   switch (type) {
-    case EV.data: {
-      need(DATA_HEADER);
-      const captured = rec.readUInt32LE(44);
-      need(DATA_HEADER + captured);
-      return {
-        type: 'data',
-        ...header(rec),
-        sslPtr: rec[49] === 1 ? hex64(rec, 32) : '0',
-        size: rec.readUInt32LE(40),
-        data: rec.subarray(DATA_HEADER, DATA_HEADER + captured),
-        direction: rec[48] === 0 ? 'egress' : 'ingress',
-        source: rec[49] === 1 ? 'tls' : 'syscall',
-        role: ROLES[rec[50]] ?? 'unknown',
-        comm: cstring(rec, 56, 72),
-      };
-    }
+    case EV.data:
+      return decodeData(rec, 0, rec.length);
     case EV.connOpen:
     case EV.connClose: {
-      need(112);
+      need(rec, type, 112);
       const family = rec.readUInt16LE(56);
       const open = type === EV.connOpen;
       return {
@@ -179,7 +222,7 @@ export function decodeRecord(rec: Buffer): SensorRecord {
       };
     }
     case EV.exec: {
-      need(EXEC_HEADER);
+      need(rec, type, EXEC_HEADER);
       const argsLen = Math.min(rec.readUInt32LE(48), rec.length - EXEC_HEADER);
       const raw = rec.toString('utf8', EXEC_HEADER, EXEC_HEADER + argsLen);
       const args = raw.split('\0');
@@ -196,7 +239,7 @@ export function decodeRecord(rec: Buffer): SensorRecord {
       };
     }
     case EV.hello:
-      need(24);
+      need(rec, type, 24);
       return {
         type: 'hello',
         version: rec.readUInt32LE(4),
@@ -205,9 +248,9 @@ export function decodeRecord(rec: Buffer): SensorRecord {
         loaderPid: rec.readUInt32LE(20),
       };
     case EV.stats: {
-      need(8);
+      need(rec, type, 8);
       const n = rec.readUInt32LE(4);
-      need(8 + n * 8 + 24);
+      need(rec, type, 8 + n * 8 + 24);
       const c = (i: number): number => (i < n ? u64(rec, 8 + i * 8) : 0);
       const tail = 8 + n * 8;
       return {
@@ -242,7 +285,7 @@ export class FrameDecoder {
       if (buf.length - off - 4 < len) break;
       // A view, not a copy: records are consumed before the next push, and whatever outlives
       // them (body excerpts) is copied by its keeper.
-      out.push(decodeRecord(buf.subarray(off + 4, off + 4 + len)));
+      out.push(len >= 4 && buf.readUInt32LE(off + 4) === EV.data ? decodeData(buf, off + 4, len) : decodeRecord(buf.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
     this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);

@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import type { MonoNs } from './frames.ts';
+import { parseFast } from './http-fast.ts';
 
 interface NodeHttpParser {
   initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
@@ -61,6 +62,8 @@ export interface StreamOptions {
   /** Body bytes kept per message (the exported excerpt plus a margin the redactor needs). */
   keepBodyBytes: number;
   maxHeaderBytes: number;
+  /** False: every byte goes through llhttp (the differential tests compare the two). */
+  fastPath?: boolean;
 }
 
 export type FeedResult = 'ok' | 'error' | 'lost';
@@ -72,6 +75,7 @@ const RESPONSE_START = /^HTTP\/1\.[01] \d{3}/;
 
 /** Whether a chunk can begin a message of this kind (used to start and to resynchronize). */
 export function startsMessage(kind: 'request' | 'response', data: Buffer): boolean {
+  if (plainStart(kind, data)) return true;
   const head = data.toString('latin1', 0, Math.min(data.length, 256));
   if (kind === 'request') {
     const m = REQUEST_LINE.exec(head);
@@ -80,6 +84,30 @@ export function startsMessage(kind: 'request' | 'response', data: Buffer): boole
     return m[3] !== undefined || (m[4] === undefined && !head.includes('\n'));
   }
   return RESPONSE_START.test(head) || (data.length < 12 && /^HTTP\/1\.?[01]?$/.test(head));
+}
+
+/**
+ * The usual message start, checked on the bytes: what the patterns above accept for sure (a
+ * complete `METHOD target HTTP/1.x` line with a visible-ASCII target, or `HTTP/1.x ddd`), without
+ * making a string of the chunk's head. Anything else is left to the patterns.
+ */
+function plainStart(kind: 'request' | 'response', data: Buffer): boolean {
+  if (kind === 'response') {
+    return data.length >= 12 && data[0] === 72 && data[1] === 84 && data[2] === 84 && data[3] === 80 && data[4] === 47 &&
+      data[5] === 49 && data[6] === 46 && (data[7] === 48 || data[7] === 49) && data[8] === 32 &&
+      data[9] >= 48 && data[9] <= 57 && data[10] >= 48 && data[10] <= 57 && data[11] >= 48 && data[11] <= 57;
+  }
+  const limit = Math.min(data.length, 256);
+  let i = 0;
+  while (i < limit && data[i] >= 65 && data[i] <= 90) i++;
+  if (i < 3 || i > 9 || data[i] !== 32 || !METHODS.has(data.toString('latin1', 0, i))) return false;
+  const t = ++i;
+  while (i < limit && data[i] > 32 && data[i] < 127) i++;
+  if (i === t || i + 10 > limit || data[i] !== 32) return false;
+  // " HTTP/1.x" then "\n" or "\r\n", all inside the 256 bytes the pattern looks at
+  if (data[i + 1] !== 72 || data[i + 2] !== 84 || data[i + 3] !== 84 || data[i + 4] !== 80 || data[i + 5] !== 47 || data[i + 6] !== 49 || data[i + 7] !== 46) return false;
+  if (data[i + 8] !== 48 && data[i + 8] !== 49) return false;
+  return data[i + 9] === 10 || (data[i + 9] === 13 && i + 10 < limit && data[i + 10] === 10);
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -94,6 +122,13 @@ export class HttpStream {
   private skipping = 0;
   private failed = false;
   private stopped = false;
+  /** llhttp parsed a message after which the connection closes: it judges what follows. */
+  private llhttpClosing = false;
+  /**
+   * The fast path completed messages since the last reset: the stream is where a parser that had
+   * parsed them would be (at a message boundary), so one is created only when llhttp is needed.
+   */
+  private midStream = false;
   readonly completed: HttpMessage[] = [];
 
   constructor(
@@ -130,8 +165,20 @@ export class HttpStream {
       data = data.subarray(Math.min(offset, data.length));
       size -= offset;
     }
+    if (this.options.fastPath !== false && this.current === undefined && size === data.length && data.length > 0 && !this.llhttpClosing) {
+      // Whole plain messages are parsed in JS; llhttp takes over from the first one that is not.
+      const used = this.parseWhole(data);
+      if (used > 0) {
+        this.midStream = true;
+        if (used === data.length) return 'ok';
+        data = data.subarray(used);
+        size -= used;
+      }
+    }
     if (!this.parser) {
-      if (!startsMessage(this.kind, data)) {
+      // Mid-stream (messages were parsed here), llhttp judges the bytes as if it had parsed those
+      // messages itself; only a fresh stream waits for a message start.
+      if (!this.midStream && !startsMessage(this.kind, data)) {
         this.failed = true;
         return 'lost';
       }
@@ -160,7 +207,21 @@ export class HttpStream {
     return this.failed;
   }
 
+  /** Completes the whole plain messages at the start of `data`; returns the bytes they took. */
+  private parseWhole(data: Buffer): number {
+    const method = this.kind === 'response' ? this.requestMethod() : undefined;
+    let off = 0;
+    while (off < data.length) {
+      const next = parseFast(this.kind, data, off, method, this.options.keepBodyBytes, this.options.maxHeaderBytes, this.chunkTs, this.completed);
+      if (next < 0) break;
+      off = next;
+    }
+    return off;
+  }
+
   dispose(): void {
+    this.llhttpClosing = false;
+    this.midStream = false;
     if (!this.parser) return;
     this.parser.remove();
     this.parser.free();
@@ -254,10 +315,11 @@ export class HttpStream {
     };
     parser[HTTPParser.kOnHeadersComplete] = (
       major: number, minor: number, headers: string[] | undefined, method: number | undefined, url: string | undefined,
-      status: number | undefined, statusText: string | undefined, upgrade: boolean,
+      status: number | undefined, statusText: string | undefined, upgrade: boolean, shouldKeepAlive: boolean,
     ): number => {
       const cur = this.current;
       if (!cur) return 0;
+      if (!shouldKeepAlive) this.llhttpClosing = true;
       if (headers) for (let i = 0; i + 1 < headers.length; i += 2) cur.headers.push([headers[i], headers[i + 1]]);
       if (url) cur.target = (cur.target ?? '') + url;
       cur.versionMajor = major;

@@ -2,13 +2,15 @@
  * OTLP encoding of what the sensor saw: a span per HTTP exchange (OpenTelemetry HTTP semantic
  * conventions, body excerpts as `http.request.body` / `http.response.body`, the way Pixie's OTel
  * export turns `http_events` rows into spans), sensor and connection metrics, exec log records.
- * Encoded as protobuf with @opentelemetry/otlp-transformer's generated code. Pure: ids and clocks
- * come in as arguments.
+ * Spans (one per exchange) and logs (one per connection open and close) are encoded by the
+ * hand-written writer of otlp-writer.ts; metrics (one export per 10 s) with
+ * @opentelemetry/otlp-transformer's generated code. Pure: ids and clocks come in as arguments.
  */
 import { createRequire } from 'node:module';
 import type { HttpExchange } from './connections.ts';
 import type { ProcessInfo, RedactedExchange } from './records.ts';
 import { routeTemplate } from '../../ingest/normalize/route.ts';
+import { ProtoWriter, WallClock, type AttrList } from './otlp-writer.ts';
 
 type AnyValue = { stringValue?: string; intValue?: number; boolValue?: boolean; doubleValue?: number; arrayValue?: { values: AnyValue[] } };
 export interface KeyValue { key: string; value: AnyValue }
@@ -17,9 +19,6 @@ type Encodable = { encode(message: object): { finish(): Uint8Array } };
 const require = createRequire(import.meta.url);
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
   opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: Encodable } } } } };
-};
-const { ProtobufLogsSerializer } = require('@opentelemetry/otlp-transformer') as {
-  ProtobufLogsSerializer: { serializeRequest(records: object[]): Uint8Array | undefined };
 };
 
 export const SCOPE = { name: 'peregrine-ebpf-sensor', version: '0.1.0' };
@@ -71,9 +70,24 @@ export interface SpanIds {
   parentSpanId?: Buffer;
 }
 
+/**
+ * Whether header `name` is `lowerName` (ASCII, lower case) case-insensitively. The length test
+ * first skips the lower-casing for nearly every header: lower-casing keeps a string's length except
+ * for U+0130, whose lower case is not ASCII and so never equals an ASCII name anyway.
+ */
+export function isHeader(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && name.toLowerCase() === lowerName;
+}
+
 /** A W3C traceparent on the request joins the span to the caller's trace. */
 export function spanIds(ex: HttpExchange, random: (n: number) => Buffer): SpanIds {
-  const tp = ex.request.headers.find(([n]) => n.toLowerCase() === 'traceparent')?.[1]?.trim().toLowerCase();
+  let tp: string | undefined;
+  for (const [n, v] of ex.request.headers) {
+    if (isHeader(n, 'traceparent')) {
+      tp = v.trim().toLowerCase();
+      break;
+    }
+  }
   const m = tp ? TRACEPARENT.exec(tp) : null;
   if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2])) {
     return { traceId: Buffer.from(m[1], 'hex'), spanId: random(8), parentSpanId: Buffer.from(m[2], 'hex') };
@@ -88,60 +102,98 @@ export interface SpanData {
   parentSpanId?: Buffer;
   name: string;
   kind: number;
-  startWallNs: bigint;
-  endWallNs: bigint;
-  attributes: Record<string, string | number | boolean | string[]>;
+  /** Monotonic ns (the records' clock); `realtimeOffsetNs` turns them into wall-clock ns. */
+  startNs: number;
+  endNs: number;
+  realtimeOffsetNs: bigint;
+  attributes: AttrList;
   error: boolean;
   statusMessage?: string;
 }
 
-export function httpSpan(ex: HttpExchange, red: RedactedExchange, ids: SpanIds, realtimeOffsetNs: bigint): SpanData {
+function add(list: AttrList, key: string, v: string | number | undefined): void {
+  if (v !== undefined && v !== '') list.push(key, v);
+}
+
+// Header names repeat on every request: their attribute keys are built (and lower-cased) once.
+const headerKeys = { request: new Map<string, string>(), response: new Map<string, string>() };
+function headerKey(kind: 'request' | 'response', name: string): string {
+  const cache = headerKeys[kind];
+  let key = cache.get(name);
+  if (key === undefined) {
+    key = `http.${kind}.header.${name.toLowerCase()}`;
+    if (cache.size >= 4096) cache.clear();
+    cache.set(name, key);
+  }
+  return key;
+}
+
+/** Header values as `http.<kind>.header.<name>` string arrays, repeated names merged in order of first appearance. */
+function addHeaders(list: AttrList, kind: 'request' | 'response', headers: ReadonlyArray<readonly [string, string]>): void {
+  const first = list.length;
+  for (const [name, value] of headers) {
+    const key = headerKey(kind, name);
+    let i = first;
+    while (i < list.length && list[i] !== key) i += 2;
+    if (i < list.length) (list[i + 1] as string[]).push(value);
+    else list.push(key, [value]);
+  }
+}
+
+/** `host` without a trailing `:port` (what /:\d+$/ removes). */
+function withoutPort(host: string): string {
+  let i = host.length - 1;
+  while (i >= 0 && host.charCodeAt(i) >= 48 && host.charCodeAt(i) <= 57) i--;
+  return i >= 0 && i < host.length - 1 && host.charCodeAt(i) === 58 ? host.slice(0, i) : host;
+}
+
+const HOST_KEY = 'http.request.header.host';
+const USER_AGENT_KEY = 'http.request.header.user-agent';
+
+/**
+ * The span of an exchange. `attrs`: the list to fill (emptied first) — a caller that encodes the
+ * span at once (the sensor) passes the same list every time and spares its allocation and growth.
+ */
+export function httpSpan(ex: HttpExchange, red: RedactedExchange, ids: SpanIds, realtimeOffsetNs: bigint, attrs: AttrList = []): SpanData {
   const { conn } = ex;
   const server = conn.role === 'server';
   const serverEnd = server ? conn.local : conn.remote;
   const clientEnd = server ? conn.remote : conn.local;
+  attrs.length = 0;
+  add(attrs, 'http.request.method', red.method);
+  add(attrs, 'url.path', red.path);
+  add(attrs, 'url.query', red.query);
+  attrs.push(
+    'url.scheme', conn.tls ? 'https' : 'http',
+    'http.response.status_code', red.status,
+    'network.protocol.name', 'http',
+    'network.protocol.version', red.version,
+    'network.transport', 'tcp',
+  );
+  const requestHeadersAt = attrs.length;
+  addHeaders(attrs, 'request', red.request.headers);
+  // Host and User-Agent as the last of their values, as a header-by-header scan would leave them.
   let host: string | undefined;
   let userAgent: string | undefined;
-  const attrs: Record<string, string | number | boolean | string[]> = {};
-  const set = (key: string, v: string | number | undefined): void => {
-    if (v !== undefined && v !== '') attrs[key] = v;
-  };
-  set('http.request.method', red.method);
-  set('url.path', red.path);
-  set('url.query', red.query);
-  attrs['url.scheme'] = conn.tls ? 'https' : 'http';
-  attrs['http.response.status_code'] = red.status;
-  attrs['network.protocol.name'] = 'http';
-  attrs['network.protocol.version'] = red.version;
-  attrs['network.transport'] = 'tcp';
-  for (const [name, value] of red.request.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'host') host = value;
-    else if (lower === 'user-agent') userAgent = value;
-    const key = `http.request.header.${lower}`;
-    const prev = attrs[key];
-    attrs[key] = Array.isArray(prev) ? [...prev, value] : [value];
+  for (let i = requestHeadersAt; i < attrs.length; i += 2) {
+    const values = attrs[i + 1] as string[];
+    if (attrs[i] === HOST_KEY) host = values[values.length - 1];
+    else if (attrs[i] === USER_AGENT_KEY) userAgent = values[values.length - 1];
   }
-  for (const [name, value] of red.response.headers) {
-    const key = `http.response.header.${name.toLowerCase()}`;
-    const prev = attrs[key];
-    attrs[key] = Array.isArray(prev) ? [...prev, value] : [value];
-  }
-  set('server.address', host ? host.replace(/:\d+$/, '') : serverEnd?.address);
-  set('server.port', serverEnd?.port);
-  set('client.address', clientEnd?.address);
-  set('client.port', clientEnd?.port);
-  set('network.peer.address', conn.remote?.address);
-  set('network.peer.port', conn.remote?.port);
-  set('network.local.address', conn.local?.address);
-  set('network.local.port', conn.local?.port);
-  set('user_agent.original', userAgent);
-  attrs['http.request.body.size'] = red.request.bodySize;
-  attrs['http.response.body.size'] = red.response.bodySize;
-  set('http.request.body', red.request.body);
-  set('http.response.body', red.response.body);
-  attrs['thread.id'] = ex.tid;
-  attrs['peregrine.capture'] = conn.tls ? 'ebpf-tls-uprobe' : 'ebpf-syscall';
+  addHeaders(attrs, 'response', red.response.headers);
+  add(attrs, 'server.address', host ? withoutPort(host) : serverEnd?.address);
+  add(attrs, 'server.port', serverEnd?.port);
+  add(attrs, 'client.address', clientEnd?.address);
+  add(attrs, 'client.port', clientEnd?.port);
+  add(attrs, 'network.peer.address', conn.remote?.address);
+  add(attrs, 'network.peer.port', conn.remote?.port);
+  add(attrs, 'network.local.address', conn.local?.address);
+  add(attrs, 'network.local.port', conn.local?.port);
+  add(attrs, 'user_agent.original', userAgent);
+  attrs.push('http.request.body.size', red.request.bodySize, 'http.response.body.size', red.response.bodySize);
+  add(attrs, 'http.request.body', red.request.body);
+  add(attrs, 'http.response.body', red.response.body);
+  attrs.push('thread.id', ex.tid, 'peregrine.capture', conn.tls ? 'ebpf-tls-uprobe' : 'ebpf-syscall');
   // Semantic conventions: 5xx is an error on both sides, 4xx only for the client.
   const error = red.status >= 500 || (!server && red.status >= 400) || red.status === 0;
   return {
@@ -150,8 +202,9 @@ export function httpSpan(ex: HttpExchange, red: RedactedExchange, ids: SpanIds, 
     parentSpanId: ids.parentSpanId,
     name: `${red.method} ${routeTemplate(red.path)}`,
     kind: SPAN_KIND[conn.role],
-    startWallNs: BigInt(Math.round(red.startNs)) + realtimeOffsetNs,
-    endWallNs: BigInt(Math.round(red.endNs)) + realtimeOffsetNs,
+    startNs: red.startNs,
+    endNs: red.endNs,
+    realtimeOffsetNs,
     attributes: attrs,
     error,
     statusMessage: error ? `HTTP ${red.status}` : undefined,
@@ -163,72 +216,81 @@ export interface ResourceGroup<T> {
   items: T[];
 }
 
-interface Writer {
-  pos: number;
-  finish(): Uint8Array;
-  startLengthDelimited(): number;
-  finishLengthDelimited(pos: number, length: number): void;
-  writeVarint(value: number): void;
-  writeFixed64(low: number, high: number): void;
-  writeBytes(bytes: Uint8Array): void;
-  writeTag(fieldNumber: number, wireType: number): void;
-  writeString(str: string): void;
-}
-const { ProtobufWriter } = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/protobuf-writer.js') as {
-  ProtobufWriter: new (estimatedSize?: number) => Writer;
-};
-const { writeAttributes } = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/common-serializer.js') as {
-  writeAttributes(writer: Writer, attributes: object, fieldNumber: number): void;
-};
-
-function definedAttributes(input: Record<string, AttrInput>): Record<string, string | number | boolean | string[]> {
-  const out: Record<string, string | number | boolean | string[]> = {};
-  for (const [k, v] of Object.entries(input)) if (v !== undefined && v !== '') out[k] = v;
+/** Resource attributes without the unset ones, in their order. */
+export function definedAttributes(input: Record<string, AttrInput>): AttrList {
+  const out: AttrList = [];
+  for (const key in input) {
+    const v = input[key];
+    if (v !== undefined && v !== '') out.push(key, v);
+  }
   return out;
 }
 
-function nested(w: Writer, field: number, body: () => void): void {
-  w.writeTag(field, 2);
-  const at = w.startLengthDelimited();
-  const start = w.pos;
-  body();
-  w.finishLengthDelimited(at, w.pos - start);
+const wallClock = new WallClock();
+
+function writeSpan(w: ProtoWriter, s: SpanData): void {
+  w.bytesField(1, s.traceId);
+  w.bytesField(2, s.spanId);
+  if (s.parentSpanId) w.bytesField(4, s.parentSpanId);
+  w.stringField(5, s.name);
+  w.ensure(24);
+  w.tag(6, 0);
+  w.varint(s.kind);
+  w.tag(7, 1);
+  wallClock.fixed64(w, s.startNs, s.realtimeOffsetNs);
+  w.tag(8, 1);
+  wallClock.fixed64(w, s.endNs, s.realtimeOffsetNs);
+  w.attributes(9, s.attributes);
+  const status = w.begin(15, 16);
+  if (s.statusMessage) w.stringField(2, s.statusMessage);
+  if (s.error) {
+    w.ensure(2);
+    w.tag(3, 0);
+    w.varint(2);
+  }
+  w.end(status);
 }
 
-const MASK32 = 0xffffffffn;
-
-function writeSpan(w: Writer, s: SpanData): void {
-  w.writeTag(1, 2); w.writeBytes(s.traceId);
-  w.writeTag(2, 2); w.writeBytes(s.spanId);
-  if (s.parentSpanId) { w.writeTag(4, 2); w.writeBytes(s.parentSpanId); }
-  w.writeTag(5, 2); w.writeString(s.name);
-  w.writeTag(6, 0); w.writeVarint(s.kind);
-  w.writeTag(7, 1); w.writeFixed64(Number(s.startWallNs & MASK32), Number(s.startWallNs >> 32n));
-  w.writeTag(8, 1); w.writeFixed64(Number(s.endWallNs & MASK32), Number(s.endWallNs >> 32n));
-  writeAttributes(w, s.attributes, 9);
-  nested(w, 15, () => {
-    if (s.statusMessage) { w.writeTag(2, 2); w.writeString(s.statusMessage); }
-    if (s.error) { w.writeTag(3, 0); w.writeVarint(2); }
-  });
-}
+const SPAN_SIZE_GUESS = 1200;
+const scratch = new ProtoWriter(64 * 1024);
 
 /**
- * ExportTraceServiceRequest bytes, written field by field with otlp-transformer's ProtobufWriter
- * (the generic protobufjs encoder of its generated code cost ten times more per span).
+ * A Span message's bytes (without its field key and length). The sensor encodes each span as it
+ * is made and queues only these bytes: the span's objects then die young instead of surviving
+ * (and being copied by the GC) until the next export.
  */
-export function encodeTraces(groups: ReadonlyArray<ResourceGroup<SpanData>>): Uint8Array {
-  const w = new ProtobufWriter(64 * 1024);
+export function encodeSpan(span: SpanData): Buffer {
+  scratch.pos = 0;
+  writeSpan(scratch, span);
+  return Buffer.from(scratch.buf.subarray(0, scratch.pos));
+}
+
+/** ExportTraceServiceRequest bytes, written field by field (otlp-writer.ts); spans as data or already encoded. */
+export function encodeTraces(groups: ReadonlyArray<ResourceGroup<SpanData | Uint8Array>>): Uint8Array {
+  let total = 0;
+  for (const g of groups) for (const span of g.items) total += span instanceof Uint8Array ? span.length + 4 : SPAN_SIZE_GUESS;
+  const w = new ProtoWriter(Math.max(4096, total + groups.length * 512));
   for (const g of groups) {
-    nested(w, 1, () => {
-      nested(w, 1, () => writeAttributes(w, definedAttributes(g.resource), 1));
-      nested(w, 2, () => {
-        nested(w, 1, () => {
-          w.writeTag(1, 2); w.writeString(SCOPE.name);
-          w.writeTag(2, 2); w.writeString(SCOPE.version);
-        });
-        for (const span of g.items) nested(w, 2, () => writeSpan(w, span));
-      });
-    });
+    const resourceSpans = w.begin(1, total);
+    const resource = w.begin(1, 300);
+    w.attributes(1, definedAttributes(g.resource));
+    w.end(resource);
+    const scopeSpans = w.begin(2, total);
+    const scope = w.begin(1, 40);
+    w.stringField(1, SCOPE.name);
+    w.stringField(2, SCOPE.version);
+    w.end(scope);
+    for (const span of g.items) {
+      if (span instanceof Uint8Array) {
+        w.bytesField(2, span); // an embedded message is written like bytes: key, length, content
+      } else {
+        const mark = w.begin(2, SPAN_SIZE_GUESS);
+        writeSpan(w, span);
+        w.end(mark);
+      }
+    }
+    w.end(scopeSpans);
+    w.end(resourceSpans);
   }
   return w.finish();
 }
@@ -273,26 +335,53 @@ export interface LogItem {
   attributes: Record<string, AttrInput>;
 }
 
-const hrTime = (wallNs: bigint): [number, number] => [Number(wallNs / 1_000_000_000n), Number(wallNs % 1_000_000_000n)];
+function fixed64Of(w: ProtoWriter, ns: bigint): void {
+  w.fixed64(Number(BigInt.asUintN(32, ns)), Number(BigInt.asUintN(32, ns >> 32n)));
+}
 
-/** Log records (execs, connection lifecycle) through otlp-transformer's protobuf logs serializer. */
+/**
+ * Log records (execs, connection lifecycle), written as otlp-transformer's protobuf logs
+ * serializer writes them (same fields, same order: otlp-writer.test.ts compares the bytes) with
+ * the span writer: connection logs come with every connection, which for short connections is
+ * as often as the spans.
+ */
 export function encodeLogs(groups: ReadonlyArray<ResourceGroup<LogItem>>, observedWallNs: bigint): Uint8Array {
-  const records: object[] = [];
+  const w = new ProtoWriter(16 * 1024);
   for (const g of groups) {
-    const resource = { attributes: Object.fromEntries(Object.entries(g.resource).filter(([, v]) => v !== undefined && v !== '')) };
+    if (g.items.length === 0) continue;
+    const resourceLogs = w.begin(1, g.items.length * 400);
+    const resource = w.begin(1, 300);
+    w.attributes(1, definedAttributes(g.resource));
+    w.ensure(2);
+    w.tag(2, 0); // dropped_attributes_count
+    w.varint(0);
+    w.end(resource);
+    const scopeLogs = w.begin(2, g.items.length * 400);
+    const scope = w.begin(1, 40);
+    w.stringField(1, SCOPE.name);
+    w.stringField(2, SCOPE.version);
+    w.end(scope);
     for (const item of g.items) {
-      records.push({
-        hrTime: hrTime(item.timeWallNs),
-        hrTimeObserved: hrTime(observedWallNs),
-        severityNumber: 9,
-        severityText: 'INFO',
-        body: item.body,
-        attributes: Object.fromEntries(Object.entries(item.attributes).filter(([, v]) => v !== undefined && v !== '')),
-        droppedAttributesCount: 0,
-        resource,
-        instrumentationScope: SCOPE,
-      });
+      const record = w.begin(2, 400);
+      w.ensure(32);
+      w.tag(1, 1);
+      fixed64Of(w, item.timeWallNs);
+      w.tag(2, 0);
+      w.varint(9); // severity_number INFO
+      w.stringField(3, 'INFO');
+      const body = w.begin(5, item.body.length + 4);
+      w.anyValue(item.body);
+      w.end(body);
+      w.attributes(6, definedAttributes(item.attributes));
+      w.ensure(16);
+      w.tag(7, 0); // dropped_attributes_count
+      w.varint(0);
+      w.tag(11, 1);
+      fixed64Of(w, observedWallNs);
+      w.end(record);
     }
+    w.end(scopeLogs);
+    w.end(resourceLogs);
   }
-  return ProtobufLogsSerializer.serializeRequest(records) ?? new Uint8Array();
+  return w.finish();
 }

@@ -3,7 +3,7 @@
  * row or the OTLP span. Pure; process details come in as data.
  */
 import type { HttpExchange } from './connections.ts';
-import type { Header } from './http-stream.ts';
+import type { Header, HttpMessage } from './http-stream.ts';
 import { DEFAULT_REDACTION, redactBody, redactHeaders, redactTarget, type RedactionConfig } from './redact.ts';
 
 export interface ProcessInfo {
@@ -46,8 +46,9 @@ export interface RedactedExchange {
 
 const ENCODED = /^(gzip|br|deflate|compress|zstd|x-gzip)$/i;
 
+/** The first value of header `name` (lower case); the length test spares most lower-casings (see isHeader). */
 function header(headers: readonly Header[], name: string): string | undefined {
-  for (const [n, v] of headers) if (n.toLowerCase() === name) return v;
+  for (const [n, v] of headers) if (n.length === name.length && n.toLowerCase() === name) return v;
   return undefined;
 }
 
@@ -67,22 +68,25 @@ export function bodyText(body: Buffer, headers: readonly Header[], bodySize: num
 }
 
 function cutUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short texts need no counting.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
   // Cut on a character boundary; the replacement character marks a split multi-byte sequence.
   return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+// A module function, not a closure per call: closures are re-created (and, under tsx, named) on every call.
+function redactMessage(m: HttpMessage, bodyBytes: number, config: RedactionConfig): RedactedMessage {
+  const text = bodyText(m.body, m.headers, m.bodySize);
+  const truncated = m.bodyTruncated || m.body.length < m.bodySize;
+  // Redact the whole kept excerpt (it has a margin past bodyBytes), then cut it to size.
+  const redacted = redactBody(text, header(m.headers, 'content-type'), config, truncated);
+  return { headers: redactHeaders(m.headers, config), body: cutUtf8(redacted, bodyBytes), bodySize: m.bodySize };
 }
 
 export function redactExchange(ex: HttpExchange, bodyBytes: number, config: RedactionConfig = DEFAULT_REDACTION): RedactedExchange {
   const { request: req, response: resp } = ex;
   const target = redactTarget(req.target ?? '/', config);
   const q = target.indexOf('?');
-  const message = (m: typeof req): RedactedMessage => {
-    const text = bodyText(m.body, m.headers, m.bodySize);
-    const truncated = m.bodyTruncated || m.body.length < m.bodySize;
-    // Redact the whole kept excerpt (it has a margin past bodyBytes), then cut it to size.
-    const redacted = redactBody(text, header(m.headers, 'content-type'), config, truncated);
-    return { headers: redactHeaders(m.headers, config), body: cutUtf8(redacted, bodyBytes), bodySize: m.bodySize };
-  };
   return {
     method: req.method ?? 'UNKNOWN',
     target,
@@ -91,8 +95,8 @@ export function redactExchange(ex: HttpExchange, bodyBytes: number, config: Reda
     status: resp.status ?? 0,
     statusText: resp.statusText ?? '',
     version: `${req.versionMajor}.${req.versionMinor}`,
-    request: message(req),
-    response: message(resp),
+    request: redactMessage(req, bodyBytes, config),
+    response: redactMessage(resp, bodyBytes, config),
     startNs: req.startNs,
     endNs: resp.endNs,
     latencyNs: ex.latencyNs,

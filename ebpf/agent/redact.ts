@@ -14,7 +14,7 @@ export interface RedactionConfig {
 
 export const DEFAULT_REDACTION: RedactionConfig = { headers: [], fields: [] };
 
-const ALWAYS_MASKED_HEADERS = new Set([
+export const ALWAYS_MASKED_HEADERS: ReadonlySet<string> = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
   'x-access-token', 'x-amz-security-token', 'x-csrf-token', 'x-xsrf-token', 'x-goog-api-key',
 ]);
@@ -30,23 +30,32 @@ const SENSITIVE_PARTS = [
   'credential', 'authorization', 'clientsecret', 'sessionkey', 'securitycode',
 ];
 
-// Names repeat endlessly (the same headers and fields on every request): remember the verdicts.
-const verdicts = new WeakMap<RedactionConfig, Map<string, boolean>>();
-function cached(kind: 'f' | 'h', name: string, config: RedactionConfig, decide: () => boolean): boolean {
-  let cache = verdicts.get(config);
-  if (!cache) verdicts.set(config, (cache = new Map()));
-  const key = kind + name;
-  let verdict = cache.get(key);
-  if (verdict === undefined) {
-    verdict = decide();
-    if (cache.size >= 10_000) cache.clear();
-    cache.set(key, verdict);
-  }
+// Names repeat endlessly (the same headers and fields on every request): remember the verdicts,
+// per config. The last config is kept at hand (the sensor has one), sparing the WeakMap look-up.
+interface Verdicts { fields: Map<string, boolean>; headers: Map<string, HeaderVerdict> }
+const verdicts = new WeakMap<RedactionConfig, Verdicts>();
+let lastConfig: RedactionConfig | undefined;
+let lastVerdicts: Verdicts | undefined;
+
+function verdictsFor(config: RedactionConfig): Verdicts {
+  if (config === lastConfig) return lastVerdicts!;
+  let v = verdicts.get(config);
+  if (!v) verdicts.set(config, (v = { fields: new Map(), headers: new Map() }));
+  lastConfig = config;
+  lastVerdicts = v;
+  return v;
+}
+
+function remember<T>(cache: Map<string, T>, name: string, verdict: T): T {
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(name, verdict);
   return verdict;
 }
 
 export function isSensitiveField(name: string, config: RedactionConfig = DEFAULT_REDACTION): boolean {
-  return cached('f', name, config, () => decideField(name, config));
+  const cache = verdictsFor(config).fields;
+  const verdict = cache.get(name);
+  return verdict ?? remember(cache, name, decideField(name, config));
 }
 
 function decideField(name: string, config: RedactionConfig): boolean {
@@ -56,11 +65,20 @@ function decideField(name: string, config: RedactionConfig): boolean {
   return config.fields.some((f) => f.toLowerCase().replace(/[^a-z0-9]/g, '') === norm);
 }
 
+/** What happens to a header's value: masked, redacted as a URL, or scrubbed of secret shapes. */
+const enum HeaderVerdict { Scrub, Mask, Url }
+
+function headerVerdict(name: string, config: RedactionConfig): HeaderVerdict {
+  const cache = verdictsFor(config).headers;
+  const verdict = cache.get(name);
+  if (verdict !== undefined) return verdict;
+  const lower = name.toLowerCase();
+  const sensitive = ALWAYS_MASKED_HEADERS.has(lower) || config.headers.some((h) => h.toLowerCase() === lower) || decideField(lower, config);
+  return remember(cache, name, sensitive ? HeaderVerdict.Mask : lower === 'referer' || lower === 'location' ? HeaderVerdict.Url : HeaderVerdict.Scrub);
+}
+
 export function isSensitiveHeader(name: string, config: RedactionConfig = DEFAULT_REDACTION): boolean {
-  return cached('h', name, config, () => {
-    const lower = name.toLowerCase();
-    return ALWAYS_MASKED_HEADERS.has(lower) || config.headers.some((h) => h.toLowerCase() === lower) || decideField(lower, config);
-  });
+  return headerVerdict(name, config) === HeaderVerdict.Mask;
 }
 
 export const mask = (kind: string): string => `[REDACTED:${kind}]`;
@@ -115,8 +133,25 @@ const TRAILING_DIGITS = /(?:[0-9][ -]?){11,}[0-9]?$/;
 const MAYBE_SECRET = /eyJ|[Bb]earer|BEARER|[Bb]asic|BASIC|[Dd]igest|[Tt]oken|TOKEN|[Nn]egotiate|A[KSGIRNP][A-Z0-9]{3}|A3T|AIza|gh[pousr]_|github_pat_|xox[abposr]-|_(?:live|test)_|sk-|AccountKey|SharedAccessKey|sig=|:\/\/[^\s:/@]+:|PRIVATE KEY|(?:[0-9][ -]?){12}/;
 const TRAILING_DIGIT = /[0-9][ -]?$/;
 
+// Short texts recur (header values, JSON values, query values): scrubText is a pure function of
+// the text, so the ones it leaves unchanged are remembered (a text with a secret is never kept).
+// Bounded; cleared when full.
+const SCRUB_MEMO_MAX_LENGTH = 128;
+const scrubMemo = new Set<string>();
+
 /** Masks secret shapes (tokens, keys, JWTs, Luhn-valid card numbers) inside any text. */
 export function scrubText(text: string, truncated = false): string {
+  if (truncated || text.length > SCRUB_MEMO_MAX_LENGTH) return scrub(text, truncated);
+  if (scrubMemo.has(text)) return text;
+  const out = scrub(text, false);
+  if (out === text) {
+    if (scrubMemo.size >= 8192) scrubMemo.clear();
+    scrubMemo.add(text);
+  }
+  return out;
+}
+
+function scrub(text: string, truncated: boolean): string {
   if (!MAYBE_SECRET.test(text) && !(truncated && TRAILING_DIGIT.test(text))) return text;
   let out = text;
   for (const p of PATTERNS) {
@@ -129,31 +164,33 @@ export function scrubText(text: string, truncated = false): string {
   return out;
 }
 
+/** `application/x-www-form-urlencoded` decoding; a text without '%' or '+' is its own decoding. */
+function formDecode(raw: string): string {
+  if (raw.indexOf('%') < 0 && raw.indexOf('+') < 0) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw; // malformed escapes: judge the raw text
+  }
+}
+
+function redactPair(pair: string, config: RedactionConfig, truncated: boolean): string {
+  const eq = pair.indexOf('=');
+  if (eq < 0) return scrubText(pair, truncated);
+  const rawName = pair.slice(0, eq);
+  if (isSensitiveField(formDecode(rawName), config)) return `${rawName}=${mask('field')}`;
+  const decoded = formDecode(pair.slice(eq + 1));
+  const scrubbed = scrubText(decoded, truncated);
+  return scrubbed === decoded ? pair : `${rawName}=${encodeURIComponent(scrubbed)}`;
+}
+
 /** Masks the value of every sensitive `name=value` pair, and secret shapes in the others. */
 export function redactFormEncoded(text: string, config: RedactionConfig = DEFAULT_REDACTION, truncated = false): string {
+  if (text.indexOf('&') < 0) return redactPair(text, config, truncated); // the usual one-pair query
   const parts = text.split('&');
   const last = parts.length - 1;
-  return parts.map((pair, i) => {
-    const eq = pair.indexOf('=');
-    const rawName = eq >= 0 ? pair.slice(0, eq) : pair;
-    let name = rawName;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-    } catch {
-      // malformed escapes: judge the raw name
-    }
-    if (eq < 0) return scrubText(pair, truncated && i === last);
-    if (isSensitiveField(name, config)) return `${rawName}=${mask('field')}`;
-    const value = pair.slice(eq + 1);
-    let decoded = value;
-    try {
-      decoded = decodeURIComponent(value.replace(/\+/g, ' '));
-    } catch {
-      // keep raw
-    }
-    const scrubbed = scrubText(decoded, truncated && i === last);
-    return scrubbed === decoded ? pair : `${rawName}=${encodeURIComponent(scrubbed)}`;
-  }).join('&');
+  for (let i = 0; i <= last; i++) parts[i] = redactPair(parts[i], config, truncated && i === last);
+  return parts.join('&');
 }
 
 /** Path segments and query of a request target. */
@@ -171,15 +208,110 @@ function redactJsonValue(value: unknown, config: RedactionConfig): unknown {
     const digits = String(value);
     return /^[0-9]{13,19}$/.test(digits) && luhnValid(digits) ? mask('card') : value;
   }
-  if (Array.isArray(value)) return value.map((v) => redactJsonValue(v, config));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSensitiveField(k, config) && v !== null ? mask('field') : redactJsonValue(v, config);
-    }
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = redactJsonValue(value[i], config);
     return out;
   }
+  if (value && typeof value === 'object') {
+    // In place: the value is a fresh JSON.parse result nobody else holds.
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) {
+      const v = obj[k];
+      obj[k] = isSensitiveField(k, config) && v !== null ? mask('field') : redactJsonValue(v, config);
+    }
+    return obj;
+  }
   return value;
+}
+
+/**
+ * Whether the JSON redaction would hand `text` back unchanged, decided in one scan without
+ * building the document: the text is JSON exactly as JSON.stringify writes it (no whitespace or
+ * escapes, no surrogates, integers of at most 12 digits without leading zeros or "-0", no
+ * fractions or exponents, no duplicate, numeric or __proto__ keys — each of which the parse and
+ * stringify round trip would rewrite), no key is sensitive, no string value has a secret shape
+ * (scrubText leaves it as it is), and no number is long enough to be a card. False whenever unsure:
+ * the full parse, redact and stringify then runs.
+ */
+function jsonUnchanged(text: string, config: RedactionConfig): boolean {
+  return scanJsonValue(text, 0, config, 0) === text.length;
+}
+
+const MAX_JSON_DEPTH = 32;
+
+/** The end of the canonical, redaction-free JSON value at `i`, or -1. */
+function scanJsonValue(text: string, i: number, config: RedactionConfig, depth: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 34) {
+    const end = scanJsonString(text, i);
+    if (end < 0) return -1;
+    const value = text.slice(i + 1, end - 1);
+    return scrubText(value) === value ? end : -1;
+  }
+  if (c === 123) return depth < MAX_JSON_DEPTH ? scanJsonObject(text, i, config, depth + 1) : -1;
+  if (c === 91) {
+    if (depth >= MAX_JSON_DEPTH) return -1;
+    i++;
+    if (text.charCodeAt(i) === 93) return i + 1;
+    for (;;) {
+      i = scanJsonValue(text, i, config, depth + 1);
+      if (i < 0) return -1;
+      const d = text.charCodeAt(i);
+      if (d === 93) return i + 1;
+      if (d !== 44) return -1;
+      i++;
+    }
+  }
+  if (c === 45 || (c >= 48 && c <= 57)) {
+    const start = i;
+    if (c === 45) i++;
+    const first = text.charCodeAt(i);
+    if (first < 48 || first > 57) return -1;
+    const digitsFrom = i;
+    while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    const digits = i - digitsFrom;
+    if (digits > 12 || (first === 48 && (digits > 1 || c === 45))) return -1; // leading zeros, -0, card-length
+    const next = text.charCodeAt(i);
+    if (next === 46 || next === 101 || next === 69) return -1; // fractions and exponents: stringify may rewrite them
+    return i > start ? i : -1;
+  }
+  if (text.startsWith('true', i)) return i + 4;
+  if (text.startsWith('false', i)) return i + 5;
+  if (text.startsWith('null', i)) return i + 4;
+  return -1;
+}
+
+/** The end (after the closing quote) of an escape-free, surrogate-free string at `i`, or -1. */
+function scanJsonString(text: string, i: number): number {
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return i + 1;
+    if (c < 32 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return -1;
+  }
+  return -1;
+}
+
+function scanJsonObject(text: string, i: number, config: RedactionConfig, depth: number): number {
+  i++;
+  if (text.charCodeAt(i) === 125) return i + 1;
+  const keys: string[] = [];
+  for (;;) {
+    if (text.charCodeAt(i) !== 34) return -1;
+    const keyEnd = scanJsonString(text, i);
+    if (keyEnd < 0) return -1;
+    const key = text.slice(i + 1, keyEnd - 1);
+    // Index-like keys are reordered by the round trip, duplicates collapsed, __proto__ special.
+    if (/^[0-9]+$/.test(key) || key === '__proto__' || keys.includes(key) || isSensitiveField(key, config)) return -1;
+    keys.push(key);
+    if (text.charCodeAt(keyEnd) !== 58) return -1;
+    i = scanJsonValue(text, keyEnd + 1, config, depth);
+    if (i < 0) return -1;
+    const d = text.charCodeAt(i);
+    if (d === 125) return i + 1;
+    if (d !== 44) return -1;
+    i++;
+  }
 }
 
 // "key": "value" / "key": 123 pairs in JSON that did not parse (an excerpt cut mid-document).
@@ -214,6 +346,7 @@ export function redactBody(body: string, contentType: string | undefined, config
   switch (bodyKind(contentType, body)) {
     case 'json':
       if (!truncated) {
+        if (jsonUnchanged(body, config)) return body; // what the round trip below would return, without it
         try {
           return JSON.stringify(redactJsonValue(JSON.parse(body), config));
         } catch {
@@ -233,11 +366,15 @@ export function redactBody(body: string, contentType: string | undefined, config
 
 /** Header list with sensitive values masked and secret shapes scrubbed from the rest. */
 export function redactHeaders(headers: ReadonlyArray<[string, string]>, config: RedactionConfig = DEFAULT_REDACTION): Array<[string, string]> {
-  return headers.map(([name, value]) => {
-    if (isSensitiveHeader(name, config)) return [name, mask('header')];
-    if (name.toLowerCase() === 'referer' || name.toLowerCase() === 'location') return [name, redactUrl(value, config)];
-    return [name, scrubText(value)];
-  });
+  const out = new Array<[string, string]>(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i];
+    const [name, value] = header;
+    const verdict = headerVerdict(name, config);
+    const redacted = verdict === HeaderVerdict.Mask ? mask('header') : verdict === HeaderVerdict.Url ? redactUrl(value, config) : scrubText(value);
+    out[i] = redacted === value ? header : [name, redacted]; // unchanged pairs are shared, not copied
+  }
+  return out;
 }
 
 /** An absolute or relative URL: credentials, path and query. */

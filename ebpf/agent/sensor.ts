@@ -16,8 +16,9 @@ import { FrameDecoder, type ConnRecord, type ExecRecord, type SensorRecord, type
 import { ConnectionTracker, connKey, type HttpExchange, type TrackerCounters } from './connections.ts';
 import { pixieRow, redactExchange, type PixieHttpEvent, type ProcessInfo } from './records.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from './redact.ts';
-import { encodeLogs, encodeMetrics, encodeTraces, httpSpan, processResource, spanIds, type LogItem, type MetricPoint, type ResourceGroup, type SpanData } from './otlp.ts';
+import { encodeLogs, encodeMetrics, encodeSpan, encodeTraces, httpSpan, isHeader, processResource, spanIds, type LogItem, type MetricPoint, type ResourceGroup } from './otlp.ts';
 import { ProcessTable, discoverTlsTargets } from './process-info.ts';
+import type { AttrList } from './otlp-writer.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_LOADER = resolve(here, '../build/peregrine-sensor');
@@ -104,7 +105,10 @@ export class Sensor {
   private realtimeOffsetNs = 0n;
   private readonly startWallNs = BigInt(Date.now()) * 1_000_000n;
   private readonly node = { hostName: hostname() };
-  private spanQueue: Array<{ pid: number; span: SpanData }> = [];
+  /** Reused by every span: spans are encoded as soon as they are made. */
+  private readonly spanAttrs: AttrList = [];
+  /** Spans encoded as they are made (see encodeSpan), by pid. */
+  private spanQueue: Array<{ pid: number; span: Uint8Array }> = [];
   private logQueue: Array<{ pid: number; item: LogItem }> = [];
   private readonly openConns = new Map<string, OpenConn>();
   private readonly connTotals = new Map<string, { comm: string; role: string; opened: number; closed: number; sent: number; received: number }>();
@@ -112,6 +116,7 @@ export class Sensor {
   private timers: NodeJS.Timeout[] = [];
   private exporting: Promise<void> = Promise.resolve();
   private stopping = false;
+  private helloSeen = false;
   /** Latest monotonic time the record stream has shown. */
   private streamNowNs = 0;
   private exited?: Promise<number | null>;
@@ -174,17 +179,15 @@ export class Sensor {
       child.stdout!.on('data', (chunk: Buffer) => {
         tap?.write(chunk);
         try {
-          for (const rec of this.decoder.push(chunk)) {
-            if (rec.type === 'hello' && !started) {
-              started = true;
-              resolveHello();
-            }
-            this.onRecord(rec);
-          }
+          this.feed(chunk);
         } catch (e) {
           this.fatal = e as Error;
           this.log.error({ err: errorMessage(e) }, 'sensor stream out of sync, stopping');
           child.kill('SIGTERM');
+        }
+        if (this.helloSeen && !started) {
+          started = true;
+          resolveHello();
         }
       });
       void this.exited!.then((code) => {
@@ -202,6 +205,15 @@ export class Sensor {
     this.timers.push(setInterval(() => this.tick(), this.options.exportIntervalMs));
     this.timers.push(setInterval(() => this.exportMetrics(), this.options.metricsIntervalMs));
     for (const t of this.timers) t.unref();
+  }
+
+  /**
+   * Feeds a piece of the loader's stdout (frames may be split anywhere). `start()` feeds the live
+   * pipe through here; a replay (bench:agent, a PEREGRINE_SENSOR_TAP file) calls it directly.
+   * Throws a DecodeError when the stream is out of sync.
+   */
+  feed(chunk: Buffer): void {
+    for (const rec of this.decoder.push(chunk)) this.onRecord(rec);
   }
 
   /** Whether the loader is still running. */
@@ -237,6 +249,7 @@ export class Sensor {
     this.stats.records++;
     switch (rec.type) {
       case 'hello':
+        this.helloSeen = true;
         this.realtimeOffsetNs = rec.realtimeOffsetNs;
         return;
       case 'stats':
@@ -336,7 +349,7 @@ export class Sensor {
 
   private onExchange(ex: HttpExchange): void {
     // The sensor's own exports, as received by the collector: never report them (a loop).
-    if (ex.request.headers.some(([n]) => n.toLowerCase() === SELF_HEADER)) return;
+    for (const [name] of ex.request.headers) if (isHeader(name, SELF_HEADER)) return;
     this.stats.exchanges++;
     const red = redactExchange(ex, this.options.bodyBytes, this.options.redaction);
     const proc: ProcessInfo = this.processes.get(ex.conn.tgid, ex.conn.comm);
@@ -350,7 +363,7 @@ export class Sensor {
       }
     }
     this.trimSpanQueue(1);
-    this.spanQueue.push({ pid: proc.pid, span: httpSpan(ex, red, spanIds(ex, pooledRandom), this.realtimeOffsetNs) });
+    this.spanQueue.push({ pid: proc.pid, span: encodeSpan(httpSpan(ex, red, spanIds(ex, pooledRandom), this.realtimeOffsetNs, this.spanAttrs)) });
     if (this.spanQueue.length >= SPAN_BATCH) void this.flush();
   }
 
@@ -495,7 +508,8 @@ function pooledRandom(n: number): Buffer {
     randomPool = randomBytes(64 * 1024);
     randomOffset = 0;
   }
-  const out = Buffer.from(randomPool.subarray(randomOffset, randomOffset + n));
+  // A view, not a copy: the pool is replaced when used up, never overwritten.
+  const out = randomPool.subarray(randomOffset, randomOffset + n);
   randomOffset += n;
   return out;
 }
