@@ -401,7 +401,7 @@ async function main(): Promise<void> {
   if (report.invalidSpans) problems.push(`${report.invalidSpans} invalid spans`);
   if (report.secretLeaks) problems.push(`${report.secretLeaks} exports carried the secret`);
   if (stats.droppedExports || stats.exportFailures) problems.push(`${stats.droppedExports} spans/logs dropped, ${stats.exportFailures} failed exports`);
-  log(`sample POST span: ${JSON.stringify(report.sample).slice(0, 600)}…`);
+  if (report.sample) log(`sample POST span: ${JSON.stringify(report.sample).slice(0, 600)}…`);
   for (const p of problems) log(`PROBLEM: ${p}`);
 
   const result = {

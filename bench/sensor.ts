@@ -5,7 +5,7 @@
  * from /proc, BPF time from kernel.bpf_stats_enabled), ring-buffer drops and lost requests.
  * Needs root and the built loader (`make -C ebpf`). Last stdout line: one JSON object.
  *
- *   BENCH_RATE (2000 req/s)  BENCH_SECONDS (20 per phase)
+ *   BENCH_RATE (2000 req/s)  BENCH_SECONDS (20 per phase)  BENCH_SENSOR_PROFILE (a directory for the agent's CPU profile)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -115,7 +115,9 @@ async function main(): Promise<void> {
     const baseline = await load(targetPort);
 
     execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
-    const sensor = spawn(process.execPath, [join(repo, 'bin', 'peregrine.js'), 'sensor', '--otlp-endpoint', `http://127.0.0.1:${sinkPort}`],
+    // BENCH_SENSOR_PROFILE=DIR writes a CPU profile of the agent there when it exits.
+    const profile = process.env.BENCH_SENSOR_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SENSOR_PROFILE}`] : [];
+    const sensor = spawn(process.execPath, [...profile, join(repo, 'bin', 'peregrine.js'), 'sensor', '--otlp-endpoint', `http://127.0.0.1:${sinkPort}`],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json' } });
     children.push(sensor);
     // The sensor's warnings and errors (pino levels 40+) are worth seeing next to the figures.
