@@ -134,6 +134,8 @@ async function main(): Promise<void> {
     const stopped = waitFor(sensor, 'stderr', /(\{[^\n]*"sensor stopped"[^\n]*\})/, 30_000);
     sensor.kill('SIGTERM');
     const summary = JSON.parse((await stopped)[1]) as { ringbufDrops?: number; droppedExports?: number; exchanges?: number };
+    // Let it exit on its own: a second signal would cut it short (and lose a BENCH_SENSOR_PROFILE profile).
+    if (sensor.exitCode === null) await new Promise((r) => { sensor.once('exit', r); setTimeout(r, 15_000).unref(); });
 
     const agentCpu = cpu1.agent - cpu0.agent;
     const loaderCpu = cpu1.loader - cpu0.loader;
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${previousStats}`]);
-    for (const c of children) c.kill('SIGTERM');
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     sink.close();
   }
 }

@@ -73,7 +73,8 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
     throw e;
   });
   if (requestModel) requestDetector = new HttpRequestDetector(requestModel.loaded, { falsePositiveRate: settings.httpRequest.falsePositiveRate });
-  await ensureRolloverAlias(options.elasticsearch, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
+  const { mappingConflict } = await ensureRolloverAlias(options.elasticsearch, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
+  if (mappingConflict) log.warn({ alias, reason: mappingConflict }, 'the findings index maps a field differently from the template: findings it refuses go to the dead-letter topic; roll the alias over to fix it');
   await kafka.ensureTopics([
     { topic: topics.features, partitions: topics.partitions },
     { topic: topics.findings, partitions: topics.partitions },

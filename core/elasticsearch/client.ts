@@ -41,7 +41,12 @@ export async function detectFeatures(client: Client): Promise<ClusterFeatures> {
 }
 
 /** Creates (or updates) the template and, if the alias is missing, its first index as the write index. */
-export async function ensureRolloverAlias(client: Client, options: { alias: string; templateName: string; template: Record<string, unknown> }): Promise<void> {
+/**
+ * Installs the template and makes sure the write alias exists. Indices behind an existing alias get the template's
+ * fields added; when an index maps a field otherwise (a conflict only a reindex can fix), that is returned, not thrown:
+ * documents the index refuses then go to the dead-letter topic.
+ */
+export async function ensureRolloverAlias(client: Client, options: { alias: string; templateName: string; template: Record<string, unknown> }): Promise<{ mappingConflict?: string }> {
   try {
     await client.indices.putIndexTemplate({ name: options.templateName, ...options.template } as never);
   } catch (e) {
@@ -50,8 +55,15 @@ export async function ensureRolloverAlias(client: Client, options: { alias: stri
   if (await client.indices.existsAlias({ name: options.alias })) {
     // Indices made by an older template get the fields added since (adding fields is always allowed).
     const mappings = (options.template as { template?: { mappings?: { properties?: Record<string, unknown> } } }).template?.mappings;
-    if (mappings?.properties) await client.indices.putMapping({ index: options.alias, properties: mappings.properties } as never);
-    return;
+    if (mappings?.properties) {
+      try {
+        await client.indices.putMapping({ index: options.alias, properties: mappings.properties } as never);
+      } catch (e) {
+        if (e instanceof errors.ResponseError && e.body?.error?.type === 'illegal_argument_exception') return { mappingConflict: responseReason(e) };
+        throw e;
+      }
+    }
+    return {};
   }
   try {
     await client.indices.create({ index: `${options.alias}-000001`, aliases: { [options.alias]: { is_write_index: true } } });
@@ -59,6 +71,7 @@ export async function ensureRolloverAlias(client: Client, options: { alias: stri
     // Another instance created it first.
     if (!(e instanceof errors.ResponseError && e.body?.error?.type === 'resource_already_exists_exception')) throw e;
   }
+  return {};
 }
 
 function responseReason(e: unknown): string {

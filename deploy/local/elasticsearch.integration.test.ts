@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStackUp, STACK_URLS } from './stack.ts';
-import { bulkIndex } from '../../core/elasticsearch/client.ts';
+import { bulkIndex, ensureRolloverAlias } from '../../core/elasticsearch/client.ts';
 import { PartlyRejectedError } from '../../core/errors.ts';
 
 const es = new Client({ node: STACK_URLS.elasticsearch });
@@ -106,6 +106,18 @@ describe('Elasticsearch', () => {
     const aliases = await es.indices.getAlias({ name: alias });
     expect(aliases[second].aliases[alias].is_write_index).toBe(true);
     expect(aliases[first].aliases[alias].is_write_index).toBe(false);
+  });
+
+  it('ensureRolloverAlias adds new template fields to existing indices and reports a conflict instead of failing', async () => {
+    const template = (fields: Record<string, unknown>) => ({ index_patterns: [`${prefix}-up-0*`], priority: 600, template: { settings: { number_of_replicas: 0 }, mappings: { dynamic: false, properties: fields } } });
+    const alias = `${prefix}-up`;
+    expect(await ensureRolloverAlias(es, { alias, templateName: `${prefix}-up`, template: template({ a: { type: 'keyword' } }) })).toEqual({});
+    expect(await ensureRolloverAlias(es, { alias, templateName: `${prefix}-up`, template: template({ a: { type: 'keyword' }, b: { type: 'long' } }) })).toEqual({});
+    const mapping = await es.indices.getMapping({ index: alias });
+    expect(Object.values(mapping)[0].mappings.properties?.b).toEqual({ type: 'long' });
+    const conflict = await ensureRolloverAlias(es, { alias, templateName: `${prefix}-up`, template: template({ a: { type: 'long' } }) });
+    expect(conflict.mappingConflict).toMatch(/cannot be changed from type \[keyword\] to \[long\]/);
+    await es.indices.deleteIndexTemplate({ name: `${prefix}-up` });
   });
 
   it('bulkIndex names exactly the documents a strict mapping refused; the others are stored', async () => {
