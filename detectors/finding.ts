@@ -22,6 +22,8 @@ export interface Finding {
   sourceIp?: string;
   /** The whole feature vector a window finding judged: analyst feedback on the finding turns it into training data. */
   vector?: { names: string[]; values: number[]; sampleCount: number };
+  /** The request a request finding judged (already redacted at the source), for the same purpose. */
+  request?: { method: string; target: string; headers: Record<string, string>; body: string; bodySize?: number };
 }
 
 export function severityOf(riskScore: number): number {

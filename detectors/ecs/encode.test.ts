@@ -15,6 +15,7 @@ const finding: Finding = {
   threat: { tactic: { id: 'TA0040', name: 'Impact' }, technique: { id: 'T1499', name: 'Endpoint Denial of Service' } },
   urlPath: '/api/products/{id}', sourceIp: '10.0.0.7',
   vector: { names: ['request_count', 'error_ratio'], values: [50, 0.4], sampleCount: 50 },
+  request: { method: 'GET', target: '/api/products/7?q=1', headers: { host: 'shop' }, body: '', bodySize: 0 },
 };
 
 /** Every leaf path of a document, arrays of objects walked into. */

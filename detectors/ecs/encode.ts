@@ -47,6 +47,7 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
       exemplars: f.exemplars.map((e) => ({ trace_id: e.traceId, span_id: e.spanId, reason: e.reason, url: traceLink(settings.jaegerUiUrl, e.traceId) })),
       ...(f.model ? { model: f.model } : {}),
       ...(f.vector ? { features: { names: f.vector.names, values: f.vector.values, sample_count: f.vector.sampleCount } } : {}),
+      ...(f.request ? { request: { method: f.request.method, target: f.request.target, headers: f.request.headers, body: f.request.body, body_size: f.request.bodySize } } : {}),
     },
   };
   if (example) {

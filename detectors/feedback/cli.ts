@@ -1,13 +1,14 @@
 /**
- * `peregrine findings list` (recent findings with their ids and verdicts) and `peregrine findings feedback ID
- * --verdict false_positive|true_positive`: how an analyst's judgement reaches the retraining job
- * (`peregrine train window --feedback`).
+ * `peregrine findings list` (recent findings with their ids and verdicts), `peregrine findings feedback ID
+ * --verdict false_positive|true_positive`, and `peregrine findings export`: how an analyst's judgement reaches the
+ * retraining jobs (`peregrine train window --feedback`; judged requests as rows for `train http` / `eval http`).
  */
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { recordFeedback, VERDICTS, type Verdict } from './store.ts';
+import { writeFile } from 'node:fs/promises';
+import { labelledRequests, recordFeedback, VERDICTS, type Verdict } from './store.ts';
 
 interface FindingRow {
   '@timestamp'?: string;
@@ -47,6 +48,24 @@ export function registerFindingsCommands(program: Command): void {
           const row = { time: d['@timestamp'], id: h._id, detector: d.peregrine?.detector, risk: d.event?.risk_score, entity: d.peregrine?.entity?.id, verdict: verdicts.get(h._id!), message: d.message };
           process.stdout.write(opts.json ? `${JSON.stringify(row)}\n` : `${row.time}  ${row.id}  ${row.detector}  ${row.risk}  ${row.entity}  ${row.verdict ?? '-'}\n`);
         }
+      } finally {
+        await es.close();
+      }
+    });
+  findings
+    .command('export')
+    .description('judged requests as labelled http_events rows (false positives "normal", true positives "anomalous"): add the normal ones to `train http --input`, evaluate with `eval http`')
+    .requiredOption('--out <file>', 'JSON lines to write')
+    .addOption(new Option('--verdict <verdict>', 'only this verdict').choices(VERDICTS))
+    .option('-c, --config <file>', 'YAML configuration file')
+    .action(async (opts: { out: string; verdict?: Verdict; config?: string }) => {
+      const config = loadConfig({ file: opts.config });
+      const es = createElasticsearchClient(config.elasticsearch);
+      try {
+        const wanted = opts.verdict === undefined ? undefined : opts.verdict === 'false_positive' ? 'normal' : 'anomalous';
+        const rows = (await labelledRequests(es, config.elasticsearch)).filter((r) => wanted === undefined || r.label === wanted);
+        await writeFile(opts.out, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+        process.stdout.write(`${rows.length} judged requests -> ${opts.out}\n`);
       } finally {
         await es.close();
       }

@@ -21,6 +21,9 @@ import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from '../ecs/encode.ts';
 import { severityOf, type Finding } from '../finding.ts';
 import { labelledVectors } from './store.ts';
+import { pixieRowToRequestEvent, validatePixieRow } from '../../ingest/pixie/index.ts';
+import { parseHttpRow } from '../../models/http/request.ts';
+import { requestRowOf } from '../http_request/detector.ts';
 
 const exec = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -48,6 +51,19 @@ describe('analyst feedback', () => {
   const attack = { ...train[9], windowStartMs: train[9].windowStartMs + 3_600_000, windowEndMs: train[9].windowEndMs + 3_600_000, values: train[9].values.map((x, j) => (j === 2 ? 0.7 : x)) };
   const fp = findingFor(slower, 97);
   const tp = findingFor(attack, 99);
+  // A request finding, its request snapshot taken the way the request detector takes it.
+  const pixieRow = validatePixieRow({
+    time_: 1_764_547_200_000_000_000, remote_addr: '10.1.2.3', remote_port: 5000, local_addr: '10.0.0.8', local_port: 8080, trace_role: 2,
+    req_method: 'POST', req_path: '/tienda1/publico/registro.jsp?modo=registro', req_headers: { 'Content-Type': 'application/x-www-form-urlencoded', Host: 'localhost:8080' },
+    req_body: 'nombre=Ana&apellidos=de+la+Torre&email=ana%40example.com', req_body_size: 55, resp_status: 200, latency: 1_000_000,
+  }, 'row');
+  const requestEvent = pixieRowToRequestEvent(pixieRow, { service: 'tienda' });
+  const snapshot = requestRowOf(requestEvent)!;
+  const requestFinding: Finding = {
+    ...findingFor(slower, 80), detector: 'http_request', entityId: 'operation:tienda:POST /tienda1/publico/registro.jsp', vector: undefined,
+    windowStartMs: requestEvent.timeMs, windowEndMs: requestEvent.timeMs + requestEvent.durationMs,
+    request: { method: snapshot.req_method, target: snapshot.req_path, headers: snapshot.req_headers, body: snapshot.req_body, bodySize: snapshot.req_body_size },
+  };
   const cli = (...args: string[]) => exec(process.execPath, ['bin/peregrine.js', ...args], { cwd: repo, env: { ...process.env, PEREGRINE_LOG_LEVEL: 'warn' }, timeout: 240_000 });
 
   beforeAll(async () => {
@@ -58,7 +74,7 @@ describe('analyst feedback', () => {
     await writeFile(config, `elasticsearch:\n  findingsAlias: ${alias}\n  feedbackIndex: ${feedbackIndex}\n`);
     await writeFile(path.join(work, 'train.jsonl'), train.map((v) => JSON.stringify(v)).join('\n') + '\n');
     await ensureRolloverAlias(es, { alias, templateName: alias, template: findingsIndexTemplate(alias) });
-    const docs = [fp, tp].map((f) => ({ id: findingId(f), doc: encodeEcsFinding(f, { jaegerUiUrl: 'http://127.0.0.1:16686' }) }));
+    const docs = [fp, tp, requestFinding].map((f) => ({ id: findingId(f), doc: encodeEcsFinding(f, { jaegerUiUrl: 'http://127.0.0.1:16686' }) }));
     await bulkIndex(es, alias, docs);
     await es.indices.refresh({ index: alias });
   }, 120_000);
@@ -72,7 +88,7 @@ describe('analyst feedback', () => {
 
   it('lists findings and records verdicts from the command line; a verdict survives the finding being re-indexed', async () => {
     const listed = (await cli('findings', 'list', '-c', config, '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; verdict?: string });
-    expect(listed.map((r) => r.id).sort()).toEqual([findingId(fp), findingId(tp)].sort());
+    expect(listed.map((r) => r.id).sort()).toEqual([findingId(fp), findingId(tp), findingId(requestFinding)].sort());
     expect(listed.every((r) => r.verdict === undefined)).toBe(true);
 
     const said = await cli('findings', 'feedback', findingId(fp), '--verdict', 'false_positive', '--note', 'slower since the 1.4 deploy', '--analyst', 'ana', '-c', config);
@@ -85,7 +101,7 @@ describe('analyst feedback', () => {
     await bulkIndex(es, alias, [{ id: findingId(fp), doc: encodeEcsFinding(fp, { jaegerUiUrl: 'http://127.0.0.1:16686' }) }]);
     await es.indices.refresh({ index: alias });
     const after = (await cli('findings', 'list', '-c', config, '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; verdict?: string });
-    expect(Object.fromEntries(after.map((r) => [r.id, r.verdict]))).toEqual({ [findingId(fp)]: 'false_positive', [findingId(tp)]: 'true_positive' });
+    expect(Object.fromEntries(after.map((r) => [r.id, r.verdict]))).toEqual({ [findingId(fp)]: 'false_positive', [findingId(tp)]: 'true_positive', [findingId(requestFinding)]: undefined });
 
     const labelled = await labelledVectors(es, { findingsAlias: alias, feedbackIndex }, { detectors: ['entity_window'] });
     expect(labelled.map((l) => l.verdict).sort()).toEqual(['false_positive', 'true_positive']);
@@ -93,6 +109,19 @@ describe('analyst feedback', () => {
     expect(back).toMatchObject({ entityId: slower.entityId, windowStartMs: slower.windowStartMs, windowEndMs: slower.windowEndMs, featureNames: slower.featureNames });
     expect(back.values).toEqual(slower.values);
     expect(await labelledVectors(es, { findingsAlias: alias, feedbackIndex }, { detectors: ['http_request'] })).toEqual([]);
+  }, 120_000);
+
+  it('exports a judged request as a labelled row that the request model reads as it read the original', async () => {
+    await cli('findings', 'feedback', findingId(requestFinding), '--verdict', 'false_positive', '-c', config);
+    const out = path.join(work, 'judged.jsonl');
+    expect((await cli('findings', 'export', '--out', out, '--verdict', 'false_positive', '-c', config)).stdout).toContain('1 judged requests');
+    const rows = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: findingId(requestFinding), label: 'normal', req_method: 'POST' });
+    const exported = parseHttpRow(rows[0]);
+    const original = parseHttpRow(snapshot);
+    expect({ ...exported, id: null }).toEqual({ ...original, id: null });
+    expect(exported.params).toContainEqual(['email', 'ana%40example.com']);
   }, 120_000);
 
   it('retrains with the verdicts: the false positive scores lower than without them', async () => {

@@ -51,6 +51,7 @@ interface FindingSource {
     operation?: string;
     entity?: { id?: string; type?: FeatureVector['entityType'] };
     features?: { names?: string[]; values?: Array<number | null>; sample_count?: number };
+    request?: { method?: string; target?: string; headers?: Record<string, string>; body?: string; body_size?: number };
   };
 }
 
@@ -86,6 +87,17 @@ export interface LabelledVector {
   vector: FeatureVector;
 }
 
+/** A judged request as an http_events row (the shape `peregrine train http` and `eval http` read), labelled by the verdict. */
+export interface LabelledRequestRow {
+  id: string;
+  label: 'normal' | 'anomalous';
+  req_method: string;
+  req_path: string;
+  req_headers: string;
+  req_body: string;
+  req_body_size?: number;
+}
+
 const PAGE = 1000;
 
 /**
@@ -93,29 +105,48 @@ const PAGE = 1000;
  * left out). `detectors` limits it to findings of those detectors.
  */
 export async function labelledVectors(es: Client, indices: FeedbackIndices, options: { detectors?: readonly string[] } = {}): Promise<LabelledVector[]> {
+  return (await labelledFindings(es, indices, options.detectors, vectorOf)).map(({ findingId, verdict, value }) => ({ findingId, verdict, vector: value }));
+}
+
+/** The requests of request findings with a verdict: a false positive is a normal request, a true positive an attack. */
+export async function labelledRequests(es: Client, indices: FeedbackIndices): Promise<LabelledRequestRow[]> {
+  return (await labelledFindings(es, indices, undefined, requestOf)).map(({ findingId, verdict, value }) => ({
+    id: findingId, label: verdict === 'false_positive' ? 'normal' as const : 'anomalous' as const, ...value,
+  }));
+}
+
+async function labelledFindings<T>(
+  es: Client, indices: FeedbackIndices, detectors: readonly string[] | undefined, extract: (doc: FindingSource | undefined) => T | undefined,
+): Promise<Array<{ findingId: string; verdict: Verdict; value: T }>> {
   if (!(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) return [];
   const verdicts = new Map<string, Verdict>();
   let after: unknown[] | undefined;
   for (;;) {
     const page = await call('feedback read', () => es.search<{ verdict: Verdict }>({
       index: indices.feedbackIndex, size: PAGE, sort: [{ finding_id: 'asc' }], ...(after ? { search_after: after as never } : {}),
-      query: options.detectors ? { terms: { detector: [...options.detectors] } } : { match_all: {} },
+      query: detectors ? { terms: { detector: [...detectors] } } : { match_all: {} },
     }));
     for (const hit of page.hits.hits) if (hit._source && hit._id) verdicts.set(hit._id, hit._source.verdict);
     if (page.hits.hits.length < PAGE) break;
     after = page.hits.hits.at(-1)!.sort;
   }
-  const out: LabelledVector[] = [];
+  const out: Array<{ findingId: string; verdict: Verdict; value: T }> = [];
   const ids = [...verdicts.keys()];
   for (let i = 0; i < ids.length; i += PAGE) {
     const chunk = ids.slice(i, i + PAGE);
     const found = await call('finding read', () => es.search<FindingSource>({ index: indices.findingsAlias, size: chunk.length, query: { ids: { values: chunk } } }));
     for (const hit of found.hits.hits) {
-      const vector = vectorOf(hit._source);
-      if (vector && hit._id) out.push({ findingId: hit._id, verdict: verdicts.get(hit._id)!, vector });
+      const value = extract(hit._source);
+      if (value !== undefined && hit._id) out.push({ findingId: hit._id, verdict: verdicts.get(hit._id)!, value });
     }
   }
   return out.sort((a, b) => a.findingId.localeCompare(b.findingId));
+}
+
+function requestOf(doc: FindingSource | undefined): Omit<LabelledRequestRow, 'id' | 'label'> | undefined {
+  const r = doc?.peregrine?.request;
+  if (!r?.method || r.target === undefined) return undefined;
+  return { req_method: r.method, req_path: r.target, req_headers: JSON.stringify(r.headers ?? {}), req_body: r.body ?? '', req_body_size: r.body_size };
 }
 
 /** The feature vector a window finding stored, or undefined. */

@@ -35,25 +35,41 @@ function headerValue(value: string | number | boolean): string {
   return String(value);
 }
 
-/**
- * A server-side HTTP request event as the request model sees requests (the same parse as its training
- * rows: method, path, query and form parameters, headers, body); undefined for anything else.
- */
-export function httpRequestOf(event: RequestEvent): HttpRequest | undefined {
+/** A server-side HTTP request event as an http_events row (what the request model trains on); undefined for anything else. */
+export function requestRowOf(event: RequestEvent): HttpRequestRow | undefined {
   if (event.spanKind !== 'server' || event.protocol !== 'http' || !event.method || event.path === undefined) return undefined;
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(event.attributes)) {
     if (key.startsWith(HEADER_PREFIX)) headers[key.slice(HEADER_PREFIX.length)] = headerValue(value);
   }
   if (event.userAgent !== undefined && headers['user-agent'] === undefined) headers['user-agent'] = event.userAgent;
-  return parseHttpRow({
+  return {
     id: event.spanId,
     req_method: event.method,
     req_path: event.query !== undefined ? `${event.path}?${event.query}` : event.path,
     req_body: event.requestBody ?? '',
     req_headers: headers,
     req_body_size: event.requestBytes,
-  });
+  };
+}
+
+/** The columns of an http_events row the request model reads (CSIC 2010's rows have the same). */
+export interface HttpRequestRow {
+  id: unknown;
+  req_method: string;
+  req_path: string;
+  req_body: string;
+  req_headers: Record<string, string>;
+  req_body_size?: number;
+}
+
+/**
+ * A server-side HTTP request event as the request model sees requests (the same parse as its training
+ * rows: method, path, query and form parameters, headers, body); undefined for anything else.
+ */
+export function httpRequestOf(event: RequestEvent): HttpRequest | undefined {
+  const row = requestRowOf(event);
+  return row && parseHttpRow(row);
 }
 
 export type LoadedHttpModel = LoadedModel<HttpModel>;
@@ -88,17 +104,17 @@ export class HttpRequestDetector {
 
   /** Scores a batch of events (one model call for all of them); findings for the requests above the threshold. */
   score(events: readonly RequestEvent[]): Finding[] {
-    const scored: Array<{ event: RequestEvent; request: HttpRequest }> = [];
+    const scored: Array<{ event: RequestEvent; row: HttpRequestRow; request: HttpRequest }> = [];
     for (const event of events) {
-      const request = httpRequestOf(event);
-      if (request) scored.push({ event, request });
+      const row = requestRowOf(event);
+      if (row) scored.push({ event, row, request: parseHttpRow(row) });
     }
     if (scored.length === 0) return [];
     const { model, name, version } = this.loaded;
     const scores = model.scoreBatch(scored.map((s) => s.request));
     const threshold = this.operatingPoint.threshold;
     const findings: Finding[] = [];
-    scored.forEach(({ event, request }, i) => {
+    scored.forEach(({ event, row, request }, i) => {
       const score = scores[i];
       if (!(score > threshold)) return;
       const contributions = model.explain(request);
@@ -127,6 +143,7 @@ export class HttpRequestDetector {
         urlPath: event.path,
         // ECS source.ip is an ip field: a host name there would get the finding refused.
         sourceIp: event.clientAddress !== undefined && isIP(event.clientAddress) !== 0 ? event.clientAddress : undefined,
+        request: { method: row.req_method, target: row.req_path, headers: row.req_headers, body: row.req_body, bodySize: row.req_body_size },
       });
     });
     return findings;

@@ -57,6 +57,7 @@ export function findingsIndexTemplate(alias: string) {
               model: { properties: { name: keyword, version: keyword } },
               // Kept for retraining from analyst feedback, not searched: not indexed.
               features: { type: 'object', enabled: false },
+              request: { type: 'object', enabled: false },
             },
           },
         },
