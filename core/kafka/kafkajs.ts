@@ -4,6 +4,7 @@ import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CommittedOffset, ConsumeOptions, Consumer, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
+import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
