@@ -1,3 +1,5 @@
+import type { FeatureVector } from '../schemas/feature-vector.ts';
+
 /** What a detector concludes about one (entity, window): the input of the ECS encoder and of the alert feed. */
 export interface Finding {
   detector: string;
@@ -31,4 +33,13 @@ export function severityOf(riskScore: number): number {
   if (riskScore >= 70) return 73;
   if (riskScore >= 40) return 47;
   return 21;
+}
+
+/** What a finding about a feature vector's window takes from the vector: entity, window, and the whole vector. */
+export function windowFields(v: FeatureVector): Pick<Finding, 'entityId' | 'entityType' | 'service' | 'operation' | 'windowStartMs' | 'windowEndMs' | 'vector'> {
+  return {
+    entityId: v.entityId, entityType: v.entityType, service: v.service, operation: v.operation,
+    windowStartMs: v.windowStartMs, windowEndMs: v.windowEndMs,
+    vector: { names: v.featureNames, values: v.values, sampleCount: v.sampleCount },
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { feature, type FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowModel } from '../../models/window/model.ts';
-import { severityOf, type Finding } from '../finding.ts';
+import { severityOf, windowFields, type Finding } from '../finding.ts';
 import type { LoadedModel } from '../model-loader.ts';
 
 export const ENTITY_WINDOW_DETECTOR = 'entity_window';
@@ -54,19 +54,13 @@ export class EntityWindowDetector {
       detector: ENTITY_WINDOW_DETECTOR,
       ruleName: 'Unusual operation window',
       ruleDescription: 'The entity-window autoencoder could not reconstruct this window of an operation from what it learned as normal',
-      entityId: v.entityId,
-      entityType: v.entityType,
-      service: v.service,
-      operation: v.operation,
-      windowStartMs: v.windowStartMs,
-      windowEndMs: v.windowEndMs,
+      ...windowFields(v),
       riskScore,
       severity: severityOf(riskScore),
       message: `${v.service} ${v.operation ?? ''}: anomaly score ${scored.score.toFixed(1)} of 100: ${because}`,
       explanation: top.map((c) => ({ feature: c.feature, actual: c.actual, typical: c.typical, share: c.share })),
       exemplars: v.exemplars.map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
       model: { name, version },
-      vector: { names: v.featureNames, values: v.values, sampleCount: v.sampleCount },
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { feature } from '../../schemas/feature-vector.ts';
-import { severityOf, type Finding } from '../finding.ts';
+import { severityOf, windowFields, type Finding } from '../finding.ts';
 
 export interface ErrorRatioSettings {
   warmupWindows: number;
@@ -54,12 +54,7 @@ export class ErrorRatioDetector {
       detector: ERROR_RATIO_DETECTOR,
       ruleName: 'Error ratio spike',
       ruleDescription: 'The share of failing requests of an operation rose far above its baseline',
-      entityId: v.entityId,
-      entityType: v.entityType,
-      service: v.service,
-      operation: v.operation,
-      windowStartMs: v.windowStartMs,
-      windowEndMs: v.windowEndMs,
+      ...windowFields(v),
       riskScore,
       severity: severityOf(riskScore),
       message: `${v.service} ${v.operation ?? ''}: ${pct(ratio)} of ${count} requests failed (typically ${pct(b.errorRatio)})`
@@ -68,7 +63,6 @@ export class ErrorRatioDetector {
         { feature: 'error_ratio', actual: ratio, typical: b.errorRatio, share: 1 },
       ],
       exemplars: (errorExemplars.length > 0 ? errorExemplars : v.exemplars).map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
-      vector: { names: v.featureNames, values: v.values, sampleCount: v.sampleCount },
     };
   }
 
