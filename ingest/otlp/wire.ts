@@ -29,66 +29,28 @@ const INTERN_SLOTS = 2048;
  */
 export class InternTable {
   readonly maxBytes: number;
-  private readonly slots: number;
-  private readonly bytes: Uint8Array;
-  private readonly words: DataView;
-  private readonly lengths: Int32Array;
-  private readonly strings: string[];
-  /** Per entry: what `classify` said about the string, handed back on every hit as `reader.meta`. */
-  private readonly metas: Int32Array;
+  /** Per entry the string and what `classify` said about it, handed back on every hit as `reader.meta`. */
+  private readonly cache: BytesCache<{ value: string; meta: number }>;
   private readonly classify: ((value: string) => number) | undefined;
 
   /** `slots` must be a power of two. */
   constructor(slots = INTERN_SLOTS, maxBytes = INTERN_MAX_BYTES, classify?: (value: string) => number) {
-    this.slots = slots;
     this.maxBytes = maxBytes;
-    this.bytes = new Uint8Array(slots * maxBytes);
-    this.words = new DataView(this.bytes.buffer);
-    this.lengths = new Int32Array(slots).fill(-1);
-    this.strings = new Array<string>(slots).fill('');
-    this.metas = new Int32Array(slots);
+    this.cache = new BytesCache(slots, maxBytes);
     this.classify = classify;
   }
 
-  /** The string for buf[start, end) (1..INTERN_MAX_BYTES bytes); `reader` decodes it on a miss. */
+  /** The string for buf[start, end) (1..maxBytes bytes); `reader` decodes it on a miss. */
   lookup(buf: Uint8Array, view: DataView, start: number, end: number, reader: WireReader): string {
-    const length = end - start;
-    // Hash of length and eight sampled bytes: cheap, and the full compare below keeps it exact.
-    const quarter = length >> 2;
-    const mid = start + (length >> 1);
-    let h = Math.imul(length, 0x9e3779b1) ^ buf[start];
-    h = Math.imul(h, 0x01000193) ^ buf[end - 1];
-    h = Math.imul(h, 0x01000193) ^ buf[mid];
-    h = Math.imul(h, 0x01000193) ^ buf[start + quarter];
-    h = Math.imul(h, 0x01000193) ^ buf[end - 1 - quarter];
-    h = Math.imul(h, 0x01000193) ^ buf[mid - (length > 1 ? 1 : 0)];
-    const slot = (h ^ (h >>> 15)) & (this.slots - 1);
-    const base = slot * this.maxBytes;
-    const words = this.words;
-    if (this.lengths[slot] === length) {
-      let i = 0;
-      const whole = length & ~3;
-      while (i < whole && words.getInt32(base + i) === view.getInt32(start + i)) i += 4;
-      if (i >= whole) {
-        const table = this.bytes;
-        while (i < length && table[base + i] === buf[start + i]) i++;
-        if (i === length) {
-          reader.meta = this.metas[slot];
-          return this.strings[slot];
-        }
-      }
+    const hit = this.cache.find(buf, view, start, end);
+    if (hit !== undefined) {
+      reader.meta = hit.meta;
+      return hit.value;
     }
     const value = reader.decodeUtf8(start, end);
     const meta = this.classify === undefined ? 0 : this.classify(value);
-    this.metas[slot] = meta;
     reader.meta = meta;
-    const whole = length & ~3;
-    let i = 0;
-    for (; i < whole; i += 4) words.setInt32(base + i, view.getInt32(start + i));
-    const table = this.bytes;
-    for (; i < length; i++) table[base + i] = buf[start + i];
-    this.lengths[slot] = length;
-    this.strings[slot] = value;
+    this.cache.store(buf, view, start, end, { value, meta });
     return value;
   }
 }
