@@ -210,21 +210,32 @@ export class ProtoWriter {
   }
 
   /**
+   * The part every short-ASCII KeyValue shares: its tag and length, the key, and the tag and length of an AnyValue of
+   * `anyLen` bytes. Returns where the AnyValue's content goes, or -1 (nothing written) when the key is not ASCII.
+   */
+  private asciiKeyHead(field: number, key: string, anyLen: number): number {
+    const klen = key.length;
+    const kvLen = 1 + varintSize(klen) + klen + 1 + varintSize(anyLen) + anyLen;
+    this.ensure(kvLen + 8);
+    const start = this.pos;
+    const at = this.head(this.head(start, field, kvLen), 1, klen);
+    if (!this.ascii(key, at)) {
+      this.rewind(start);
+      return -1;
+    }
+    return this.head(at + klen, 2, anyLen);
+  }
+
+  /**
    * KeyValue{key, AnyValue{string_value}} for an ASCII key and value, every length known up front;
    * false (nothing written) when either is not short ASCII — the general path takes it.
    */
   private asciiStringKeyValue(field: number, key: string, value: string): boolean {
-    const klen = key.length;
     const vlen = value.length;
-    if (klen > MAX_ASCII_RUN || vlen > MAX_ASCII_RUN) return false;
-    const anyLen = 1 + varintSize(vlen) + vlen;
-    const kvLen = 1 + varintSize(klen) + klen + 1 + varintSize(anyLen) + anyLen;
-    this.ensure(kvLen + 8);
+    if (key.length > MAX_ASCII_RUN || vlen > MAX_ASCII_RUN) return false;
     const start = this.pos;
-    let at = this.head(start, field, kvLen);
-    at = this.head(at, 1, klen);
-    if (!this.ascii(key, at)) return this.rewind(start);
-    at = this.head(at + klen, 2, anyLen);
+    let at = this.asciiKeyHead(field, key, 1 + varintSize(vlen) + vlen);
+    if (at < 0) return false;
     at = this.head(at, 1, vlen);
     if (!this.ascii(value, at)) return this.rewind(start);
     this.pos = at + vlen;
@@ -233,19 +244,13 @@ export class ProtoWriter {
 
   /** The same for a header's one-value array: KeyValue{key, AnyValue{array_value{values: [AnyValue{string_value}]}}}. */
   private asciiArrayKeyValue(field: number, key: string, value: string): boolean {
-    const klen = key.length;
     const vlen = value.length;
-    if (klen > MAX_ASCII_RUN || vlen > MAX_ASCII_RUN) return false;
+    if (key.length > MAX_ASCII_RUN || vlen > MAX_ASCII_RUN) return false;
     const entryLen = 1 + varintSize(vlen) + vlen; // AnyValue{string_value}
     const arrayLen = 1 + varintSize(entryLen) + entryLen; // ArrayValue{values}
-    const anyLen = 1 + varintSize(arrayLen) + arrayLen; // AnyValue{array_value}
-    const kvLen = 1 + varintSize(klen) + klen + 1 + varintSize(anyLen) + anyLen;
-    this.ensure(kvLen + 8);
     const start = this.pos;
-    let at = this.head(start, field, kvLen);
-    at = this.head(at, 1, klen);
-    if (!this.ascii(key, at)) return this.rewind(start);
-    at = this.head(at + klen, 2, anyLen);
+    let at = this.asciiKeyHead(field, key, 1 + varintSize(arrayLen) + arrayLen); // AnyValue{array_value}
+    if (at < 0) return false;
     at = this.head(at, 5, arrayLen);
     at = this.head(at, 1, entryLen);
     at = this.head(at, 1, vlen);
@@ -256,16 +261,9 @@ export class ProtoWriter {
 
   /** KeyValue{key, AnyValue{int_value}} for an ASCII key and a non-negative safe integer. */
   private asciiUintKeyValue(field: number, key: string, value: number): boolean {
-    const klen = key.length;
-    if (klen > MAX_ASCII_RUN) return false;
-    const anyLen = 1 + varintSize(value);
-    const kvLen = 1 + varintSize(klen) + klen + 1 + varintSize(anyLen) + anyLen;
-    this.ensure(kvLen + 8);
-    const start = this.pos;
-    let at = this.head(start, field, kvLen);
-    at = this.head(at, 1, klen);
-    if (!this.ascii(key, at)) return this.rewind(start);
-    at = this.head(at + klen, 2, anyLen);
+    if (key.length > MAX_ASCII_RUN) return false;
+    const at = this.asciiKeyHead(field, key, 1 + varintSize(value));
+    if (at < 0) return false;
     this.buf[at] = (3 << 3) | 0;
     this.pos = at + 1;
     this.varint(value);
