@@ -8,7 +8,7 @@ import { loadConfig } from '../../core/config.ts';
 import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { writeFile } from 'node:fs/promises';
-import { labelledRequests, recordFeedback, VERDICTS, type Verdict } from './store.ts';
+import { labelledRequests, recordFeedback, verdictsOf, VERDICTS, type Verdict } from './store.ts';
 
 interface FindingRow {
   '@timestamp'?: string;
@@ -37,12 +37,7 @@ export function registerFindingsCommands(program: Command): void {
           index: config.elasticsearch.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
           query: opts.detector ? { term: { 'peregrine.detector': opts.detector } } : { match_all: {} },
         });
-        const ids = res.hits.hits.map((h) => h._id!);
-        const verdicts = new Map<string, string>();
-        if (ids.length > 0 && (await es.indices.exists({ index: config.elasticsearch.feedbackIndex }))) {
-          const fb = await es.search<{ verdict: string }>({ index: config.elasticsearch.feedbackIndex, size: ids.length, query: { ids: { values: ids } } });
-          for (const h of fb.hits.hits) verdicts.set(h._id!, h._source!.verdict);
-        }
+        const verdicts = await verdictsOf(es, config.elasticsearch, res.hits.hits.map((h) => h._id!));
         for (const h of res.hits.hits) {
           const d = h._source!;
           const row = { time: d['@timestamp'], id: h._id, detector: d.peregrine?.detector, risk: d.event?.risk_score, entity: d.peregrine?.entity?.id, verdict: verdicts.get(h._id!), message: d.message };

@@ -81,6 +81,15 @@ export async function recordFeedback(es: Client, indices: FeedbackIndices, feedb
   return { detector, entityId };
 }
 
+/** The verdicts recorded for these findings (those without one are absent). */
+export async function verdictsOf(es: Client, indices: FeedbackIndices, findingIds: readonly string[]): Promise<Map<string, Verdict>> {
+  const verdicts = new Map<string, Verdict>();
+  if (findingIds.length === 0 || !(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) return verdicts;
+  const found = await call('feedback read', () => es.search<{ verdict: Verdict }>({ index: indices.feedbackIndex, size: findingIds.length, query: { ids: { values: [...findingIds] } } }));
+  for (const hit of found.hits.hits) if (hit._id && hit._source) verdicts.set(hit._id, hit._source.verdict);
+  return verdicts;
+}
+
 export interface LabelledVector {
   findingId: string;
   verdict: Verdict;
