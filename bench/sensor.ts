@@ -5,7 +5,7 @@
  * from /proc, BPF time from kernel.bpf_stats_enabled), ring-buffer drops and lost requests.
  * Needs root and the built loader (`make -C ebpf`). Last stdout line: one JSON object.
  *
- *   BENCH_RATE (2000 req/s)  BENCH_SECONDS (20 per phase)  BENCH_SENSOR_PROFILE (a directory for the agent's CPU profile)
+ *   BENCH_RATE (2000 req/s)  BENCH_SECONDS (20 per phase)  BENCH_WARMUP_SECONDS (5, with the sensor, not measured)  BENCH_SENSOR_PROFILE (a directory for the agent's CPU profile)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -18,6 +18,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const testdata = join(repo, 'ebpf', 'testdata');
 const rate = Number(process.env.BENCH_RATE ?? 2000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const TICKS = 100; // USER_HZ
 const SENSOR_PROGRAMS = new Set([
   'enter_read', 'enter_recvfrom', 'enter_write', 'enter_sendto', 'enter_readv', 'enter_writev', 'enter_sendmsg', 'enter_recvmsg',
@@ -28,14 +29,20 @@ const SENSOR_PROGRAMS = new Set([
 
 const log = (msg: string) => process.stderr.write(`bench:sensor: ${msg}\n`);
 
-function cpuSeconds(pid: number): number {
+/** A process's user and system CPU seconds so far (0 once it is gone). */
+function cpuTimes(pid: number): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICKS; // utime + stime
+    return { user: Number(f[11]) / TICKS, sys: Number(f[12]) / TICKS };
   } catch {
-    return 0;
+    return { user: 0, sys: 0 };
   }
+}
+
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 function childrenOf(pid: number): number[] {
@@ -71,10 +78,36 @@ function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegEx
 
 interface LoadResult { sent: number; done: number; errors: number; wall_s: number; rps: number; p50_ms: number; p90_ms: number; p99_ms: number }
 
-async function load(port: number): Promise<LoadResult> {
-  const gen = spawn(process.execPath, [join(testdata, 'loadgen.mjs'), String(port), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const m = await waitFor(gen, 'stdout', /(\{.*\})\n/, (seconds + 60) * 1000);
+async function load(port: number, forSeconds = seconds): Promise<LoadResult> {
+  const gen = spawn(process.execPath, [join(testdata, 'loadgen.mjs'), String(port), String(rate), String(forSeconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = await waitFor(gen, 'stdout', /(\{.*\})\n/, (forSeconds + 60) * 1000);
   return JSON.parse(m[1]) as LoadResult;
+}
+
+/**
+ * The floor under any Node agent: BPF, the loader, and a Node process that only reads the loader's
+ * stream (ebpf/testdata/null-agent.mjs). What the budget leaves above it is all a real agent may
+ * spend on framing, reassembly, parsing, pairing, redaction and export.
+ */
+async function nullAgentPhase(loader: string, port: number) {
+  const reader = spawn(process.execPath, [join(testdata, 'null-agent.mjs'), loader], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await waitFor(reader, 'stdout', /running/, 60_000);
+    const loaderPid = childrenOf(reader.pid!)[0];
+    const cpu0 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    log(`floor (BPF + loader + a Node reader that discards the stream): ${rate} req/s for ${seconds} s`);
+    const result = await load(port);
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu1 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const stopped = waitFor(reader, 'stdout', /stopped (\{.*\})/, 30_000);
+    reader.kill('SIGTERM');
+    const { bytes } = JSON.parse((await stopped)[1]) as { bytes: number };
+    const cpu = { reader: cpu1.reader - cpu0.reader, loader: cpu1.loader - cpu0.loader, bpf: cpu1.bpf - cpu0.bpf };
+    const total = cpu.reader + cpu.loader + cpu.bpf;
+    return { result, cpu, total, bytes, corePctPer1k: (100 * total) / result.wall_s / (result.rps / 1000) };
+  } finally {
+    if (reader.exitCode === null) reader.kill('SIGKILL');
+  }
 }
 
 async function main(): Promise<void> {
@@ -115,6 +148,8 @@ async function main(): Promise<void> {
     const baseline = await load(targetPort);
 
     execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+    const floor = await nullAgentPhase(loader, targetPort);
+
     // BENCH_SENSOR_PROFILE=DIR writes a CPU profile of the agent there when it exits.
     const profile = process.env.BENCH_SENSOR_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SENSOR_PROFILE}`] : [];
     const sensor = spawn(process.execPath, [...profile, join(repo, 'bin', 'peregrine.js'), 'sensor', '--otlp-endpoint', `http://127.0.0.1:${sinkPort}`],
@@ -125,11 +160,20 @@ async function main(): Promise<void> {
       for (const line of d.toString().split('\n')) if (/"level":(4|5|6)0/.test(line)) process.stderr.write(`sensor: ${line}\n`);
     });
     await waitFor(sensor, 'stderr', /sensor running/, 60_000);
+    // The agent's JIT warms up on the first requests, as a long-running sensor's would once.
+    let warmupDone = 0;
+    if (warmupSeconds > 0) {
+      log(`warm-up with the sensor: ${rate} req/s for ${warmupSeconds} s (not measured)`);
+      warmupDone = (await load(targetPort, warmupSeconds)).done;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const loaderPid = childrenOf(sensor.pid!)[0];
+    const agentSys0 = cpuTimes(sensor.pid!).sys;
     const cpu0 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
     log(`with the sensor: ${rate} req/s for ${seconds} s`);
     const withSensor = await load(targetPort);
     await new Promise((r) => setTimeout(r, 3000)); // let the agent finish what is queued
+    const agentSys1 = cpuTimes(sensor.pid!).sys;
     const cpu1 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
     const stopped = waitFor(sensor, 'stderr', /(\{[^\n]*"sensor stopped"[^\n]*\})/, 30_000);
     sensor.kill('SIGTERM');
@@ -149,12 +193,24 @@ async function main(): Promise<void> {
       baseline: { rps: round(baseline.rps), p50_ms: round(baseline.p50_ms, 3), p99_ms: round(baseline.p99_ms, 3), done: baseline.done, errors: baseline.errors },
       with_sensor: { rps: round(withSensor.rps), p50_ms: round(withSensor.p50_ms, 3), p99_ms: round(withSensor.p99_ms, 3), done: withSensor.done, errors: withSensor.errors },
       p50_change_pct: round((100 * (withSensor.p50_ms - baseline.p50_ms)) / baseline.p50_ms, 1),
-      sensor_cpu_s: { agent: round(agentCpu, 3), loader: round(loaderCpu, 3), bpf: round(bpfCpu, 3), total: round(totalCpu, 3) },
+      sensor_cpu_s: { agent: round(agentCpu, 3), agent_sys: round(agentSys1 - agentSys0, 3), loader: round(loaderCpu, 3), bpf: round(bpfCpu, 3), total: round(totalCpu, 3) },
       sensor_core_pct: round(corePct, 2),
       sensor_core_pct_per_1k_rps: round(corePct / (withSensor.rps / 1000), 2),
       sensor_cpu_ms_per_1k_requests: round((1000 * totalCpu) / (withSensor.done / 1000), 1),
+      // Over the warm-up and the measured phase: each server span is counted once, whenever it arrives.
+      requests_sent_with_sensor: warmupDone + withSensor.done,
+      floor_null_agent: {
+        p50_ms: round(floor.result.p50_ms, 3),
+        cpu_s: { reader: round(floor.cpu.reader, 3), loader: round(floor.cpu.loader, 3), bpf: round(floor.cpu.bpf, 3), total: round(floor.total, 3) },
+        core_pct_per_1k_rps: round(floor.corePctPer1k, 2),
+        stream_mb: round(floor.bytes / 1e6, 1),
+      },
+      // The issue's budget, 2% of a core per 1,000 req/s, is 20 µs of CPU per request; what the
+      // floor leaves of it, per exchange (each request is seen from both sides: 2 exchanges).
+      budget_us_per_exchange_above_floor: round((20 - (10 * floor.corePctPer1k)) / 2, 1),
+      agent_us_per_exchange: round((1e6 * agentCpu) / (2 * withSensor.done), 1),
       requests_captured: serverSpans,
-      requests_lost: Math.max(0, withSensor.done - serverSpans),
+      requests_lost: Math.max(0, warmupDone + withSensor.done - serverSpans),
       ringbuf_drops: summary.ringbufDrops ?? null,
       export_dropped: summary.droppedExports ?? null,
     };
