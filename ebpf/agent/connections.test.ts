@@ -205,6 +205,33 @@ describe('HTTP reassembly per connection', () => {
     expect(t.counters.expiredConnections).toBe(3);
   });
 
+  it('an open on a tracked (process, fd) ends the instance that closed unseen, and only that one', () => {
+    const t = new ConnectionTracker();
+    const stale = new Wire(t, 'server', 7, 'old');
+    stale.open();
+    stale.chunk('in', GET('/never-answered'));
+    const otherFd = new Wire(t, 'server', 8, 'other');
+    otherFd.open();
+    const otherProcess = new Wire(t, 'server', 7, 'elsewhere', 200);
+    otherProcess.open();
+    expect(t.size).toBe(3);
+
+    const reused = new Wire(t, 'server', 7, 'new');
+    reused.ts = stale.ts;
+    reused.open();
+    expect(t.size).toBe(3);
+    expect(t.counters.unansweredRequests).toBe(1);
+    reused.chunk('in', GET('/fresh'));
+    expect(reused.chunk('out', OK('yes'))[0].request.target).toBe('/fresh');
+    // The closed-unseen instance is gone for good; the fd's next open finds only the live one.
+    reused.close();
+    expect(t.size).toBe(2);
+    const again = new Wire(t, 'server', 7, 'again');
+    again.open();
+    expect(t.size).toBe(3);
+    expect(t.counters.unansweredRequests).toBe(1);
+  });
+
   it('never throws and stays bounded on random bytes (fixed seed)', () => {
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);

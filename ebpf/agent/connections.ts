@@ -106,6 +106,8 @@ export class ConnectionTracker {
   private readonly conns = new Map<string, ConnState>();
   /** Live connections by their id (a record's connId string is made once per connection, see frames.ts). */
   private readonly byConnId = new Map<string, ConnState>();
+  /** Live socket connections by (tgid, fd): an open finds the instances it replaces without a scan. */
+  private readonly byFd = new Map<string, ConnState[]>();
   readonly counters: TrackerCounters = zeroCounters();
   private readonly options: TrackerOptions;
 
@@ -126,9 +128,8 @@ export class ConnectionTracker {
     if (rec.type === 'conn-open') {
       const key = connKey(rec.tgid, rec.fd, rec.connId);
       // An open on an (tgid, fd) we still track means the old instance closed unseen.
-      for (const [k, c] of this.conns) {
-        if (c.meta.tgid === rec.tgid && c.meta.fd === rec.fd && k !== key) this.drop(k, c, rec.tsNs, out);
-      }
+      const sameFd = this.byFd.get(fdKey(rec.tgid, rec.fd));
+      if (sameFd) for (const c of [...sameFd]) if (c.meta.key !== key) this.drop(c.meta.key, c, rec.tsNs, out);
       const state = this.ensure(key, rec, rec.tsNs);
       state.meta.local = rec.local;
       state.meta.remote = rec.remote;
@@ -199,7 +200,13 @@ export class ConnectionTracker {
       this.counters.evictedConnections++;
       this.drop(oldKey, oldest, tsNs, []);
     }
-    if (rec.fd >= 0) this.byConnId.set(rec.connId, created);
+    if (rec.fd >= 0) {
+      this.byConnId.set(rec.connId, created);
+      const fk = fdKey(rec.tgid, rec.fd);
+      const sameFd = this.byFd.get(fk);
+      if (sameFd) sameFd.push(created);
+      else this.byFd.set(fk, [created]);
+    }
     this.conns.set(key, created);
     return created;
   }
@@ -350,6 +357,13 @@ export class ConnectionTracker {
     this.resetStreams(state);
     this.conns.delete(key);
     if (this.byConnId.get(state.meta.connId) === state) this.byConnId.delete(state.meta.connId);
+    if (state.meta.fd >= 0) {
+      const fk = fdKey(state.meta.tgid, state.meta.fd);
+      const sameFd = this.byFd.get(fk);
+      const at = sameFd ? sameFd.indexOf(state) : -1;
+      if (at >= 0) sameFd!.splice(at, 1);
+      if (sameFd && sameFd.length === 0) this.byFd.delete(fk);
+    }
   }
 
   private resetStreams(state: ConnState): void {
@@ -359,6 +373,10 @@ export class ConnectionTracker {
     state.responses = undefined;
     state.requestDirection = state.meta.role === 'unknown' ? undefined : state.requestDirection;
   }
+}
+
+function fdKey(tgid: number, fd: number): string {
+  return `${tgid}:${fd}`;
 }
 
 export function connKey(tgid: number, fd: number, connId: string): string {
