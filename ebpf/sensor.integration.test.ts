@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -261,17 +262,26 @@ describeBpf('eBPF sensor (live, pixie output)', () => {
   });
 });
 
-describeBpf('eBPF sensor (live, OTLP output)', () => {
+describeBpf('eBPF sensor (live, OTLP output over TLS with a bearer token)', () => {
   const require = createRequire(import.meta.url);
   const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
-  const received: { traces: unknown[]; metrics: unknown[]; logs: Buffer[] } = { traces: [], metrics: [], logs: [] };
+  const received: { traces: unknown[]; metrics: unknown[]; logs: Buffer[]; unauthorized: number } = { traces: [], metrics: [], logs: [], unauthorized: 0 };
+  const exportToken = 'sensor-export-token-5b1f';
+  const dir = mkdtempSync(join(tmpdir(), 'peregrine-sensor-otlp-'));
   let receiver: Server;
   let sensor: Sensor;
   let port = 0;
 
   beforeAll(async () => {
-    // A local OTLP/HTTP endpoint that decodes what it gets (in this process: the sensor never sees it).
-    receiver = createServer((req, res) => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+    // A local OTLP/HTTPS endpoint that wants the token and decodes what it gets (in this process: the sensor never sees it).
+    receiver = createHttpsServer({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }, (req, res) => {
+      if (req.headers.authorization !== `Bearer ${exportToken}`) {
+        received.unauthorized++;
+        res.writeHead(401).end();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -287,7 +297,10 @@ describeBpf('eBPF sensor (live, OTLP output)', () => {
     const address = receiver.address();
     const receiverPort = typeof address === 'object' && address ? address.port : 0;
     port = (await startServer(process.execPath, [join(testdata, 'node-server.mjs')])).port;
-    sensor = new Sensor({ output: { kind: 'otlp', endpoint: `http://127.0.0.1:${receiverPort}` }, tlsTargets: [] });
+    sensor = new Sensor({
+      output: { kind: 'otlp', endpoint: `https://127.0.0.1:${receiverPort}`, headers: { authorization: `Bearer ${exportToken}` }, ca: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+      tlsTargets: [],
+    });
     await sensor.start();
     await curl('-o', '/dev/null', '-H', `Authorization: Bearer ${SECRETS.bearer}`, '-H', 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       `http://127.0.0.1:${port}/items?q=otlp-query&api_key=${SECRETS.queryKey}`);
@@ -295,7 +308,16 @@ describeBpf('eBPF sensor (live, OTLP output)', () => {
     await sensor.stop();
   }, 60_000);
 
-  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+  afterAll(async () => {
+    await new Promise<void>((r) => receiver.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exports over TLS to the CA it was given, with its token on every request', () => {
+    expect(received.traces.length).toBeGreaterThan(0);
+    expect(received.metrics.length).toBeGreaterThan(0);
+    expect(received.unauthorized).toBe(0);
+  });
 
   it('exports a server span with HTTP semantic conventions, joined to the caller\'s trace', () => {
     const text = JSON.stringify(received.traces);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Agent, fetch } from 'undici';
 import { PeregrineError, errorMessage } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { FrameDecoder, type ConnRecord, type ExecRecord, type SensorRecord, type StatsRecord, type Endpoint } from './frames.ts';
@@ -33,7 +34,13 @@ export class SensorUnavailableError extends PeregrineError {
   }
 }
 
-export type SensorOutput = { kind: 'otlp'; endpoint: string } | { kind: 'pixie'; file: string };
+/**
+ * Where the sensor sends what it sees. OTLP: `headers` go with every export (e.g. the receiver's
+ * `Authorization: Bearer …`; never logged), `ca` is a PEM bundle trusted for an https endpoint.
+ */
+export type SensorOutput =
+  | { kind: 'otlp'; endpoint: string; headers?: Record<string, string>; ca?: string }
+  | { kind: 'pixie'; file: string };
 
 export interface SensorOptions {
   output: SensorOutput;
@@ -97,6 +104,8 @@ interface OpenConn { local?: Endpoint; remote?: Endpoint; role: string; comm: st
 
 export class Sensor {
   private readonly options: SensorOptions;
+  /** The OTLP endpoint's connection pool (trusting `output.ca` when given). */
+  private readonly exportAgent?: Agent;
   private readonly log = logger().child({ component: 'ebpf-sensor' });
   private child?: ChildProcess;
   private readonly decoder = new FrameDecoder();
@@ -127,6 +136,8 @@ export class Sensor {
 
   constructor(options: Partial<SensorOptions> & { output: SensorOutput }) {
     this.options = { ...DEFAULT_SENSOR_OPTIONS, ...options };
+    const { output } = this.options;
+    if (output.kind === 'otlp') this.exportAgent = new Agent(output.ca ? { connect: { ca: output.ca } } : {});
     this.tracker = new ConnectionTracker({
       keepBodyBytes: this.options.bodyBytes + REDACTION_MARGIN,
       idleTimeoutNs: this.options.idleTimeoutMs * 1e6,
@@ -237,6 +248,7 @@ export class Sensor {
     await this.flush();
     await this.exportMetrics();
     await this.exporting;
+    await this.exportAgent?.close();
     if (this.pixie) {
       this.pixie.end();
       await once(this.pixie, 'close').catch(() => undefined);
@@ -473,21 +485,24 @@ export class Sensor {
 
   /** 'ok', 'retry' (timeouts, 429, 5xx: worth another try later) or 'refused' (4xx: never). */
   private async post(path: string, body: Uint8Array): Promise<'ok' | 'retry' | 'refused'> {
-    if (this.options.output.kind !== 'otlp') return 'refused';
-    const url = this.options.output.endpoint.replace(/\/+$/, '') + path;
+    const { output } = this.options;
+    if (output.kind !== 'otlp') return 'refused';
+    const url = output.endpoint.replace(/\/+$/, '') + path;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-protobuf', [SELF_HEADER]: '1' },
+          headers: { ...output.headers, 'content-type': 'application/x-protobuf', [SELF_HEADER]: '1' },
           body,
           signal: AbortSignal.timeout(10_000),
+          dispatcher: this.exportAgent,
         });
         await res.arrayBuffer();
         if (res.ok) return 'ok';
         if (res.status !== 429 && res.status < 500) {
           this.stats.exportFailures++;
-          this.log.warn({ status: res.status, url }, 'OTLP endpoint refused an export');
+          const hint = res.status === 401 || res.status === 403 ? ' (authentication: check --otlp-header / OTEL_EXPORTER_OTLP_HEADERS)' : '';
+          this.log.warn({ status: res.status, url }, `OTLP endpoint refused an export${hint}`);
           return 'refused';
         }
       } catch (e) {
