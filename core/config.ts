@@ -12,6 +12,9 @@ const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
+/** A server's own certificate and key (PEM file paths). */
+const serverTls = z.strictObject({ cert: z.string(), key: z.string() });
+
 export const KafkaConfig = z.strictObject({
   brokers: z.array(hostPort).min(1).default(['127.0.0.1:9092']),
   clientId: z.string().default('peregrine'),
@@ -71,7 +74,7 @@ export const ReceiverConfig = z.strictObject({
   /** When set, requests need `Authorization: Bearer <token>` (PEREGRINE__RECEIVER__AUTH_TOKEN). Never logged. */
   authToken: z.string().min(1).optional(),
   /** TLS on both receivers (PEM file paths). */
-  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  tls: serverTls.optional(),
 });
 export type ReceiverConfig = z.infer<typeof ReceiverConfig>;
 
@@ -152,6 +155,10 @@ export const Config = z.strictObject({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port. */
     port: z.number().int().min(0).max(65535).default(9464),
+    /** When set, /metrics wants `Authorization: Bearer <token>` (PEREGRINE__METRICS__AUTH_TOKEN). Never logged. */
+    authToken: z.string().min(1).optional(),
+    /** TLS for /metrics and /healthz (PEM file paths). */
+    tls: serverTls.optional(),
   }).default({ host: '127.0.0.1', port: 9464 }),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).default({ level: 'info' }),
 });

@@ -1,5 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { bearerMatches, readTlsFiles, type TlsFiles } from './server-security.ts';
+
+export interface MetricsEndpoint {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** When set, /metrics wants `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
+  authToken?: string;
+  tls?: TlsFiles;
+}
 
 /** The metrics every stage keeps about itself (the component contract's required counters). */
 export interface StageMetrics {
@@ -57,10 +68,18 @@ export class MetricsRegistry {
     return { ok: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Serves `/metrics` (Prometheus text) and `/healthz`. Port 0 picks a free one. */
-  async serve(host: string, port: number): Promise<{ server: Server; port: number }> {
-    const server = createServer(async (req, res) => {
+  /**
+   * Serves `/metrics` (Prometheus text) and `/healthz`. The token, when set, guards /metrics; /healthz
+   * stays open for liveness probes (it tells only which checks pass).
+   */
+  async serve(endpoint: MetricsEndpoint): Promise<{ server: Server; port: number }> {
+    const { host, port, authToken, tls } = endpoint;
+    const handler = async (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/metrics') {
+        if (authToken && !bearerMatches(req.headers.authorization, authToken)) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+          return;
+        }
         res.writeHead(200, { 'content-type': this.registry.contentType });
         res.end(await this.registry.metrics());
       } else if (req.url === '/healthz') {
@@ -70,7 +89,8 @@ export class MetricsRegistry {
       } else {
         res.writeHead(404).end();
       }
-    });
+    };
+    const server = tls ? createHttpsServer(readTlsFiles(tls, 'metrics.tls'), handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, resolve);

@@ -42,8 +42,9 @@ export async function startPipeline(config: Config, log: Logger, options: { stag
   const elasticsearch = names.includes(DETECTORS_STAGE) ? createElasticsearchClient(config.elasticsearch) : undefined;
   if (elasticsearch) await checkElasticsearch(elasticsearch, config.elasticsearch.url);
   const ctx: StageContext = { config, kafka, metrics, log, clock: options.clock ?? systemClock, signal: controller.signal };
-  const served = await metrics.serve(config.metrics.host, config.metrics.port);
-  log.info({ url: `http://${config.metrics.host}:${served.port}/metrics` }, 'metrics and /healthz served');
+  const served = await metrics.serve(config.metrics);
+  const scheme = config.metrics.tls ? 'https' : 'http';
+  log.info({ url: `${scheme}://${config.metrics.host}:${served.port}/metrics`, auth: Boolean(config.metrics.authToken) }, 'metrics and /healthz served');
   const stages: RunningStage[] = [];
   const stop = async () => {
     controller.abort();

@@ -3,12 +3,11 @@
  * (de)serializers): the splitter reads them once. grpc-js decompresses gzip itself and enforces the message size
  * limit on the decompressed bytes.
  */
-import { readFileSync } from 'node:fs';
 import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { describeOutcome, type OtlpExporter } from './exporter.ts';
-import { bearerMatches } from './http.ts';
+import { bearerMatches, readTlsFiles, type TlsFiles } from '../../core/server-security.ts';
 import { exportResponse, GRPC_CODE, ReceiverError, statusMessage } from './responses.ts';
 import type { Signal } from './split.ts';
 
@@ -18,7 +17,7 @@ export interface GrpcReceiverOptions {
   maxDecompressedBytes: number;
   retryAfterSeconds: number;
   authToken?: string;
-  tls?: { cert: string; key: string };
+  tls?: TlsFiles;
 }
 
 const SERVICES: Record<Signal, string> = {
@@ -85,9 +84,8 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions, exporter: 
     });
   }
 
-  const credentials = options.tls
-    ? ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(options.tls.cert), private_key: readFileSync(options.tls.key) }], false)
-    : ServerCredentials.createInsecure();
+  const pem = options.tls && readTlsFiles(options.tls, 'receiver.tls');
+  const credentials = pem ? ServerCredentials.createSsl(null, [{ cert_chain: pem.cert, private_key: pem.key }], false) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });

@@ -1,10 +1,9 @@
 /** OTLP/HTTP: POST /v1/traces, /v1/metrics, /v1/logs with protobuf or JSON bodies, optionally gzip. */
-import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../../core/errors.ts';
+import { bearerMatches, readTlsFiles, type TlsFiles } from '../../core/server-security.ts';
 import type { Logger } from '../../core/log.ts';
 import { describeOutcome, type OtlpExporter } from './exporter.ts';
 import { otlpJsonToProto } from './json.ts';
@@ -19,7 +18,7 @@ export interface HttpReceiverOptions {
   maxDecompressedBytes: number;
   retryAfterSeconds: number;
   authToken?: string;
-  tls?: { cert: string; key: string };
+  tls?: TlsFiles;
 }
 
 const PATHS: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
@@ -33,20 +32,13 @@ function contentEncoding(type: string | undefined): Encoding | undefined {
   return undefined;
 }
 
-/** Constant-time check of `Authorization: Bearer <token>`. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 export async function startHttpReceiver(options: HttpReceiverOptions, exporter: OtlpExporter, log: Logger): Promise<{ server: Server; port: number }> {
   const metrics = exporter.metrics;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
   };
   const server = options.tls
-    ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, handler)
+    ? createHttpsServer(readTlsFiles(options.tls, 'receiver.tls'), handler)
     : createHttpServer(handler);
   // Slow clients must not hold slots forever.
   server.requestTimeout = 60_000;
