@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
-import type { ElasticsearchConfig } from '../config.ts';
+import { loadConfig, type ElasticsearchConfig } from '../config.ts';
 import { PartlyRejectedError, PeregrineError, UnavailableError } from '../errors.ts';
 
 export function createElasticsearchClient(config: ElasticsearchConfig): Client {
@@ -13,6 +13,17 @@ export function createElasticsearchClient(config: ElasticsearchConfig): Client {
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 2,
   });
+}
+
+/** For one-shot commands: loads the configuration (`-c FILE` and the environment), runs `use` with a client, closes it. */
+export async function withElasticsearch<T>(configFile: string | undefined, use: (es: Client, config: ElasticsearchConfig) => Promise<T>): Promise<T> {
+  const { elasticsearch } = loadConfig({ file: configFile });
+  const es = createElasticsearchClient(elasticsearch);
+  try {
+    return await use(es, elasticsearch);
+  } finally {
+    await es.close();
+  }
 }
 
 /** Optional cluster features: the integration-test distribution lacks them, a full cluster has them. */

@@ -4,8 +4,7 @@
  * retraining jobs (`peregrine train window --feedback`; judged requests as rows for `train http` / `eval http`).
  */
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
-import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
+import { withElasticsearch } from '../../core/elasticsearch/client.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { writeFile } from 'node:fs/promises';
 import { labelledRequests, recordFeedback, verdictsOf, VERDICTS, type Verdict } from './store.ts';
@@ -30,22 +29,18 @@ export function registerFindingsCommands(program: Command): void {
     .action(async (opts: { config?: string; limit: string; detector?: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be a whole number from 1 to 10000, got "${opts.limit}"`, '--limit');
-      const config = loadConfig({ file: opts.config });
-      const es = createElasticsearchClient(config.elasticsearch);
-      try {
+      await withElasticsearch(opts.config, async (es, config) => {
         const res = await es.search<FindingRow>({
-          index: config.elasticsearch.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
+          index: config.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
           query: opts.detector ? { term: { 'peregrine.detector': opts.detector } } : { match_all: {} },
         });
-        const verdicts = await verdictsOf(es, config.elasticsearch, res.hits.hits.map((h) => h._id!));
+        const verdicts = await verdictsOf(es, config, res.hits.hits.map((h) => h._id!));
         for (const h of res.hits.hits) {
           const d = h._source!;
           const row = { time: d['@timestamp'], id: h._id, detector: d.peregrine?.detector, risk: d.event?.risk_score, entity: d.peregrine?.entity?.id, verdict: verdicts.get(h._id!), message: d.message };
           process.stdout.write(opts.json ? `${JSON.stringify(row)}\n` : `${row.time}  ${row.id}  ${row.detector}  ${row.risk}  ${row.entity}  ${row.verdict ?? '-'}\n`);
         }
-      } finally {
-        await es.close();
-      }
+      });
     });
   findings
     .command('export')
@@ -54,16 +49,10 @@ export function registerFindingsCommands(program: Command): void {
     .addOption(new Option('--verdict <verdict>', 'only this verdict').choices(VERDICTS))
     .option('-c, --config <file>', 'YAML configuration file')
     .action(async (opts: { out: string; verdict?: Verdict; config?: string }) => {
-      const config = loadConfig({ file: opts.config });
-      const es = createElasticsearchClient(config.elasticsearch);
-      try {
-        const wanted = opts.verdict === undefined ? undefined : opts.verdict === 'false_positive' ? 'normal' : 'anomalous';
-        const rows = (await labelledRequests(es, config.elasticsearch)).filter((r) => wanted === undefined || r.label === wanted);
-        await writeFile(opts.out, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
-        process.stdout.write(`${rows.length} judged requests -> ${opts.out}\n`);
-      } finally {
-        await es.close();
-      }
+      const wanted = opts.verdict === undefined ? undefined : opts.verdict === 'false_positive' ? 'normal' : 'anomalous';
+      const rows = (await withElasticsearch(opts.config, (es, config) => labelledRequests(es, config))).filter((r) => wanted === undefined || r.label === wanted);
+      await writeFile(opts.out, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+      process.stdout.write(`${rows.length} judged requests -> ${opts.out}\n`);
     });
   findings
     .command('feedback')
@@ -74,13 +63,8 @@ export function registerFindingsCommands(program: Command): void {
     .option('--analyst <name>', 'who', process.env.USER)
     .option('-c, --config <file>', 'YAML configuration file')
     .action(async (id: string, opts: { verdict: Verdict; note?: string; analyst?: string; config?: string }) => {
-      const config = loadConfig({ file: opts.config });
-      const es = createElasticsearchClient(config.elasticsearch);
-      try {
-        const { detector, entityId } = await recordFeedback(es, config.elasticsearch, { findingId: id, verdict: opts.verdict, note: opts.note, analyst: opts.analyst, atMs: Date.now() });
-        process.stdout.write(`${id} (${detector ?? '?'} on ${entityId ?? '?'}): ${opts.verdict}\n`);
-      } finally {
-        await es.close();
-      }
+      const feedback = { findingId: id, verdict: opts.verdict, note: opts.note, analyst: opts.analyst, atMs: Date.now() };
+      const { detector, entityId } = await withElasticsearch(opts.config, (es, config) => recordFeedback(es, config, feedback));
+      process.stdout.write(`${id} (${detector ?? '?'} on ${entityId ?? '?'}): ${opts.verdict}\n`);
     });
 }

@@ -23,6 +23,8 @@ import { severityOf, type Finding } from '../finding.ts';
 import { labelledVectors } from './store.ts';
 import { pixieRowToRequestEvent, validatePixieRow } from '../../ingest/pixie/index.ts';
 import { parseHttpRow } from '../../models/http/request.ts';
+import { HttpModel } from '../../models/http/model.ts';
+import { syntheticAttacks, syntheticRows } from '../../models/http/synthetic.ts';
 import { requestRowOf } from '../http_request/detector.ts';
 
 const exec = promisify(execFile);
@@ -123,6 +125,30 @@ describe('analyst feedback', () => {
     expect({ ...exported, id: null }).toEqual({ ...original, id: null });
     expect(exported.params).toContainEqual(['email', 'ana%40example.com']);
   }, 120_000);
+
+  it('retrains the request model with the verdicts in one step: the judged request scores lower than without them', async () => {
+    // The previous test marked the request finding a false positive.
+    await writeFile(path.join(work, 'requests.jsonl'), syntheticRows(600, 21).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const common = ['train', 'http', '--input', path.join(work, 'requests.jsonl')];
+    await cli(...common, '--out', path.join(work, 'http-plain'));
+    const withFeedback = await cli(...common, '--out', path.join(work, 'http-feedback'), '--feedback', '--feedback-weight', '20', '-c', config);
+    expect(withFeedback.stderr).toContain('feedback: 1 false positives trained as normal (x20), 0 true positives');
+    expect(withFeedback.stderr).toMatch(/trained http model: 620 rows/);
+
+    const [plain, learned] = await Promise.all([HttpModel.load(path.join(work, 'http-plain')), HttpModel.load(path.join(work, 'http-feedback'))]);
+    const judged = parseHttpRow(snapshot);
+    const [before] = plain.scoreBatch([judged]);
+    const [after] = learned.scoreBatch([judged]);
+    // Normal traffic scores about the same either way: the verdict taught one request, not "everything is fine".
+    const normal = syntheticRows(50, 22, 'check').map((r) => parseHttpRow(r));
+    const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
+    const attacks = syntheticAttacks().map((r) => parseHttpRow(r));
+    const [attackMean, normalMean] = [mean(learned.scoreBatch(attacks)), mean(learned.scoreBatch(normal))];
+    plain.dispose();
+    learned.dispose();
+    expect(after).toBeLessThan(before);
+    expect(attackMean).toBeGreaterThan(normalMean);
+  }, 300_000);
 
   it('retrains with the verdicts: the false positive scores lower than without them', async () => {
     const common = ['train', 'window', '--input', path.join(work, 'train.jsonl'), '--epochs', '40', '--seed', '3'];

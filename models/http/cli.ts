@@ -8,18 +8,44 @@ import { evaluationReport, formatReport, type LabelledScore } from './evaluate.t
 import { readJsonLines } from './jsonl.ts';
 import { HttpModel } from './model.ts';
 import { parseHttpRow, type HttpRequest } from './request.ts';
-import { addTrackingOptions, trackingRequested, trainHttpTracked, type TrackingCliOptions } from '../registry/tracking-cli.ts';
+import {
+  addFeedbackOptions, addTrackingOptions, feedbackWeightOf, trackingRequested, trainHttpTracked, type FeedbackCliOptions, type TrackingCliOptions,
+} from '../registry/tracking-cli.ts';
+import { withElasticsearch } from '../../core/elasticsearch/client.ts';
+import { labelledRequests } from '../../detectors/feedback/store.ts';
+
+type TrainHttpOptions = { input: string; out: string } & TrackingCliOptions & FeedbackCliOptions;
+
+/** Judged request findings: each false positive `weight` times as a normal training request, true positives as attacks. */
+async function requestFeedback(configFile: string | undefined, weight: number): Promise<{ normal: HttpRequest[]; anomalous: HttpRequest[]; unreadable: number }> {
+  const rows = await withElasticsearch(configFile, (es, config) => labelledRequests(es, config));
+  const normal: HttpRequest[] = [];
+  const anomalous: HttpRequest[] = [];
+  let unreadable = 0;
+  for (const row of rows) {
+    let request: HttpRequest;
+    try {
+      request = parseHttpRow(row);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    if (row.label === 'anomalous') anomalous.push(request);
+    else for (let k = 0; k < weight; k++) normal.push(request);
+  }
+  return { normal, anomalous, unreadable };
+}
 
 const SCORE_BATCH = 512;
 const MAX_REPORTED_MALFORMED = 20;
 
 export function registerHttpModelCommands(groups: ModelCommandGroups): void {
-  addTrackingOptions(groups.train
+  addFeedbackOptions(addTrackingOptions(groups.train
     .command('http')
     .description('train the HTTP request model on normal requests (JSON lines, .gz allowed; labels are ignored)')
     .requiredOption('--input <file>', 'http_events-shaped JSON lines')
-    .requiredOption('--out <dir>', 'model package directory to write'), 'peregrine-http-request')
-    .action(async (options: { input: string; out: string } & TrackingCliOptions) => trainCommand(options));
+    .requiredOption('--out <dir>', 'model package directory to write'), 'peregrine-http-request'))
+    .action(async (options: TrainHttpOptions) => trainCommand(options));
   groups.score
     .command('http')
     .description('score requests: one {"id","score"} JSON line per input row, in input order; higher = more anomalous')
@@ -64,9 +90,10 @@ async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerat
   }
 }
 
-async function trainCommand(options: { input: string; out: string } & TrackingCliOptions): Promise<void> {
+async function trainCommand(options: TrainHttpOptions): Promise<void> {
   const malformed = new MalformedRows();
   const requests: HttpRequest[] = [];
+  let feedback: { false_positives: number; true_positives: number; weight: number; attacks: HttpRequest[] } | undefined;
   let firstId: unknown, lastId: unknown;
   let model: HttpModel | undefined;
   const started = systemClock.now();
@@ -86,12 +113,30 @@ async function trainCommand(options: { input: string; out: string } & TrackingCl
           task.title = `Read ${requests.length} rows (${malformed.count} malformed skipped)`;
         },
       },
+      ...(options.feedback
+        ? [{
+          title: 'Reading analysts\' verdicts',
+          task: async (_ctx: unknown, task: { title: string }) => {
+            const weight = feedbackWeightOf(options);
+            const fb = await requestFeedback(options.config, weight);
+            requests.push(...fb.normal);
+            feedback = { false_positives: fb.normal.length / weight, true_positives: fb.anomalous.length, weight, attacks: fb.anomalous };
+            task.title = `Feedback: ${feedback.false_positives} false positives (x${weight}), ${feedback.true_positives} true positives` +
+              (fb.unreadable ? `, ${fb.unreadable} unreadable skipped` : '');
+          },
+        }]
+        : []),
       ...(trackingRequested(options)
         ? [{
           title: 'Training, tracked in MLflow',
           task: async (_ctx: unknown, task: { output: string; title: string }) => {
             const t0 = systemClock.now();
-            await trainHttpTracked({ requests, out: options.out, source: options.input, malformedRows: malformed.count, options, onStep: (m) => { task.output = m; } });
+            await trainHttpTracked({
+              requests, out: options.out, source: options.input, malformedRows: malformed.count, options, onStep: (m) => { task.output = m; },
+              ...(feedback ? {
+                feedback: { attacks: feedback.attacks, params: { feedback_false_positives: feedback.false_positives, feedback_true_positives: feedback.true_positives, feedback_weight: feedback.weight } },
+              } : {}),
+            });
             trainMs = systemClock.now() - t0;
             model = await HttpModel.load(options.out);
             task.title = `Trained and tracked in ${(trainMs / 1000).toFixed(1)} s (TF.js backend ${tfBackendName()})`;
@@ -133,6 +178,10 @@ async function trainCommand(options: { input: string; out: string } & TrackingCl
     `trained http model: ${requests.length} rows, ${malformed.count} malformed rows skipped${lines}, ` +
     `${model!.profiles.routes.size} routes, ${model!.profiles.params.size} parameters, training ${(trainMs / 1000).toFixed(1)} s, total ${seconds.toFixed(1)} s -> ${options.out}\n`,
   );
+  if (feedback) {
+    process.stderr.write(`feedback: ${feedback.false_positives} false positives trained as normal (x${feedback.weight}), ${feedback.true_positives} true positives` +
+      `${feedback.true_positives && !(trackingRequested(options) && options.eval) ? ' (they join the evaluation of a tracked run with --eval)' : ''}\n`);
+  }
 }
 
 async function scoreCommand(options: { model: string; input: string }): Promise<void> {

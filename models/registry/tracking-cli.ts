@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.ts';
-import { PeregrineError } from '../../core/errors.ts';
+import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { MlflowClient } from '../../core/mlflow.ts';
 import { readJsonLines } from '../http/jsonl.ts';
 import { parseHttpRow, type HttpRequest } from '../http/request.ts';
@@ -31,12 +31,36 @@ export function addTrackingOptions(command: Command, defaultExperiment: string):
     .option('--eval <file>', 'labelled evaluation rows for the run\'s metrics and the champion comparison');
 }
 
+export interface FeedbackCliOptions {
+  feedback?: boolean;
+  feedbackWeight: string;
+  config?: string;
+}
+
+/** `--feedback`: analysts' verdicts from Elasticsearch join the training run (false positives as normal, weighted). */
+export function addFeedbackOptions(command: Command): Command {
+  return command
+    .option('--feedback', 'add analysts\' verdicts from Elasticsearch (`peregrine findings feedback`): false positives train as normal, true positives evaluate as anomalies')
+    .option('--feedback-weight <n>', 'how many times each false positive counts in training', '10')
+    .option('-c, --config <file>', 'YAML configuration (where Elasticsearch and the feedback index are, for --feedback)');
+}
+
+export function feedbackWeightOf(options: FeedbackCliOptions): number {
+  const n = Number(options.feedbackWeight);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--feedback-weight must be an integer >= 1, got "${options.feedbackWeight}"`, '--feedback-weight');
+  return n;
+}
+
 export function trackingRequested(options: TrackingCliOptions): boolean {
   return Boolean(options.mlflow || options.register);
 }
 
 /** Trains the request model inside a tracked MLflow run; evaluation rows (labelled) come from options.eval. */
-export async function trainHttpTracked(args: { requests: HttpRequest[]; out: string; source: string; malformedRows: number; options: TrackingCliOptions; onStep?: (m: string) => void }): Promise<TrackResult> {
+export async function trainHttpTracked(args: {
+  requests: HttpRequest[]; out: string; source: string; malformedRows: number; options: TrackingCliOptions; onStep?: (m: string) => void;
+  /** Analysts' verdicts: confirmed attacks join the evaluation rows; the counts become run params. */
+  feedback?: { attacks: HttpRequest[]; params: Record<string, number> };
+}): Promise<TrackResult> {
   const { options } = args;
   let evaluation: { requests: HttpRequest[]; anomalous: boolean[] } | undefined;
   if (options.eval) {
@@ -53,12 +77,17 @@ export async function trainHttpTracked(args: { requests: HttpRequest[]; out: str
       }
     }
     if (evaluation.requests.length === 0) throw new PeregrineError(`${options.eval}: no labelled rows (label "normal" / "anomalous")`);
+    for (const attack of args.feedback?.attacks ?? []) {
+      evaluation.requests.push(attack);
+      evaluation.anomalous.push(true);
+    }
   }
   const job = httpTrainingJob({
     requests: args.requests, evaluation, out: args.out, source: args.source, malformedRows: args.malformedRows,
     createdAt: new Date(systemClock.now()).toISOString(),
     onProgress: (p) => args.onStep?.(`${p.step}${p.detail ? `: ${p.detail}` : ''}`),
   });
+  Object.assign(job.params, args.feedback?.params);
   const client = new MlflowClient({ url: mlflowUrl(options.mlflow) });
   const result = await trackTrainingRun(job, {
     client, experiment: options.experiment ?? 'peregrine-http-request', runName: options.runName, registerAs: options.register,

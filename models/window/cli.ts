@@ -6,13 +6,13 @@ import { MlflowClient } from '../../core/mlflow.ts';
 import type { ModelCommandGroups } from '../cli.ts';
 import { resolveModelDir } from '../registry/artifacts.ts';
 import { trackTrainingRun, type TrackResult } from '../registry/track.ts';
+import { addFeedbackOptions, feedbackWeightOf, type FeedbackCliOptions } from '../registry/tracking-cli.ts';
 import { CHAMPION_ALIAS, mlflowUrl } from '../registry/uri.ts';
 import { tfBackendName } from '../tf.ts';
 import { readFeatureVectors, type InputRow } from './input.ts';
 import { WindowModel, type WindowTrainOptions } from './model.ts';
 import { prepareWindowData, SCORE_BATCH, windowTrainingJob } from './job.ts';
-import { loadConfig } from '../../core/config.ts';
-import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
+import { withElasticsearch } from '../../core/elasticsearch/client.ts';
 import { labelledVectors } from '../../detectors/feedback/store.ts';
 
 /** Detectors whose findings carry the window's feature vector. */
@@ -20,17 +20,11 @@ const WINDOW_DETECTORS = ['entity_window', 'error_ratio'];
 
 /** Analysts' verdicts as rows: each false positive `weight` times as normal training data, true positives as labelled anomalies. */
 async function feedbackRows(configFile: string | undefined, weight: number): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
-  const config = loadConfig({ file: configFile });
-  const es = createElasticsearchClient(config.elasticsearch);
-  try {
-    const labelled = await labelledVectors(es, config.elasticsearch, { detectors: WINDOW_DETECTORS });
-    const normal: InputRow[] = [];
-    for (const l of labelled) if (l.verdict === 'false_positive') for (let k = 0; k < weight; k++) normal.push({ line: 0, vector: l.vector });
-    const anomalous = labelled.filter((l) => l.verdict === 'true_positive').map((l): InputRow => ({ line: 0, vector: l.vector, label: 'anomalous' }));
-    return { normal, anomalous };
-  } finally {
-    await es.close();
-  }
+  const labelled = await withElasticsearch(configFile, (es, config) => labelledVectors(es, config, { detectors: WINDOW_DETECTORS }));
+  const normal: InputRow[] = [];
+  for (const l of labelled) if (l.verdict === 'false_positive') for (let k = 0; k < weight; k++) normal.push({ line: 0, vector: l.vector });
+  const anomalous = labelled.filter((l) => l.verdict === 'true_positive').map((l): InputRow => ({ line: 0, vector: l.vector, label: 'anomalous' }));
+  return { normal, anomalous };
 }
 
 const MAX_REPORTED_MALFORMED = 20;
@@ -52,15 +46,14 @@ export class MalformedRows {
   };
 }
 
-interface TrainWindowOptions {
+interface TrainWindowOptions extends FeedbackCliOptions {
   input: string; out: string; eval?: string;
   epochs: string; batchSize: string; hidden: string; bottleneck?: string; learningRate: string; seed: string; alertScore: string;
   mlflow?: string | boolean; register?: string; experiment: string; runName?: string; alias: string; minImprovement: string;
-  feedback?: boolean; feedbackWeight: string; config?: string;
 }
 
 export function registerWindowCommands(groups: ModelCommandGroups): void {
-  groups.train
+  addFeedbackOptions(groups.train
     .command('window')
     .description('train the entity-window autoencoder on feature vectors (JSON lines, .gz allowed, or an Avro container of schemas/feature-vector.avsc)')
     .requiredOption('--input <file>', 'feature vectors; rows labelled "anomalous" are used for evaluation only')
@@ -78,10 +71,7 @@ export function registerWindowCommands(groups: ModelCommandGroups): void {
     .option('--experiment <name>', 'MLflow experiment', DEFAULT_WINDOW_EXPERIMENT)
     .option('--run-name <name>', 'MLflow run name')
     .option('--alias <alias>', 'alias that moves to a better model', CHAMPION_ALIAS)
-    .option('--min-improvement <x>', 'ROC AUC margin the challenger needs over the champion', '0')
-    .option('--feedback', 'add analysts\' verdicts from Elasticsearch (`peregrine findings feedback`): false positives train as normal, true positives evaluate as anomalies')
-    .option('--feedback-weight <n>', 'how many times each false positive counts in training', '10')
-    .option('-c, --config <file>', 'YAML configuration (where Elasticsearch and the feedback index are, for --feedback)')
+    .option('--min-improvement <x>', 'ROC AUC margin the challenger needs over the champion', '0'))
     .action(async (options: TrainWindowOptions) => trainWindowCommand(options));
   groups.score
     .command('window')
@@ -144,7 +134,7 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
           if (rows.length === 0) throw new PeregrineError(`${options.input}: no usable feature vectors (${malformed.count} malformed rows)`);
           task.title = `Read ${rows.length} vectors (${malformed.count} malformed skipped)${evalRows ? `, ${evalRows.length} evaluation vectors` : ''}`;
           if (options.feedback) {
-            const weight = integer(options.feedbackWeight, '--feedback-weight');
+            const weight = feedbackWeightOf(options);
             const fb = await feedbackRows(options.config, weight);
             rows.push(...fb.normal);
             // True positives only evaluate: into --eval when given, else as labelled anomalies of the input.
