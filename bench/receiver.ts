@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   const sample = buildRequests(8, spans, perTrace);
   const splitCost = stepCost(sample, spans, (b) => splitRequest(parseExportRequest('traces', b, { checkItems: values.validate !== 'full' }), { maxMessageBytes: 1_000_000, partition: partitionTracesById ? 'traceId' : 'none' }));
   const validateCost = stepCost(sample, spans, (b) => decodeTraceRequest(b));
-  const rx = await startTestReceiver({ 'receiver.grpc.enabled': false, 'topics.partitions': 6, 'receiver.partitionTracesById': partitionTracesById, 'receiver.validate': values.validate });
+  // One load process stands for many clients: the per-client rate limit would measure itself.
+  const rx = await startTestReceiver({ 'receiver.rateLimit.requestsPerSecond': 0, 'receiver.grpc.enabled': false, 'topics.partitions': 6, 'receiver.partitionTracesById': partitionTracesById, 'receiver.validate': values.validate });
   const child = fork(fileURLToPath(import.meta.url), ['--load', rx.httpUrl, '--seconds', String(seconds), '--concurrency', String(concurrency), '--spans', String(spans), '--spans-per-trace', String(perTrace)], {
     execArgv: ['--import', 'tsx'],
   });

@@ -71,6 +71,16 @@ export const ReceiverConfig = z.strictObject({
   /** One message per resource, keyed by a hash of its attributes. */
   partitionMetricsByResourceAttributes: z.boolean().default(false),
   partitionLogsByResourceAttributes: z.boolean().default(false),
+  /**
+   * Requests per second each client address may send (a token bucket of `burst`); more get 429 / RESOURCE_EXHAUSTED
+   * with Retry-After. SDKs and collectors batch, so honest clients stay far below it. 0 turns it off.
+   */
+  rateLimit: z.strictObject({
+    requestsPerSecond: z.number().min(0).default(500),
+    burst: z.number().int().min(1).default(1000),
+    /** Client buckets kept; more addresses push out the least recently seen. */
+    maxClients: z.number().int().min(1).default(10_000),
+  }).default({ requestsPerSecond: 500, burst: 1000, maxClients: 10_000 }),
   /** When set, requests need `Authorization: Bearer <token>` (PEREGRINE__RECEIVER__AUTH_TOKEN). Never logged. */
   authToken: z.string().min(1).optional(),
   /** TLS on both receivers (PEM file paths). */

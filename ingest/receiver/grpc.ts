@@ -18,6 +18,7 @@ export interface GrpcReceiverOptions {
   retryAfterSeconds: number;
   authToken?: string;
   tls?: TlsFiles;
+  admitClient: (address: string) => void;
 }
 
 const SERVICES: Record<Signal, string> = {
@@ -58,6 +59,8 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions, exporter: 
         void (async () => {
           let ticket;
           try {
+            // getPeer(): "ipv4:10.0.0.1:53422", "ipv6:[::1]:53422": the address without the port.
+            options.admitClient(call.getPeer().replace(/^ipv[46]:/, '').replace(/:\d+$/, ''));
             if (options.authToken && !bearerMatches(String(call.metadata.get('authorization')[0] ?? ''), options.authToken)) {
               throw new ReceiverError('unauthenticated', 'missing or wrong bearer token');
             }

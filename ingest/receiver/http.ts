@@ -19,6 +19,8 @@ export interface HttpReceiverOptions {
   retryAfterSeconds: number;
   authToken?: string;
   tls?: TlsFiles;
+  /** Checked before anything else, so floods of unauthenticated requests are bounded too. */
+  admitClient: (address: string) => void;
 }
 
 const PATHS: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
@@ -64,6 +66,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions, exporter: 
     try {
       if (!signal) throw new ReceiverError('not_found', `no OTLP endpoint at ${path} (use /v1/traces, /v1/metrics or /v1/logs)`);
       if (req.method !== 'POST') throw new ReceiverError('method', `${req.method} is not allowed on ${path}; OTLP/HTTP uses POST`);
+      options.admitClient(req.socket.remoteAddress ?? 'unknown');
       if (options.authToken && !bearerMatches(req.headers.authorization, options.authToken)) {
         throw new ReceiverError('unauthenticated', 'missing or wrong bearer token');
       }

@@ -194,7 +194,8 @@ describe('OTLP receivers: requests larger than a Kafka message', () => {
 
 describe('OTLP receivers: fuzzed requests', () => {
   it('answers every mutated protobuf and JSON body with 200 or a clean 400, and keeps serving', async () => {
-    const rx = await startTestReceiver();
+    // One client as fast as it can: the per-client rate limit is tested on its own below.
+    const rx = await startTestReceiver({ 'receiver.rateLimit.requestsPerSecond': 0 });
     try {
       const seeds = seedPayloads(30);
       const rng = seededRandom(2026);
@@ -300,6 +301,35 @@ describe('OTLP receivers: Kafka slow, down, or the receiver full', () => {
       expect(a.status).toBe(503);
       expect(a.headers['retry-after']).toBe('2');
       expect(a.body.toString('latin1')).toMatch(/Kafka is unavailable/);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('limits each client\'s request rate: 429 + Retry-After and RESOURCE_EXHAUSTED + RetryInfo past the burst, nothing written', async () => {
+    const rx = await startTestReceiver({ 'receiver.rateLimit': { requestsPerSecond: 0.5, burst: 3 }, 'receiver.retryAfterSeconds': 4, 'receiver.authToken': TOKEN });
+    try {
+      const body = Buffer.from(sdkTraceRequest({ seed: 43, spans: 4 }));
+      const authed = { ...PROTO, authorization: `Bearer ${TOKEN}` };
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push((await post(`${rx.httpUrl}/v1/traces`, body, authed)).status);
+      expect(answers).toEqual([200, 200, 200]);
+      const limited = await post(`${rx.httpUrl}/v1/traces`, body, authed);
+      expect(limited.status).toBe(429);
+      expect(limited.headers['retry-after']).toBe('4');
+      expect(limited.body.toString('latin1')).toMatch(/over the receiver's limit of 0.5 requests\/s/);
+      // The limit comes before the token check: guessing tokens is rate-limited as well.
+      expect((await post(`${rx.httpUrl}/v1/traces`, body, PROTO)).status).toBe(429);
+      // gRPC from the same address shares the bucket.
+      const g = await grpcExport(rx.grpcUrl, TRACE_PATH, body, { token: TOKEN });
+      expect(g.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect((g.error!.metadata.get('grpc-status-details-bin')[0] as Buffer).toString('latin1')).toContain('RetryInfo');
+      const counted = await rx.metrics.registry.getSingleMetricAsString('peregrine_receiver_requests_total');
+      expect(counted).toMatch(/transport="http",signal="traces",outcome="rate_limited"\} 2/);
+      expect(counted).toMatch(/transport="grpc",signal="traces",outcome="rate_limited"\} 1/);
+      // What was accepted is in Kafka once; what was refused is not.
+      const records = await readTopic(rx.kafka, rx.topics.traces, () => false, 4000);
+      expect(records.reduce((n, r) => n + decodeTraceRequest(r.value).length, 0)).toBe(3 * 4);
     } finally {
       await rx.close();
     }

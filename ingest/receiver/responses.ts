@@ -7,7 +7,8 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Signal } from './split.ts';
 
 /** Why a request was not (fully) taken. `retryable` kinds come with Retry-After / RetryInfo. */
-export type FailureKind = 'malformed' | 'too_large' | 'unsupported_media' | 'unauthenticated' | 'overloaded' | 'unavailable' | 'not_found' | 'method';
+export type FailureKind =
+  | 'malformed' | 'too_large' | 'unsupported_media' | 'unauthenticated' | 'rate_limited' | 'overloaded' | 'unavailable' | 'not_found' | 'method';
 
 export class ReceiverError extends Error {
   constructor(readonly kind: FailureKind, message: string) {
@@ -15,17 +16,17 @@ export class ReceiverError extends Error {
     this.name = 'ReceiverError';
   }
   get retryable(): boolean {
-    return this.kind === 'overloaded' || this.kind === 'unavailable';
+    return this.kind === 'rate_limited' || this.kind === 'overloaded' || this.kind === 'unavailable';
   }
 }
 
 export const HTTP_STATUS: Record<FailureKind, number> = {
-  malformed: 400, too_large: 413, unsupported_media: 415, unauthenticated: 401, overloaded: 429, unavailable: 503, not_found: 404, method: 405,
+  malformed: 400, too_large: 413, unsupported_media: 415, unauthenticated: 401, rate_limited: 429, overloaded: 429, unavailable: 503, not_found: 404, method: 405,
 };
 
 export const GRPC_CODE: Record<FailureKind, GrpcStatus> = {
   malformed: GrpcStatus.INVALID_ARGUMENT, too_large: GrpcStatus.RESOURCE_EXHAUSTED, unsupported_media: GrpcStatus.INVALID_ARGUMENT,
-  unauthenticated: GrpcStatus.UNAUTHENTICATED, overloaded: GrpcStatus.RESOURCE_EXHAUSTED, unavailable: GrpcStatus.UNAVAILABLE,
+  unauthenticated: GrpcStatus.UNAUTHENTICATED, rate_limited: GrpcStatus.RESOURCE_EXHAUSTED, overloaded: GrpcStatus.RESOURCE_EXHAUSTED, unavailable: GrpcStatus.UNAVAILABLE,
   not_found: GrpcStatus.UNIMPLEMENTED, method: GrpcStatus.UNIMPLEMENTED,
 };
 

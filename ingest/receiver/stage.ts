@@ -1,6 +1,7 @@
 /** The `ingest` stage: Peregrine's OTLP receivers (HTTP on 4318, gRPC on 4317 by default) writing to Kafka. */
 import type { Server as HttpServer } from 'node:http';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../../core/clock.ts';
 import type { Config } from '../../core/config.ts';
 import { PeregrineError } from '../../core/errors.ts';
 import type { Producer } from '../../core/kafka/adapter.ts';
@@ -10,6 +11,8 @@ import type { RunningStage, StageContext } from '../../core/stage.ts';
 import { INGEST_STAGE, OtlpExporter, ReceiverMetrics } from './exporter.ts';
 import { startGrpcReceiver } from './grpc.ts';
 import { startHttpReceiver } from './http.ts';
+import { ClientRateLimiter } from './rate-limit.ts';
+import { ReceiverError } from './responses.ts';
 
 export { INGEST_STAGE };
 
@@ -21,7 +24,7 @@ export interface IngestStage extends RunningStage {
 }
 
 /** Starts both receivers on an existing producer (the stage, tests and the benchmark use this). */
-export async function startReceivers(config: Config, producer: Producer, metrics: MetricsRegistry, log: Logger): Promise<IngestStage> {
+export async function startReceivers(config: Config, producer: Producer, metrics: MetricsRegistry, log: Logger, clock: Clock = systemClock): Promise<IngestStage> {
   const r = config.receiver;
   const exporter = new OtlpExporter({
     topics: { traces: config.topics.spans, metrics: config.topics.metrics, logs: config.topics.logs },
@@ -34,7 +37,13 @@ export async function startReceivers(config: Config, producer: Producer, metrics
     partitionMetricsByResourceAttributes: r.partitionMetricsByResourceAttributes,
     partitionLogsByResourceAttributes: r.partitionLogsByResourceAttributes,
   }, producer, new ReceiverMetrics(metrics.registry, metrics.stage), log);
-  const common = { host: r.host, maxDecompressedBytes: r.maxDecompressedBytes, retryAfterSeconds: r.retryAfterSeconds, authToken: r.authToken, tls: r.tls };
+  const limiter = r.rateLimit.requestsPerSecond > 0 ? new ClientRateLimiter(r.rateLimit) : undefined;
+  const admitClient = (address: string): void => {
+    if (limiter && !limiter.allow(address, clock.now())) {
+      throw new ReceiverError('rate_limited', `client ${address} is over the receiver's limit of ${r.rateLimit.requestsPerSecond} requests/s; retry later`);
+    }
+  };
+  const common = { host: r.host, maxDecompressedBytes: r.maxDecompressedBytes, retryAfterSeconds: r.retryAfterSeconds, authToken: r.authToken, tls: r.tls, admitClient };
   let http: { server: HttpServer; port: number } | undefined;
   let grpc: { server: GrpcServer; port: number } | undefined;
   try {
@@ -82,7 +91,7 @@ export async function startIngestStage(ctx: StageContext): Promise<IngestStage> 
   ]);
   const producer = await kafka.producer();
   try {
-    return await startReceivers(config, producer, ctx.metrics, log);
+    return await startReceivers(config, producer, ctx.metrics, log, ctx.clock);
   } catch (e) {
     await producer.close();
     throw e;
