@@ -8,6 +8,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { describeOutcome, type OtlpExporter } from './exporter.ts';
 import { bearerMatches, readTlsFiles, type TlsFiles } from '../../core/server-security.ts';
+import { grpcPeerAddress } from './rate-limit.ts';
 import { exportResponse, GRPC_CODE, ReceiverError, statusMessage } from './responses.ts';
 import type { Signal } from './split.ts';
 
@@ -59,8 +60,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions, exporter: 
         void (async () => {
           let ticket;
           try {
-            // getPeer(): "ipv4:10.0.0.1:53422", "ipv6:[::1]:53422": the address without the port.
-            options.admitClient(call.getPeer().replace(/^ipv[46]:/, '').replace(/:\d+$/, ''));
+            options.admitClient(grpcPeerAddress(call.getPeer()));
             if (options.authToken && !bearerMatches(String(call.metadata.get('authorization')[0] ?? ''), options.authToken)) {
               throw new ReceiverError('unauthenticated', 'missing or wrong bearer token');
             }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientRateLimiter } from './rate-limit.ts';
+import { ClientRateLimiter, grpcPeerAddress } from './rate-limit.ts';
 
 describe('per-client rate limit', () => {
   it('lets a burst through, then the refill rate, per client', () => {
@@ -34,5 +34,11 @@ describe('per-client rate limit', () => {
     expect(limiter.clients).toBe(3);
     expect(limiter.allow('a', 0)).toBe(false); // a kept its empty bucket
     expect(limiter.allow('b', 0)).toBe(true); // b starts over
+  });
+
+  it('keys a gRPC client by the address HTTP reports for it, so both transports share its bucket', () => {
+    expect(grpcPeerAddress('ipv4:10.0.0.1:53422')).toBe('10.0.0.1');
+    expect(grpcPeerAddress('ipv6:[::1]:53422')).toBe('::1');
+    expect(grpcPeerAddress('ipv6:[2001:db8::7]:443')).toBe('2001:db8::7');
   });
 });

@@ -41,3 +41,8 @@ export class ClientRateLimiter {
     return this.buckets.size;
   }
 }
+
+/** A gRPC peer ("ipv4:10.0.0.1:53422", "ipv6:[::1]:53422") as the address HTTP reports for the same client. */
+export function grpcPeerAddress(peer: string): string {
+  return peer.replace(/^ipv[46]:/, '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+}
