@@ -75,8 +75,17 @@ async function findExpected(es: Client, config: Config, sinceMs: number): Promis
 export async function runDemo(config: Config, log: Logger, options: DemoOptions): Promise<DemoResult> {
   const { print, signal } = options;
   let findings = 0;
+  // The catalog's GetProduct windows closed since this round's normal traffic began: its baseline is trusted after
+  // warmupWindows of them, so the failure waits for that (a slow machine closes windows late).
+  let normalSince = Infinity;
+  const warmWindows = new Set<number>();
   const pipeline = await startPipeline(config, log, {
     hooks: {
+      onEmit: (vectors) => {
+        for (const v of vectors) {
+          if (v.service === CATALOG_SERVICE && v.operation === GET_PRODUCT && v.windowEndMs > normalSince) warmWindows.add(v.windowStartMs);
+        }
+      },
       onFinding: (f, doc) => {
         findings++;
         const event = doc.event as { url?: string };
@@ -90,7 +99,15 @@ export async function runDemo(config: Config, log: Logger, options: DemoOptions)
     do {
       print(`normal traffic for ${options.normalSeconds}s (${options.requestsPerSecond} req/s)`);
       shop.failProduct = undefined;
+      warmWindows.clear();
+      normalSince = Date.now();
       await traffic(shop, options.normalSeconds, options.requestsPerSecond, signal);
+      const warmupWindows = config.detectors.errorRatio.warmupWindows;
+      const warmDeadline = Date.now() + 120_000;
+      while (options.once && !signal.aborted && warmWindows.size < warmupWindows && Date.now() < warmDeadline) {
+        print(`baseline warming up: ${warmWindows.size} of ${warmupWindows} ${GET_PRODUCT} windows closed; normal traffic goes on`);
+        await traffic(shop, 5, options.requestsPerSecond, signal);
+      }
       if (signal.aborted) break;
       const failureStart = Date.now();
       print(`productCatalogFailure on: GetProduct fails for ${FAILING_PRODUCT} for ${options.failureSeconds}s`);
