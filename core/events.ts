@@ -139,3 +139,14 @@ export interface ProcessExecEvent {
 }
 
 export type NormalizedEvent = RequestEvent | MetricPointEvent | LogRecordEvent | ConnectionEvent | ProcessExecEvent;
+
+/** The elements of an attribute that was an OTLP array (decoding flattens arrays to JSON text); undefined for any other value. */
+export function arrayAttribute(value: string | number | boolean | undefined): unknown[] | undefined {
+  if (typeof value !== 'string' || !value.startsWith('[')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined; // a plain value that happens to start with '['
+  }
+}

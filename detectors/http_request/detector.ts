@@ -7,7 +7,7 @@
  * the request that drove the score. Pure apart from the model it holds.
  */
 import { isIP } from 'node:net';
-import type { RequestEvent } from '../../core/events.ts';
+import { arrayAttribute, type RequestEvent } from '../../core/events.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { HttpModel } from '../../models/http/model.ts';
 import { parseHttpRow, type HttpRequest } from '../../models/http/request.ts';
@@ -24,15 +24,7 @@ const THREAT: NonNullable<Finding['threat']> = {
 
 /** `http.request.header.*` attributes arrive flattened: an OTLP string array as JSON text. */
 function headerValue(value: string | number | boolean): string {
-  if (typeof value === 'string' && value.startsWith('[')) {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      if (Array.isArray(parsed)) return parsed.map(String).join(', ');
-    } catch {
-      // a plain value that happens to start with '['
-    }
-  }
-  return String(value);
+  return arrayAttribute(value)?.map(String).join(', ') ?? String(value);
 }
 
 /** A server-side HTTP request event as an http_events row (what the request model trains on); undefined for anything else. */

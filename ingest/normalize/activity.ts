@@ -5,7 +5,7 @@
  * OpenTelemetry process and network conventions); any other producer that does the same is read the
  * same way. Pure.
  */
-import type { ConnectionEvent, LogRecordEvent, NormalizedEvent, ProcessExecEvent } from '../../core/events.ts';
+import { arrayAttribute, type ConnectionEvent, type LogRecordEvent, type NormalizedEvent, type ProcessExecEvent } from '../../core/events.ts';
 
 type Attributes = LogRecordEvent['attributes'];
 
@@ -37,15 +37,7 @@ function text(attrs: Attributes | undefined, key: string): string | undefined {
 /** `process.command_args` arrives flattened to JSON text (an OTLP array value); a plain string is one argument. */
 function args(value: string | number | boolean | undefined): string[] {
   if (typeof value !== 'string') return [];
-  if (value.startsWith('[')) {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      if (Array.isArray(parsed)) return parsed.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
-    } catch {
-      // Not JSON after all: keep it whole.
-    }
-  }
-  return [value];
+  return arrayAttribute(value)?.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))) ?? [value];
 }
 
 /** The host: resource `host.name`, else the service (a sensor names its resource after the process). */
