@@ -1,4 +1,4 @@
-import type { FeatureVector } from '../schemas/feature-vector.ts';
+import type { Exemplar, FeatureVector } from '../schemas/feature-vector.ts';
 
 /** What a detector concludes about one (entity, window): the input of the ECS encoder and of the alert feed. */
 export interface Finding {
@@ -33,6 +33,11 @@ export function severityOf(riskScore: number): number {
   if (riskScore >= 70) return 73;
   if (riskScore >= 40) return 47;
   return 21;
+}
+
+/** The trace links a finding keeps from a window's exemplars. */
+export function exemplarLinks(exemplars: readonly Exemplar[]): Finding['exemplars'] {
+  return exemplars.map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason }));
 }
 
 /** What a finding about a feature vector's window takes from the vector: entity, window, and the whole vector. */

@@ -9,7 +9,7 @@ import type { RunningStage, StageContext } from '../core/stage.ts';
 import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from './ecs/encode.ts';
-import { ErrorRatioDetector } from './error_ratio/detector.ts';
+import { ERROR_RATIO_DETECTOR, ErrorRatioDetector } from './error_ratio/detector.ts';
 import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './entity_window/detector.ts';
 import { HTTP_REQUEST_DETECTOR, HttpRequestDetector } from './http_request/detector.ts';
 import { followModel } from './model-loader.ts';
@@ -156,7 +156,7 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
       onBatch: (batch) => queue.run(() => handle(batch, scoreRequests)),
     }));
   }
-  log.info({ topics: [topics.features, ...(requestDetector ? [topics.spans] : [])], alias, detectors: ['error_ratio', ...(windowDetector ? [ENTITY_WINDOW_DETECTOR] : []), ...(requestDetector ? [HTTP_REQUEST_DETECTOR] : [])] }, 'detectors stage consuming');
+  log.info({ topics: [topics.features, ...(requestDetector ? [topics.spans] : [])], alias, detectors: [ERROR_RATIO_DETECTOR, ...(windowDetector ? [ENTITY_WINDOW_DETECTOR] : []), ...(requestDetector ? [HTTP_REQUEST_DETECTOR] : [])] }, 'detectors stage consuming');
   return {
     name: stage,
     async stop() {

@@ -6,7 +6,7 @@
  */
 import { feature, type FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowModel } from '../../models/window/model.ts';
-import { severityOf, windowFields, type Finding } from '../finding.ts';
+import { severityOf, windowFields, exemplarLinks, type Finding } from '../finding.ts';
 import type { LoadedModel } from '../model-loader.ts';
 
 export const ENTITY_WINDOW_DETECTOR = 'entity_window';
@@ -59,7 +59,7 @@ export class EntityWindowDetector {
       severity: severityOf(riskScore),
       message: `${v.service} ${v.operation ?? ''}: anomaly score ${scored.score.toFixed(1)} of 100: ${because}`,
       explanation: top.map((c) => ({ feature: c.feature, actual: c.actual, typical: c.typical, share: c.share })),
-      exemplars: v.exemplars.map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
+      exemplars: exemplarLinks(v.exemplars),
       model: { name, version },
     };
   }

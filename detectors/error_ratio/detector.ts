@@ -1,6 +1,6 @@
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { feature } from '../../schemas/feature-vector.ts';
-import { severityOf, windowFields, type Finding } from '../finding.ts';
+import { severityOf, windowFields, exemplarLinks, type Finding } from '../finding.ts';
 
 export interface ErrorRatioSettings {
   warmupWindows: number;
@@ -62,7 +62,7 @@ export class ErrorRatioDetector {
       explanation: [
         { feature: 'error_ratio', actual: ratio, typical: b.errorRatio, share: 1 },
       ],
-      exemplars: (errorExemplars.length > 0 ? errorExemplars : v.exemplars).map((e) => ({ traceId: e.traceId, spanId: e.spanId, reason: e.reason })),
+      exemplars: exemplarLinks(errorExemplars.length > 0 ? errorExemplars : v.exemplars),
     };
   }
 
