@@ -14,9 +14,11 @@ import { WindowModel, type WindowTrainOptions } from './model.ts';
 import { prepareWindowData, SCORE_BATCH, windowTrainingJob } from './job.ts';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
 import { labelledVectors } from '../../detectors/feedback/store.ts';
+import { ENTITY_WINDOW_DETECTOR } from '../../detectors/entity_window/detector.ts';
+import { ERROR_RATIO_DETECTOR } from '../../detectors/error_ratio/detector.ts';
 
 /** Detectors whose findings carry the window's feature vector. */
-const WINDOW_DETECTORS = ['entity_window', 'error_ratio'];
+const WINDOW_DETECTORS = [ENTITY_WINDOW_DETECTOR, ERROR_RATIO_DETECTOR];
 
 /** Analysts' verdicts as rows: each false positive `weight` times as normal training data, true positives as labelled anomalies. */
 async function feedbackRows(configFile: string | undefined, weight: number): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
