@@ -1,0 +1,421 @@
+/**
+ * Normalized events → updates of the entity windows they belong to. One function per event kind finds the
+ * entities an event speaks for (see features/README.md) and hands each one's aggregate the event's facts, computed
+ * once per event. The sink decides which window an event time falls in and refuses closed ones. Pure.
+ */
+import type { ConnectionEvent, LogRecordEvent, MetricPointEvent, ProcessExecEvent, RequestEvent } from '../../core/events.ts';
+import { activityEvent } from '../../ingest/normalize/activity.ts';
+import { endpoint, entityIds } from '../entity/ids.ts';
+import { itemHash } from '../sketch/sample.ts';
+import { EntityAggregate, EXAMPLE_SAMPLE, FIRST_SEEN_SAMPLE, ROUTE_SAMPLE, type ExemplarCandidate } from '../window/aggregate.ts';
+import { DistinctCounter } from '../sketch/distinct.ts';
+import { QuantileSketch } from '../sketch/quantile.ts';
+import { ItemSample } from '../sketch/sample.ts';
+import { authLogFacts, isFailedLogin, requestIdentity } from './auth.ts';
+import { payloadOf, payloadStats, type PayloadStats } from './payload.ts';
+
+export interface AggregateSink {
+  /** The aggregate of the entity's window holding `timeMs`, or undefined when that window is already closed. */
+  open(entityId: string, timeMs: number): EntityAggregate | undefined;
+}
+
+type Resource = Record<string, string | number | boolean> | undefined;
+
+/** Largest latency (ms) and byte count taken as they are; larger values are instrumentation bugs or attacks on the stats. */
+const MAX_LATENCY_MS = 86_400_000;
+const MAX_BYTES = 1e15;
+/** OTLP severity numbers: ERROR starts at 17. */
+const SEVERITY_ERROR = 17;
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh', 'mksh', 'csh', 'tcsh', 'fish', 'busybox', 'pwsh', 'powershell', 'cmd.exe']);
+
+function sane(n: number | undefined, max: number): number | undefined {
+  return n !== undefined && Number.isFinite(n) && n >= 0 && n <= max ? n : undefined;
+}
+
+function text(r: Resource, key: string): string | undefined {
+  const v = r?.[key];
+  return v === undefined || v === '' ? undefined : String(v);
+}
+
+function basename(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? path : path.slice(slash + 1);
+}
+
+/** Resource attributes findings need, copied into a new window's attributes. */
+function resourceAttributes(agg: EntityAggregate, r: Resource): void {
+  if (!r) return;
+  agg.setAttribute('host.name', r['host.name']);
+  agg.setAttribute('k8s.pod.name', r['k8s.pod.name']);
+  agg.setAttribute('k8s.namespace.name', r['k8s.namespace.name']);
+  agg.setAttribute('container.id', r['container.id']);
+}
+
+interface RequestFacts {
+  latency: number;
+  error: boolean;
+  serverError: boolean;
+  clientError: boolean;
+  authFailure: boolean;
+  notFound: boolean;
+  failedLogin: boolean;
+  requestBytes: number | undefined;
+  responseBytes: number | undefined;
+  method: 'GET' | 'POST' | 'other' | undefined;
+  route: string;
+  routeHash: number;
+  missing: string | undefined;
+  missingHash: number;
+  identity: string | undefined;
+  identityHash: number;
+  payload: PayloadStats | undefined;
+  exemplar: ExemplarCandidate;
+  bytesExemplar: ExemplarCandidate | undefined;
+}
+
+const GRPC_SERVER_ERRORS = new Set([2, 4, 13, 14, 15]);
+
+function requestFacts(e: RequestEvent): RequestFacts {
+  const status = e.httpStatus;
+  const grpc = e.grpcStatus;
+  const latency = sane(e.durationMs, MAX_LATENCY_MS) ?? 0;
+  const requestBytes = sane(e.requestBytes, MAX_BYTES);
+  const responseBytes = sane(e.responseBytes, MAX_BYTES);
+  const route = e.route ?? e.operation;
+  const notFound = status === 404 || (status === undefined && grpc === 5);
+  const missing = notFound ? e.path ?? route : undefined;
+  const identity = requestIdentity(e);
+  const payloadText = payloadOf(e.query, e.requestBody);
+  const method = e.method === undefined ? undefined : e.method === 'GET' ? 'GET' : e.method === 'POST' ? 'POST' : 'other';
+  const exemplar: ExemplarCandidate = { traceId: e.traceId, spanId: e.spanId, timeMs: e.timeMs, value: latency, statusMessage: e.statusMessage };
+  const bytes = (requestBytes ?? 0) + (responseBytes ?? 0);
+  return {
+    latency,
+    error: e.error,
+    serverError: status !== undefined ? status >= 500 && status < 600 : grpc !== undefined && GRPC_SERVER_ERRORS.has(grpc),
+    clientError: status !== undefined ? status >= 400 && status < 500 : false,
+    authFailure: status === 401 || status === 403 || (status === undefined && (grpc === 16 || grpc === 7)),
+    notFound,
+    failedLogin: isFailedLogin(e),
+    requestBytes,
+    responseBytes,
+    method,
+    route,
+    routeHash: itemHash(route),
+    missing,
+    missingHash: missing === undefined ? 0 : itemHash(missing),
+    identity,
+    identityHash: identity === undefined ? 0 : itemHash(identity),
+    payload: payloadText === undefined ? undefined : payloadStats(payloadText),
+    exemplar,
+    bytesExemplar: bytes > 0 ? { ...exemplar, value: bytes } : undefined,
+  };
+}
+
+function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, routeHash: number, peer: string | undefined): void {
+  agg.samples++;
+  const r = agg.req();
+  r.count++;
+  if (f.error) r.errors++;
+  if (f.serverError) r.serverErrors++;
+  if (f.clientError) r.clientErrors++;
+  if (f.authFailure) r.authFailures++;
+  if (f.notFound) r.notFound++;
+  if (f.failedLogin) r.failedLogins++;
+  r.latencySum += f.latency;
+  if (f.latency > r.latencyMax) r.latencyMax = f.latency;
+  r.latency.add(f.latency);
+  if (f.requestBytes !== undefined) {
+    r.requestBytesCount++;
+    r.requestBytesSum += f.requestBytes;
+    if (f.requestBytes > r.requestBytesMax) r.requestBytesMax = f.requestBytes;
+    (r.requestBytes ??= new QuantileSketch()).add(f.requestBytes);
+  }
+  if (f.responseBytes !== undefined) {
+    r.responseBytesCount++;
+    r.responseBytesSum += f.responseBytes;
+    if (f.responseBytes > r.responseBytesMax) r.responseBytesMax = f.responseBytes;
+    (r.responseBytes ??= new QuantileSketch()).add(f.responseBytes);
+  }
+  if (f.method === 'GET') r.methodGet++;
+  else if (f.method === 'POST') r.methodPost++;
+  else if (f.method === 'other') r.methodOther++;
+  (r.routes ??= new DistinctCounter()).addHash(routeHash);
+  (r.routeSample ??= new ItemSample(ROUTE_SAMPLE)).add(routeItem, 1, routeHash);
+  if (f.missing !== undefined) {
+    (r.missingRoutes ??= new DistinctCounter()).addHash(f.missingHash);
+    (r.missingSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(f.missing, 1, f.missingHash);
+  }
+  if (peer !== undefined) {
+    const h = itemHash(peer);
+    (r.peers ??= new DistinctCounter()).addHash(h);
+    (r.peerSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(peer, 1, h);
+  }
+  if (f.identity !== undefined) addIdentity(agg, f.identity, f.identityHash);
+  const p = f.payload;
+  if (p) {
+    r.payloadCount++;
+    r.payloadLengthSum += p.length;
+    if (p.length > r.payloadLengthMax) r.payloadLengthMax = p.length;
+    r.payloadAlphaSum += p.alphaRatio;
+    r.payloadDigitSum += p.digitRatio;
+    r.payloadSpecialSum += p.specialRatio;
+    r.payloadEncodedSum += p.encodedDensity;
+    r.payloadEntropySum += p.entropy;
+    if (p.entropy > r.payloadEntropyMax) r.payloadEntropyMax = p.entropy;
+  }
+  const ex = agg.ex();
+  if (f.error) ex.offerError(f.exemplar);
+  ex.offerSlow(f.exemplar);
+  if (f.bytesExemplar) ex.offerLarge(f.bytesExemplar);
+}
+
+function addIdentity(agg: EntityAggregate, identity: string, h = itemHash(identity)): void {
+  (agg.identities ??= new DistinctCounter()).addHash(h);
+  (agg.identitySample ??= new ItemSample(EXAMPLE_SAMPLE)).add(identity, 1, h);
+}
+
+function addDestination(agg: EntityAggregate, destination: string): void {
+  const h = itemHash(destination);
+  (agg.destinations ??= new DistinctCounter()).addHash(h);
+  (agg.destinationSample ??= new ItemSample(FIRST_SEEN_SAMPLE)).add(destination, 1, h);
+}
+
+/** Spans that serve a request: server and consumer spans, and roots (a job or a request without a server span). */
+function serves(e: RequestEvent): boolean {
+  return e.spanKind === 'server' || e.spanKind === 'consumer' || e.parentSpanId === undefined;
+}
+
+/** Whom a client span calls: `peer.service`, else the server address (and port), else the database or queue system. */
+function calleeOf(e: RequestEvent): string | undefined {
+  if (e.peerService) return e.peerService;
+  if (e.serverAddress) return endpoint(e.serverAddress, e.serverPort);
+  return e.dbSystem ?? e.rpcService;
+}
+
+export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
+  const t = e.timeMs;
+  if (serves(e)) {
+    const f = requestFacts(e);
+    const service = sink.open(entityIds.service(e.service), t);
+    if (service) {
+      if (service.samples === 0) {
+        service.setAttribute('service.name', e.service);
+        resourceAttributes(service, e.resource);
+      }
+      addRequest(service, f, f.route, f.routeHash, e.clientAddress);
+    }
+    const operation = sink.open(entityIds.operation(e.service, e.operation), t);
+    if (operation) {
+      if (operation.samples === 0) {
+        operation.setAttribute('service.name', e.service);
+        operation.setAttribute('url.path', e.route);
+        operation.setAttribute('http.request.method', e.method);
+      }
+      addRequest(operation, f, f.route, f.routeHash, e.clientAddress);
+    }
+    if (e.clientAddress) {
+      const client = sink.open(entityIds.client(e.clientAddress), t);
+      if (client) {
+        if (client.samples === 0) {
+          client.setAttribute('source.ip', e.clientAddress);
+          client.setAttribute('service.name', e.service);
+        }
+        const routeItem = `${e.service} ${f.route}`;
+        addRequest(client, f, routeItem, itemHash(routeItem), e.service);
+      }
+    }
+    return;
+  }
+  if (e.spanKind !== 'client' && e.spanKind !== 'producer') return;
+  const callee = calleeOf(e);
+  if (callee === undefined) return;
+  const edge = sink.open(entityIds.edge(e.service, callee), t);
+  if (edge) {
+    if (edge.samples === 0) {
+      edge.setAttribute('service.name', e.service);
+      edge.setAttribute('destination.service', e.peerService);
+      edge.setAttribute('destination.address', e.serverAddress);
+      edge.setAttribute('destination.port', e.serverPort);
+    }
+    const f = requestFacts(e);
+    addRequest(edge, f, f.route, f.routeHash, e.serverAddress === undefined ? undefined : endpoint(e.serverAddress, e.serverPort));
+  }
+  const service = sink.open(entityIds.service(e.service), t);
+  if (service) {
+    if (service.samples === 0) service.setAttribute('service.name', e.service);
+    service.samples++;
+    addDestination(service, callee);
+  }
+}
+
+/** The pod id of a resource (or of a record's attributes), without its `pod:` prefix use. */
+function podOf(r: Resource, attrs?: Resource): string | undefined {
+  return entityIds.pod(text(r, 'k8s.namespace.name'), text(r, 'k8s.pod.name'), text(attrs, 'container.id') ?? text(r, 'container.id'));
+}
+
+function hostEntities(sink: AggregateSink, host: string, pod: string | undefined, t: number, r: Resource): EntityAggregate[] {
+  const out: EntityAggregate[] = [];
+  const h = sink.open(entityIds.host(host), t);
+  if (h) {
+    if (h.samples === 0) h.setAttribute('host.name', host);
+    out.push(h);
+  }
+  if (pod) {
+    const p = podEntity(sink, pod, host, t, r);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+function podEntity(sink: AggregateSink, pod: string, host: string, t: number, r: Resource): EntityAggregate | undefined {
+  const p = sink.open(pod, t);
+  if (p && p.samples === 0) {
+    p.setAttribute('host.name', host);
+    resourceAttributes(p, r);
+  }
+  return p;
+}
+
+function processEntity(sink: AggregateSink, host: string, pod: string | undefined, executable: string, t: number): EntityAggregate | undefined {
+  const agg = sink.open(entityIds.process(pod === undefined ? host : pod.slice('pod:'.length), executable), t);
+  if (agg && agg.samples === 0) {
+    agg.setAttribute('host.name', host);
+    agg.setAttribute('process.executable', executable);
+  }
+  return agg;
+}
+
+function routeExec(sink: AggregateSink, e: ProcessExecEvent, r: Resource, attrs: Resource): void {
+  const pod = podOf(r, attrs);
+  const shell = SHELLS.has(basename(e.binary));
+  const commandLine = e.args.length > 0 ? e.args.join(' ') : e.binary;
+  for (const agg of hostEntities(sink, e.host, pod, e.timeMs, r)) {
+    agg.samples++;
+    const a = agg.act();
+    a.execs++;
+    (a.binaries ??= new ItemSample(FIRST_SEEN_SAMPLE)).add(e.binary);
+    if (shell) {
+      a.shellExecs++;
+      (a.shellSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(commandLine);
+    }
+  }
+  const proc = processEntity(sink, e.host, pod, e.binary, e.timeMs);
+  if (proc) {
+    proc.samples++;
+    proc.act().execs++;
+    if (shell) proc.act().shellExecs++;
+  }
+}
+
+function routeConnection(sink: AggregateSink, e: ConnectionEvent, r: Resource): void {
+  const pod = podOf(r);
+  const destination = e.role === 'server' ? undefined : endpoint(e.remoteAddress, e.remotePort);
+  const executable = text(r, 'process.executable.path') ?? e.command;
+  const targets = hostEntities(sink, e.host, pod, e.timeMs, r);
+  const proc = executable === undefined ? undefined : processEntity(sink, e.host, pod, executable, e.timeMs);
+  if (proc) targets.push(proc);
+  if (destination !== undefined && executable !== undefined) {
+    const edge = sink.open(entityIds.edge(basename(executable), destination), e.timeMs);
+    if (edge) {
+      if (edge.samples === 0) {
+        edge.setAttribute('host.name', e.host);
+        edge.setAttribute('process.executable', executable);
+        edge.setAttribute('destination.address', e.remoteAddress);
+        edge.setAttribute('destination.port', e.remotePort);
+      }
+      targets.push(edge);
+    }
+  }
+  for (const agg of targets) {
+    agg.samples++;
+    const a = agg.act();
+    if (e.phase === 'open') a.connections++;
+    a.bytesOut += sane(e.bytesSent, MAX_BYTES) ?? 0;
+    a.bytesIn += sane(e.bytesReceived, MAX_BYTES) ?? 0;
+    if (destination !== undefined && e.phase === 'open') addDestination(agg, destination);
+  }
+}
+
+function routePlainLog(sink: AggregateSink, log: LogRecordEvent): void {
+  const auth = authLogFacts(log);
+  const service = sink.open(entityIds.service(log.service), log.timeMs);
+  if (service) {
+    if (service.samples === 0) {
+      service.setAttribute('service.name', log.service);
+      resourceAttributes(service, log.resource);
+    }
+    service.samples++;
+    service.logs++;
+    if (log.severity >= SEVERITY_ERROR) service.logErrors++;
+    if (auth.failure) {
+      service.authFailureLogs++;
+      if (auth.identity !== undefined) addIdentity(service, auth.identity);
+    }
+  }
+  if (auth.failure && auth.clientAddress !== undefined) {
+    const client = sink.open(entityIds.client(auth.clientAddress), log.timeMs);
+    if (client) {
+      if (client.samples === 0) {
+        client.setAttribute('source.ip', auth.clientAddress);
+        client.setAttribute('service.name', log.service);
+      }
+      client.samples++;
+      client.authFailureLogs++;
+      if (auth.identity !== undefined) {
+        addIdentity(client, auth.identity);
+        client.setAttribute('user.name', auth.identity);
+      }
+    }
+  }
+}
+
+/** A log record: the sensor's exec and connection records, or an application log. */
+export function routeLog(sink: AggregateSink, log: LogRecordEvent): void {
+  const typed = activityEvent(log);
+  if (typed.kind === 'exec') routeExec(sink, typed, log.resource, log.attributes);
+  else if (typed.kind === 'connection') routeConnection(sink, typed, log.resource);
+  else routePlainLog(sink, log);
+}
+
+const TIME_UNITS: Readonly<Record<string, number>> = { s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 };
+const PROCESS_CPU = new Set(['process.cpu.time', 'process.runtime.cpu.time']);
+const PROCESS_MEMORY = new Set(['process.memory.usage', 'process.memory.rss', 'process.runtime.memory.rss']);
+const POD_CPU = new Set(['container.cpu.time', 'k8s.pod.cpu.time']);
+const POD_MEMORY = new Set(['container.memory.usage', 'container.memory.working_set', 'k8s.pod.memory.usage', 'k8s.pod.memory.working_set']);
+
+/** Process, container and host CPU and memory metrics; other metrics are not features (yet). */
+export function routeMetric(sink: AggregateSink, m: MetricPointEvent): void {
+  const name = m.name;
+  const cpu = PROCESS_CPU.has(name) || POD_CPU.has(name) || name === 'system.cpu.time';
+  const memory = PROCESS_MEMORY.has(name) || POD_MEMORY.has(name) || name === 'system.memory.usage';
+  if (!cpu && !memory) return;
+  const state = m.attributes.state ?? m.attributes['cpu.mode'] ?? m.attributes['system.memory.state'];
+  if (name === 'system.cpu.time' && state === 'idle') return;
+  if (name === 'system.memory.usage' && state !== undefined && state !== 'used') return;
+  const r = m.resource;
+  const host = text(r, 'host.name') ?? m.service;
+  const pod = podOf(r);
+  let agg: EntityAggregate | undefined;
+  if (PROCESS_CPU.has(name) || PROCESS_MEMORY.has(name)) {
+    const executable = text(r, 'process.executable.path') ?? text(r, 'process.executable.name') ?? text(r, 'process.command');
+    if (executable === undefined) return;
+    agg = processEntity(sink, host, pod, executable, m.timeMs);
+  } else if (POD_CPU.has(name) || POD_MEMORY.has(name)) {
+    if (pod === undefined) return;
+    agg = podEntity(sink, pod, host, m.timeMs, r);
+  } else {
+    agg = hostEntities(sink, host, undefined, m.timeMs, r)[0];
+  }
+  if (!agg) return;
+  agg.samples++;
+  const a = agg.act();
+  if (cpu) {
+    if (m.metricType !== 'sum' || m.monotonic === false) return; // a cumulative counter, already made a delta
+    const seconds = (sane(m.value, MAX_BYTES) ?? 0) * (TIME_UNITS[m.unit ?? 's'] ?? 1);
+    a.cpuSeconds += seconds;
+  } else {
+    const bytes = sane(m.value, MAX_BYTES) ?? 0;
+    if (bytes > a.memoryBytesMax) a.memoryBytesMax = bytes;
+  }
+}
