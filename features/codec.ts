@@ -81,6 +81,10 @@ export class ByteReader {
     return this.pos >= this.buf.length;
   }
 
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
   uint(): number {
     let n = 0;
     let scale = 1;
