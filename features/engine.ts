@@ -9,6 +9,7 @@ import type { StoreChange } from '../core/state/keyed-store.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import { routeLog, routeMetric, routeRequest } from './extract/router.ts';
 import { decodeInternal, encodeMarker, encodePartial, partitionOfEntity } from './internal-records.ts';
+import { decodeAggregate } from './window/aggregate.ts';
 import { MergePartition, sourceKey, type HistoryValue, type MergeCheckpoint, type MergeSettings, type SourceId } from './window/merge.ts';
 import { SourcePartitionWindows, type SourceCheckpoint, type SourceWindowSettings } from './window/source.ts';
 
@@ -143,9 +144,13 @@ export class MergeSide {
   accept(q: number, offset: bigint, key: string, value: Uint8Array): void {
     const m = this.partitions.get(q) ?? this.assign(q);
     const r = decodeInternal(value);
-    if (r.kind === 'marker') m.acceptMarker(r.source, r.closedThroughMs, r.idle);
+    if (r.kind === 'marker') {
+      m.acceptMarker(r.source, r.closedThroughMs, r.idle);
+      return;
+    }
+    decodeAggregate(r.aggregateBytes); // checked now, so a corrupt partial is dead-lettered rather than found when merged
     // A copy: the record's buffer is a slice of a whole fetch response, which must not stay alive with the window.
-    else m.acceptPartial(r.source, key, r.windowStartMs, r.aggregateBytes.slice(), offset);
+    m.acceptPartial(r.source, key, r.windowStartMs, r.aggregateBytes.slice(), offset);
   }
 
   emit(q: number): FeatureVector[] {

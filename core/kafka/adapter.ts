@@ -71,11 +71,20 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
+/** A partition's first and next offsets (decimal strings, like record offsets). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
 export interface KafkaAdapter {
   producer(): Promise<Producer>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
+  /** Every partition of a topic with its first and next offsets (how many partitions it has, where it ends). */
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Throws UnavailableError naming the brokers if they do not answer. */
   checkReachable(): Promise<void>;
   close(): Promise<void>;

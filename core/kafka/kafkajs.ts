@@ -93,6 +93,12 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
     committedOffsets,
 
+    async topicOffsets(topic: string) {
+      const a = await getAdmin();
+      const offsets = await a.fetchTopicOffsets(topic);
+      return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
+    },
+
     async producer(): Promise<Producer> {
       const p: KjsProducer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
       try {

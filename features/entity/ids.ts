@@ -22,28 +22,27 @@ function part(s: string): string {
   return s.length > MAX_PART ? s.slice(0, MAX_PART) : s;
 }
 
-/** A small bounded cache of ids per (a, b): cleared when full, so memory stays bounded under high cardinality. */
+/**
+ * Ids of the entities a stream repeats, built once per (a, b): a repeated id is then one lookup, and its string
+ * hash is computed once for every map that uses it as a key. Bounded: once full, new ids are built and not kept.
+ */
 class IdCache {
   private readonly ids = new Map<string, Map<string, string>>();
   private size = 0;
 
-  constructor(private readonly build: (a: string, b: string) => string, private readonly max = 50_000) {}
+  constructor(private readonly build: (a: string, b: string) => string, private readonly max = 20_000) {}
 
   get(a: string, b: string): string {
-    let inner = this.ids.get(a);
-    if (!inner) this.ids.set(a, (inner = new Map()));
-    let id = inner.get(b);
-    if (id === undefined) {
-      if (this.size >= this.max) {
-        this.ids.clear();
-        this.size = 0;
-        this.ids.set(a, (inner = new Map()));
-      }
-      id = this.build(a, b);
-      inner.set(b, id);
+    const inner = this.ids.get(a);
+    const id = inner?.get(b);
+    if (id !== undefined) return id;
+    const built = this.build(a, b);
+    if (this.size < this.max) {
+      if (inner) inner.set(b, built);
+      else this.ids.set(a, new Map([[b, built]]));
       this.size++;
     }
-    return id;
+    return built;
   }
 }
 

@@ -42,13 +42,7 @@ export interface MergeSettings {
   maxPendingWindows: number;
 }
 
-export interface MergeCounters {
-  late: number;
-  duplicates: number;
-  refused: number;
-  replayed: number;
-  historyEvictions: number;
-}
+export type MergeCounters = Record<'late' | 'duplicates' | 'refused' | 'replayed' | 'historyEvictions', number>;
 
 interface SourceState {
   closedThroughMs: number;

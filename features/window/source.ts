@@ -27,12 +27,7 @@ export interface SourceWindowSettings {
   maxOpenWindows: number;
 }
 
-export interface SourceCounters {
-  clampedFuture: number;
-  droppedPast: number;
-  late: number;
-  refused: number;
-}
+export type SourceCounters = Record<'clampedFuture' | 'droppedPast' | 'late' | 'refused', number>;
 
 /** A closed partial aggregate, ready for the internal partials topic. */
 export interface ClosedPartial {

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../app/testing/pipeline.ts';
+import { loadConfig } from '../core/config.ts';
+import type { KafkaAdapter } from '../core/kafka/adapter.ts';
+import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
+import { createLogger } from '../core/log.ts';
+import { decodeFeatureVector, FINGERPRINT_HEADER } from '../schemas/feature-vector.ts';
+import { internalTopics } from './config.ts';
+import { logMessages, spanMessages } from './testing/input.ts';
+import { readTopic, topicSize } from './testing/topics.ts';
+
+const name = `feat-scale-${process.pid}-${Date.now()}`;
+const topics = { spans: `test-${name}-spans`, logs: `test-${name}-logs`, metrics: `test-${name}-metrics`, dlq: `test-${name}-dlq` };
+const log = createLogger({ level: 'warn' });
+const kafka: KafkaAdapter = createKafkaAdapter(loadConfig({ env: {} }).kafka, log);
+const T0 = Date.now() - 15 * 60_000;
+let spanCount = 0;
+let logCount = 0;
+
+function overrides(run: string): Record<string, unknown> {
+  return {
+    'topics.spans': topics.spans, 'topics.logs': topics.logs, 'topics.metrics': topics.metrics, 'topics.deadLetter': topics.dlq,
+    'topics.features': `test-${name}-features-${run}`, 'topics.partitions': 3,
+    'features.groupId': `test-${name}-${run}`, 'features.idleFlushMs': 4000, 'features.allowedLatenessMs': 1000, 'metrics.port': 0,
+  };
+}
+
+function startProcess(run: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'features/testing/run-features.ts'], {
+    env: { ...process.env, PEREGRINE_TEST_OVERRIDES: JSON.stringify(overrides(run)) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`features process exited early (${code})`)));
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(child); });
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Committed records of a group on a topic, all partitions. */
+async function committed(group: string, topic: string): Promise<number> {
+  return (await kafka.committedOffsets(group, topic)).reduce((n, o) => n + Math.max(0, Number(o.offset)), 0);
+}
+
+/** Waits until a run read all its input, merged every partial and its output stopped growing. */
+async function finished(run: string): Promise<Map<string, string>> {
+  const group = `test-${name}-${run}`;
+  const internal = internalTopics(group);
+  let lastSize = -1;
+  await waitFor(`run ${run} to finish`, async () => {
+    const sourceDone = (await committed(group, topics.spans)) === spanCount && (await committed(group, topics.logs)) === logCount;
+    const partials = await topicSize(kafka, internal.partials).catch(() => -1);
+    const mergeDone = partials > 0 && (await committed(internal.mergeGroup, internal.partials)) === partials;
+    const size = await topicSize(kafka, `test-${name}-features-${run}`).catch(() => 0);
+    const stable = size > 0 && size === lastSize;
+    lastSize = size;
+    return sourceDone && mergeDone && stable ? true : undefined;
+  }, 170_000);
+  const vectors = new Map<string, string>();
+  for (const r of await readTopic(kafka, `test-${name}-features-${run}`)) {
+    const v = decodeFeatureVector(r.value, r.headers[FINGERPRINT_HEADER]?.toString());
+    const key = `${v.entityId}@${v.windowStartMs}`;
+    const value = r.value.toString('base64');
+    // identical duplicates are allowed; two different vectors for one (entity, window) are not
+    expect(vectors.get(key) ?? value).toBe(value);
+    vectors.set(key, value);
+  }
+  return vectors;
+}
+
+describe('features stage on the real stack', () => {
+  beforeAll(async () => {
+    await kafka.ensureTopics([topics.spans, topics.logs, topics.metrics].map((topic) => ({ topic, partitions: 3 })));
+    const producer = await kafka.producer();
+    const spans = await spanMessages(T0, 5 * 60_000, 1500);
+    const logs = logMessages(T0, 5 * 60_000, 120);
+    for (let i = 0; i < spans.length; i += 100) await producer.send(topics.spans, spans.slice(i, i + 100));
+    await producer.send(topics.logs, logs);
+    spanCount = spans.length;
+    logCount = logs.length;
+    await producer.close();
+  }, 120_000);
+
+  afterAll(async () => {
+    await kafka.close();
+  });
+
+  it('two instances, one SIGKILLed mid-stream, give the vectors of a single instance', async () => {
+    const single = await startProcess('single');
+    const reference = await finished('single');
+    await stopProcess(single);
+    const kinds = new Set([...reference.keys()].map((k) => k.slice(0, k.indexOf(':'))));
+    expect([...kinds].sort()).toEqual(['client', 'edge', 'host', 'operation', 'pod', 'process', 'service']);
+
+    const [a, b] = await Promise.all([startProcess('pair'), startProcess('pair')]);
+    const group = `test-${name}-pair`;
+    // Mid-stream: some span records committed, far from all.
+    await waitFor('the pair to make progress', async () => ((await committed(group, topics.spans)) > 0 ? true : undefined), 120_000);
+    b.kill('SIGKILL');
+    const scaled = await finished('pair');
+    await stopProcess(a);
+    expect(scaled.size).toBe(reference.size);
+    for (const [key, value] of reference) expect(scaled.get(key), key).toBe(value);
+  }, 400_000);
+});
