@@ -102,11 +102,19 @@ describe('features stage on the real stack', () => {
     const [a, b] = await Promise.all([startProcess('pair'), startProcess('pair')]);
     const group = `test-${name}-pair`;
     // Mid-stream: some span records committed, far from all.
-    await waitFor('the pair to make progress', async () => ((await committed(group, topics.spans)) > 0 ? true : undefined), 120_000);
+    const atKill = await waitFor('the pair to make progress', async () => {
+      const n = await committed(group, topics.spans);
+      return n > 0 ? n : undefined;
+    }, 120_000);
     b.kill('SIGKILL');
+    expect(atKill).toBeLessThan(spanCount);
     const scaled = await finished('pair');
     await stopProcess(a);
     expect(scaled.size).toBe(reference.size);
-    for (const [key, value] of reference) expect(scaled.get(key), key).toBe(value);
+    const readable = (b64: string | undefined) => (b64 === undefined ? undefined : decodeFeatureVector(Buffer.from(b64, 'base64')));
+    for (const [key, value] of reference) {
+      if (scaled.get(key) !== value) expect(readable(scaled.get(key)), key).toEqual(readable(value));
+      expect(scaled.get(key), key).toBe(value);
+    }
   }, 400_000);
 });

@@ -187,9 +187,9 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
   async function handleSource(batch: RecordBatch): Promise<void> {
     const started = performance.now();
     const s: SourceId = { topic: batch.topic, partition: batch.partition };
-    const key = keyOf(s);
-    let p = progress.get(key);
-    if (!p) progress.set(key, (p = { caughtUp: false, lastActiveMs: clock.now(), deltas: new CumulativeToDelta() }));
+    const p = progress.get(keyOf(s));
+    // A batch fetched before a rebalance took the partition away: its new owner reads it.
+    if (!p || !source.windows(s)) return;
     m.recordsIn.inc({ stage }, batch.records.length);
     const letters: OutgoingMessage[] = [];
     for (const record of batch.records) {
@@ -223,8 +223,7 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
     const now = clock.now();
     for (const s of source.assigned) {
       const p = progress.get(keyOf(s));
-      const quietSince = p?.lastActiveMs ?? now;
-      if ((p === undefined || p.caughtUp) && now - quietSince >= settings.idleFlushMs) source.markIdle(s);
+      if (p?.caughtUp && now - p.lastActiveMs >= settings.idleFlushMs) source.markIdle(s);
     }
     const everySource = now - lastMarkersMs >= settings.markerIntervalMs;
     if (everySource) lastMarkersMs = now;
@@ -248,15 +247,20 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
         }
       }
       const now = clock.now();
+      // Only a partition known to have nothing left to read may go idle before its first batch (see tick): one
+      // whose data is merely slow to arrive must not stop holding the others back.
+      const ends = new Map((await kafka.topicOffsets(topic)).map((o) => [o.partition, o]));
       for (const partition of assigned) {
+        // After every rebalance the consumer resumes from the committed offset, even for a partition it kept: its
+        // state goes back to that commit too, or the records since would be counted twice.
         const s = { topic, partition };
-        if (source.windows(s)) continue;
-        const checkpoint = parseJson<SourceCheckpoint>(committed.find((c) => c.partition === partition)?.metadata);
-        source.assign(s, checkpoint);
-        progress.set(keyOf(s), { caughtUp: false, lastActiveMs: now, deltas: new CumulativeToDelta() });
+        source.revoke(s);
+        const commit = committed.find((c) => c.partition === partition);
+        source.assign(s, parseJson<SourceCheckpoint>(commit?.metadata));
+        const end = ends.get(partition);
+        const position = commit && Number(commit.offset) >= 0 ? BigInt(commit.offset) : BigInt(end?.low ?? '0');
+        progress.set(keyOf(s), { caughtUp: end !== undefined && position >= BigInt(end.high), lastActiveMs: now, deltas: new CumulativeToDelta() });
       }
-      // A partition with nothing to read never gets a batch: it counts as idle after idleFlushMs (see tick).
-      for (const s of source.assigned) if (s.topic === topic && !progress.get(keyOf(s))?.batch) progress.get(keyOf(s))!.caughtUp = true;
     }),
     onBatch: (batch) => queue.run(() => handleSource(batch)),
   });
@@ -305,7 +309,8 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
   async function handleMerge(batch: RecordBatch): Promise<void> {
     const started = performance.now();
     const q = batch.partition;
-    const part = merge.partition(q) ?? merge.assign(q);
+    const part = merge.partition(q);
+    if (!part) return; // fetched before a rebalance took the partition away
     const letters: OutgoingMessage[] = [];
     for (const record of batch.records) {
       try {

@@ -50,7 +50,10 @@ export interface ConsumeOptions {
   /** Where a group without committed offsets starts. */
   fromBeginning: boolean;
   onBatch(batch: RecordBatch): Promise<void>;
-  /** Called when partitions are assigned, before their first batch, with the group's committed offsets for them. */
+  /**
+   * Called after every rebalance, once per subscribed topic, with the partitions of it this member now owns (empty
+   * when none: the others were revoked) and the group's committed offsets for them, before their first batch.
+   */
   onAssign?(topic: string, committed: CommittedOffset[], partitions: number[]): Promise<void> | void;
 }
 

@@ -147,9 +147,12 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         const assigned = event.payload.memberAssignment as Record<string, number[]>;
         if (!options.onAssign) return;
         assignmentDone = assignmentDone.then(async () => {
-          for (const topic of Object.keys(assigned)) {
-            const committed = await committedOffsets(options.groupId, topic);
-            await options.onAssign!(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)), assigned[topic]!);
+          // Every subscribed topic, with an empty list when this member got none of its partitions: a stage must
+          // hear that it lost them all, or it keeps acting for partitions another member now owns.
+          for (const topic of options.topics) {
+            const partitions = assigned[topic] ?? [];
+            const committed = partitions.length === 0 ? [] : await committedOffsets(options.groupId, topic);
+            await options.onAssign!(topic, committed.filter((o) => partitions.includes(o.partition)), partitions);
           }
         }).catch((e) => kafkaLog.error({ err: (e as Error).message, groupId: options.groupId }, 'handling a partition assignment failed'));
       });

@@ -181,9 +181,10 @@ function addDestination(agg: EntityAggregate, destination: string): void {
   (agg.destinationSample ??= new ItemSample(FIRST_SEEN_SAMPLE)).add(destination, 1, h);
 }
 
-/** Spans that serve a request: server and consumer spans, and roots (a job or a request without a server span). */
+/** Spans that serve a request: server and consumer spans, and internal roots (a job, a request without a server span). */
 function serves(e: RequestEvent): boolean {
-  return e.spanKind === 'server' || e.spanKind === 'consumer' || e.parentSpanId === undefined;
+  if (e.spanKind === 'server' || e.spanKind === 'consumer') return true;
+  return e.parentSpanId === undefined && e.spanKind !== 'client' && e.spanKind !== 'producer';
 }
 
 /** Whom a client span calls: `peer.service`, else the server address (and port), else the database or queue system. */
