@@ -5,8 +5,9 @@
  * in offset order — no wall clock, no batch boundaries — so two instances, a restart or any batch size give the
  * same partials:
  * - event times are checked against the Kafka record's timestamp (set when the record was written): a time far in
- *   the future is clamped to it, one far in the past is dropped, both counted; the watermark only ever takes
- *   min(event time, record timestamp), so a spoofed future time cannot move it and close everyone's windows;
+ *   the future is clamped to it (and does not move the watermark), one far in the past is dropped, both counted;
+ *   the watermark only ever takes min(event time, record timestamp), so a spoofed future time cannot move it and
+ *   close everyone's windows;
  * - the watermark is the partition's own (the largest such time seen), and a window closes once it passes the
  *   window's end by the allowed lateness, checked after every record;
  * - after a restart the partition is re-read from the first record of its oldest open window, with the watermark
@@ -101,19 +102,21 @@ export class SourcePartitionWindows implements AggregateSink {
       return undefined;
     }
     const ts = this.recordTimestampMs;
-    let t = eventMs;
     if (ts > UNSET_TIMESTAMP) {
-      if (t > ts + this.settings.maxFutureMs) {
+      if (eventMs > ts + this.settings.maxFutureMs) {
+        // Counted where the record was written, and no say in the watermark: the record's own time may be far
+        // ahead of its neighbours' event times (a replay, an import), and this event's time is a lie.
         this.counters.clampedFuture++;
-        t = ts;
-      } else if (t < ts - this.settings.maxPastMs) {
+        return ts;
+      }
+      if (eventMs < ts - this.settings.maxPastMs) {
         this.counters.droppedPast++;
         return undefined;
       }
     }
-    const contribution = ts > UNSET_TIMESTAMP ? Math.min(t, ts) : t;
+    const contribution = ts > UNSET_TIMESTAMP ? Math.min(eventMs, ts) : eventMs;
     if (contribution > this.watermark) this.watermark = contribution;
-    return t;
+    return eventMs;
   }
 
   open(entityId: string, timeMs: number): EntityAggregate | undefined {

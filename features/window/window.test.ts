@@ -47,7 +47,7 @@ describe('SourcePartitionWindows', () => {
     feed(w, 0, T + 1_000, [span(T + 1_000)]);
     feed(w, 1, T + 2_000, [span(T + 365 * 86_400_000, { traceId: 'spoofed' })]);
     expect(w.counters.clampedFuture).toBe(1);
-    expect(w.watermarkMs).toBe(T + 2_000);
+    expect(w.watermarkMs).toBe(T + 1_000);
     feed(w, 2, T + 3_000, [span(T + 3_000)]);
     expect(w.counters.late).toBe(0);
     w.flushAll();
