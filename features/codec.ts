@@ -5,27 +5,21 @@
  */
 import { DecodeError } from '../core/errors.ts';
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: false });
-
 export class ByteWriter {
-  private buf: Uint8Array;
-  private view: DataView;
+  private buf: Buffer;
   private pos = 0;
 
   constructor(initialBytes = 256) {
-    this.buf = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buf.buffer);
+    this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** A non-negative integer below 2^53. */
@@ -46,14 +40,17 @@ export class ByteWriter {
 
   double(n: number): this {
     this.room(8);
-    this.view.setFloat64(this.pos, n, true);
+    this.buf.writeDoubleLE(n, this.pos);
     this.pos += 8;
     return this;
   }
 
   string(s: string): this {
-    const bytes = utf8.encode(s);
-    return this.bytes(bytes);
+    const length = Buffer.byteLength(s, 'utf8');
+    this.uint(length);
+    this.room(length);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+    return this;
   }
 
   bytes(b: Uint8Array): this {
@@ -64,17 +61,18 @@ export class ByteWriter {
     return this;
   }
 
+  /** The bytes written, as a copy of their own (the writer's buffer is larger and may be reused). */
   finish(): Buffer {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.pos);
+    return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }
 
 export class ByteReader {
   private pos = 0;
-  private readonly view: DataView;
+  private readonly buf: Buffer;
 
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   get done(): boolean {
@@ -112,7 +110,7 @@ export class ByteReader {
 
   double(): number {
     if (this.pos + 8 > this.buf.length) throw new DecodeError('truncated double');
-    const n = this.view.getFloat64(this.pos, true);
+    const n = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return n;
   }
@@ -126,6 +124,10 @@ export class ByteReader {
   }
 
   string(): string {
-    return fromUtf8.decode(this.bytes());
+    const n = this.uint();
+    if (this.pos + n > this.buf.length) throw new DecodeError('truncated string');
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
   }
 }

@@ -9,7 +9,6 @@ import type { StoreChange } from '../core/state/keyed-store.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import { routeLog, routeMetric, routeRequest } from './extract/router.ts';
 import { decodeInternal, encodeMarker, encodePartial, partitionOfEntity } from './internal-records.ts';
-import { decodeAggregate } from './window/aggregate.ts';
 import { MergePartition, sourceKey, type HistoryValue, type MergeCheckpoint, type MergeSettings, type SourceId } from './window/merge.ts';
 import { SourcePartitionWindows, type SourceCheckpoint, type SourceWindowSettings } from './window/source.ts';
 
@@ -148,7 +147,6 @@ export class MergeSide {
       m.acceptMarker(r.source, r.closedThroughMs, r.idle);
       return;
     }
-    decodeAggregate(r.aggregateBytes); // checked now, so a corrupt partial is dead-lettered rather than found when merged
     // A copy: the record's buffer is a slice of a whole fetch response, which must not stay alive with the window.
     m.acceptPartial(r.source, key, r.windowStartMs, r.aggregateBytes.slice(), offset);
   }

@@ -98,7 +98,7 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
     published.set(key, total);
   };
   const sourceTotals = { clampedFuture: 0, droppedPast: 0, late: 0, refused: 0 };
-  const mergeTotals = { late: 0, refused: 0, historyEvictions: 0, duplicates: 0, replayed: 0 };
+  const mergeTotals = { late: 0, refused: 0, historyEvictions: 0, duplicates: 0, replayed: 0, corrupt: 0 };
   const publishCounters = () => {
     let open = 0;
     for (const s of source.assigned) {
@@ -122,6 +122,7 @@ export async function startEntityFeaturesStage(ctx: StageContext, options: Entit
     publish('refused-open', sourceTotals.refused, evictions, { state: 'open_windows' });
     publish('refused-pending', mergeTotals.refused, evictions, { state: 'pending_windows' });
     publish('evicted-history', mergeTotals.historyEvictions, evictions, { state: 'histories' });
+    publish('corrupt', mergeTotals.corrupt, late, { side: 'corrupt_partial' });
   };
   /** Adds what an engine part counted since `last` (parts come and go with assignments). */
   const accumulate = <K extends string>(totals: Record<K, number>, counters: Record<K, number>, last: WeakMap<object, Record<K, number>>) => {

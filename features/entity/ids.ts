@@ -26,7 +26,7 @@ function part(s: string): string {
  * Ids of the entities a stream repeats, built once per (a, b): a repeated id is then one lookup, and its string
  * hash is computed once for every map that uses it as a key. Bounded: once full, new ids are built and not kept.
  */
-class IdCache {
+export class IdCache {
   private readonly ids = new Map<string, Map<string, string>>();
   private size = 0;
 

@@ -5,9 +5,9 @@
  */
 import type { ConnectionEvent, LogRecordEvent, MetricPointEvent, ProcessExecEvent, RequestEvent } from '../../core/events.ts';
 import { activityEvent } from '../../ingest/normalize/activity.ts';
-import { endpoint, entityIds } from '../entity/ids.ts';
+import { endpoint, entityIds, IdCache } from '../entity/ids.ts';
 import { itemHash } from '../sketch/sample.ts';
-import { EntityAggregate, EXAMPLE_SAMPLE, FIRST_SEEN_SAMPLE, ROUTE_SAMPLE, type ExemplarCandidate } from '../window/aggregate.ts';
+import { EntityAggregate, EXAMPLE_SAMPLE, FIRST_SEEN_SAMPLE, PayloadTotals, ROUTE_SAMPLE, type ExemplarCandidate } from '../window/aggregate.ts';
 import { DistinctCounter } from '../sketch/distinct.ts';
 import { QuantileSketch } from '../sketch/quantile.ts';
 import { ItemSample } from '../sketch/sample.ts';
@@ -74,6 +74,8 @@ interface RequestFacts {
 }
 
 const GRPC_SERVER_ERRORS = new Set([2, 4, 13, 14, 15]);
+/** A client's route items (`<service> <route>`), shared between the clients that use the same route. */
+const clientRoutes = new IdCache((service, route) => `${service} ${route}`);
 
 function requestFacts(e: RequestEvent): RequestFacts {
   const status = e.httpStatus;
@@ -154,15 +156,16 @@ function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, ro
   if (f.identity !== undefined) addIdentity(agg, f.identity, f.identityHash);
   const p = f.payload;
   if (p) {
-    r.payloadCount++;
-    r.payloadLengthSum += p.length;
-    if (p.length > r.payloadLengthMax) r.payloadLengthMax = p.length;
-    r.payloadAlphaSum += p.alphaRatio;
-    r.payloadDigitSum += p.digitRatio;
-    r.payloadSpecialSum += p.specialRatio;
-    r.payloadEncodedSum += p.encodedDensity;
-    r.payloadEntropySum += p.entropy;
-    if (p.entropy > r.payloadEntropyMax) r.payloadEntropyMax = p.entropy;
+    const t = (r.payload ??= new PayloadTotals());
+    t.count++;
+    t.lengthSum += p.length;
+    if (p.length > t.lengthMax) t.lengthMax = p.length;
+    t.alphaSum += p.alphaRatio;
+    t.digitSum += p.digitRatio;
+    t.specialSum += p.specialRatio;
+    t.encodedSum += p.encodedDensity;
+    t.entropySum += p.entropy;
+    if (p.entropy > t.entropyMax) t.entropyMax = p.entropy;
   }
   const ex = agg.ex();
   if (f.error) ex.offerError(f.exemplar);
@@ -222,7 +225,7 @@ export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
           client.setAttribute('source.ip', e.clientAddress);
           client.setAttribute('service.name', e.service);
         }
-        const routeItem = `${e.service} ${f.route}`;
+        const routeItem = clientRoutes.get(e.service, f.route);
         addRequest(client, f, routeItem, itemHash(routeItem), e.service);
       }
     }

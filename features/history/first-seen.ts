@@ -71,9 +71,6 @@ export class SeenSet {
     this.size = MAX_ITEMS;
   }
 
-  get bytes(): number {
-    return 64 + this.hashes.length * 8;
-  }
 
   write(w: ByteWriter): void {
     w.uint(this.size);

@@ -11,7 +11,7 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import type { ByteReader, ByteWriter } from '../codec.ts';
-import { lowerBound } from './hash.ts';
+import { insertedAt, lowerBound } from './hash.ts';
 
 export const PRECISION = 14;
 const M = 1 << PRECISION;
@@ -21,9 +21,8 @@ const Q = 32 - PRECISION;
 export const EXACT_LIMIT = 512;
 
 export class DistinctCounter {
-  /** Sorted distinct hashes (exact form). */
-  private hashes: Uint32Array | undefined;
-  private size = 0;
+  /** Sorted distinct hashes (exact form): a plain array of doubles, far smaller than a typed array when short. */
+  private hashes: number[] | undefined;
   /** HyperLogLog registers (dense form). */
   private registers: Uint8Array | undefined;
 
@@ -33,31 +32,25 @@ export class DistinctCounter {
       return;
     }
     const hashes = this.hashes;
-    const lo = lowerBound(hashes ?? [], this.size, h);
-    if (lo < this.size && hashes![lo] === h) return;
-    if (this.size === EXACT_LIMIT) {
+    if (!hashes) {
+      this.hashes = [h];
+      return;
+    }
+    const lo = lowerBound(hashes, hashes.length, h);
+    if (lo < hashes.length && hashes[lo] === h) return;
+    if (hashes.length === EXACT_LIMIT) {
       this.toRegisters();
       addToRegisters(this.registers!, h);
       return;
     }
-    if (!hashes || this.size === hashes.length) this.grow();
-    this.hashes!.copyWithin(lo + 1, lo, this.size);
-    this.hashes![lo] = h;
-    this.size++;
-  }
-
-  private grow(): void {
-    const next = new Uint32Array(this.hashes ? Math.min(EXACT_LIMIT, this.hashes.length * 2) : 4);
-    if (this.hashes) next.set(this.hashes.subarray(0, this.size));
-    this.hashes = next;
+    this.hashes = insertedAt(hashes, lo, h);
   }
 
   private toRegisters(): void {
     const registers = new Uint8Array(M);
-    for (let i = 0; i < this.size; i++) addToRegisters(registers, this.hashes![i]);
+    for (const h of this.hashes ?? []) addToRegisters(registers, h);
     this.registers = registers;
     this.hashes = undefined;
-    this.size = 0;
   }
 
   get exact(): boolean {
@@ -66,7 +59,7 @@ export class DistinctCounter {
 
   /** The number of distinct items: exact below EXACT_LIMIT, else the HyperLogLog estimate (rounded). */
   estimate(): number {
-    return this.registers ? Math.round(ertlEstimate(this.registers)) : this.size;
+    return this.registers ? Math.round(ertlEstimate(this.registers)) : this.hashes?.length ?? 0;
   }
 
   merge(other: DistinctCounter): void {
@@ -77,11 +70,7 @@ export class DistinctCounter {
       for (let i = 0; i < M; i++) if (o[i] > r[i]) r[i] = o[i];
       return;
     }
-    for (let i = 0; i < other.size; i++) this.addHash(other.hashes![i]);
-  }
-
-  get bytes(): number {
-    return 40 + (this.registers ? M + 64 : this.hashes ? this.hashes.length * 4 + 64 : 0);
+    for (const h of other.hashes ?? []) this.addHash(h);
   }
 
   write(w: ByteWriter): void {
@@ -89,11 +78,12 @@ export class DistinctCounter {
       w.uint(1).bytes(this.registers);
       return;
     }
-    w.uint(0).uint(this.size);
+    const hashes = this.hashes ?? [];
+    w.uint(0).uint(hashes.length);
     let previous = 0;
-    for (let i = 0; i < this.size; i++) {
-      w.uint(this.hashes![i] - previous); // sorted: small deltas
-      previous = this.hashes![i];
+    for (const h of hashes) {
+      w.uint(h - previous); // sorted: small deltas
+      previous = h;
     }
   }
 

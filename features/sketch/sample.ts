@@ -6,7 +6,7 @@
  * binaries) and first-seen checks and route entropy use it for items beyond what a window can list.
  */
 import type { ByteReader, ByteWriter } from '../codec.ts';
-import { hash32, lowerBound } from './hash.ts';
+import { hash32, insertedAt } from './hash.ts';
 
 /** Longest item kept, in UTF-16 units: examples go into findings, not whole payloads. */
 export const MAX_ITEM_LENGTH = 256;
@@ -17,9 +17,9 @@ export function itemHash(item: string): number {
 }
 
 export class ItemSample {
-  private hashes: number[] = [];
+  /** [hash, count, hash, count, ...] in hash order (one array of doubles rather than two: less memory per sample). */
+  private slots: number[] = [];
   private items: string[] = [];
-  private counts: number[] = [];
 
   constructor(readonly k: number) {}
 
@@ -27,29 +27,30 @@ export class ItemSample {
   add(item: string, count = 1, knownHash?: number): void {
     if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
     const h = knownHash ?? hash32(item);
-    const hashes = this.hashes;
-    const n = hashes.length;
-    if (n === this.k && h > hashes[n - 1]) return;
-    let lo = lowerBound(hashes, n, h);
+    const slots = this.slots;
+    const n = this.items.length;
+    if (n === this.k && h > slots[2 * (n - 1)]) return;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (slots[2 * mid] < h) lo = mid + 1;
+      else hi = mid;
+    }
     // Equal hashes of different strings are ordered by the string, so the kept set never depends on arrival order.
-    while (lo < n && hashes[lo] === h && this.items[lo] < item) lo++;
-    if (lo < n && hashes[lo] === h && this.items[lo] === item) {
-      this.counts[lo] += count;
+    while (lo < n && slots[2 * lo] === h && this.items[lo] < item) lo++;
+    if (lo < n && slots[2 * lo] === h && this.items[lo] === item) {
+      slots[2 * lo + 1] += count;
       return;
     }
-    if (n === this.k) {
-      if (lo === n) return;
-      hashes.pop();
-      this.items.pop();
-      this.counts.pop();
-    }
-    hashes.splice(lo, 0, h);
-    this.items.splice(lo, 0, item);
-    this.counts.splice(lo, 0, count);
+    if (n === this.k && lo === n) return;
+    const keep = n === this.k ? n - 1 : n;
+    this.slots = insertedAt(slots.slice(0, 2 * keep), 2 * lo, h, count);
+    this.items = insertedAt(this.items.slice(0, keep), lo, item);
   }
 
   get size(): number {
-    return this.hashes.length;
+    return this.items.length;
   }
 
   /** Items in hash order (a stable, arrival-independent order). */
@@ -58,17 +59,17 @@ export class ItemSample {
   }
 
   hashAt(i: number): number {
-    return this.hashes[i];
+    return this.slots[2 * i];
   }
 
   countAt(i: number): number {
-    return this.counts[i];
+    return this.slots[2 * i + 1];
   }
 
   /** The total count of the kept items. */
   get keptCount(): number {
     let n = 0;
-    for (const c of this.counts) n += c;
+    for (let i = 1; i < this.slots.length; i += 2) n += this.slots[i];
     return n;
   }
 
@@ -78,18 +79,13 @@ export class ItemSample {
   }
 
   merge(other: ItemSample): void {
-    for (let i = 0; i < other.size; i++) this.add(other.items[i], other.counts[i], other.hashes[i]);
+    for (let i = 0; i < other.size; i++) this.add(other.items[i], other.countAt(i), other.hashAt(i));
   }
 
-  get bytes(): number {
-    let b = 96 + this.hashes.length * 24;
-    for (const s of this.items) b += 16 + s.length;
-    return b;
-  }
 
   write(w: ByteWriter): void {
-    w.uint(this.hashes.length);
-    for (let i = 0; i < this.hashes.length; i++) w.string(this.items[i]).uint(this.counts[i]);
+    w.uint(this.items.length);
+    for (let i = 0; i < this.items.length; i++) w.string(this.items[i]).uint(this.countAt(i));
   }
 
   static read(r: ByteReader, k: number): ItemSample {

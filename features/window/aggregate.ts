@@ -8,6 +8,7 @@
 import { DecodeError } from '../../core/errors.ts';
 import { ByteReader, ByteWriter } from '../codec.ts';
 import { DistinctCounter } from '../sketch/distinct.ts';
+import { insertedAt } from '../sketch/hash.ts';
 import { QuantileSketch } from '../sketch/quantile.ts';
 import { ItemSample } from '../sketch/sample.ts';
 
@@ -47,8 +48,7 @@ export class Exemplars {
     let i = e.length;
     while (i > 0 && earlier(c, e[i - 1])) i--;
     if (i < e.length && e[i].traceId === c.traceId && e[i].spanId === c.spanId) return;
-    e.splice(i, 0, c);
-    if (e.length > MAX_ERROR_EXEMPLARS) e.pop();
+    this.errors = insertedAt(e, i, c).slice(0, MAX_ERROR_EXEMPLARS);
   }
 
   offerSlow(c: ExemplarCandidate): void {
@@ -95,15 +95,8 @@ export class RequestStats {
   missingSample: ItemSample | undefined;
   peers: DistinctCounter | undefined;
   peerSample: ItemSample | undefined;
-  payloadCount = 0;
-  payloadLengthSum = 0;
-  payloadLengthMax = 0;
-  payloadAlphaSum = 0;
-  payloadDigitSum = 0;
-  payloadSpecialSum = 0;
-  payloadEncodedSum = 0;
-  payloadEntropySum = 0;
-  payloadEntropyMax = 0;
+  /** Requests with a query or body (most windows have none: kept apart, created on first use). */
+  payload: PayloadTotals | undefined;
 
   merge(o: RequestStats): void {
     this.count += o.count;
@@ -133,15 +126,44 @@ export class RequestStats {
     if (o.missingSample) (this.missingSample ??= new ItemSample(EXAMPLE_SAMPLE)).merge(o.missingSample);
     if (o.peers) (this.peers ??= new DistinctCounter()).merge(o.peers);
     if (o.peerSample) (this.peerSample ??= new ItemSample(EXAMPLE_SAMPLE)).merge(o.peerSample);
-    this.payloadCount += o.payloadCount;
-    this.payloadLengthSum += o.payloadLengthSum;
-    this.payloadLengthMax = Math.max(this.payloadLengthMax, o.payloadLengthMax);
-    this.payloadAlphaSum += o.payloadAlphaSum;
-    this.payloadDigitSum += o.payloadDigitSum;
-    this.payloadSpecialSum += o.payloadSpecialSum;
-    this.payloadEncodedSum += o.payloadEncodedSum;
-    this.payloadEntropySum += o.payloadEntropySum;
-    this.payloadEntropyMax = Math.max(this.payloadEntropyMax, o.payloadEntropyMax);
+    if (o.payload) (this.payload ??= new PayloadTotals()).merge(o.payload);
+  }
+}
+
+export class PayloadTotals {
+  count = 0;
+  lengthSum = 0;
+  lengthMax = 0;
+  alphaSum = 0;
+  digitSum = 0;
+  specialSum = 0;
+  encodedSum = 0;
+  entropySum = 0;
+  entropyMax = 0;
+
+  merge(o: PayloadTotals): void {
+    this.count += o.count;
+    this.lengthSum += o.lengthSum;
+    this.lengthMax = Math.max(this.lengthMax, o.lengthMax);
+    this.alphaSum += o.alphaSum;
+    this.digitSum += o.digitSum;
+    this.specialSum += o.specialSum;
+    this.encodedSum += o.encodedSum;
+    this.entropySum += o.entropySum;
+    this.entropyMax = Math.max(this.entropyMax, o.entropyMax);
+  }
+
+  write(w: ByteWriter): void {
+    w.uint(this.count);
+    for (const n of [this.lengthSum, this.lengthMax, this.alphaSum, this.digitSum, this.specialSum, this.encodedSum, this.entropySum, this.entropyMax]) w.double(n);
+  }
+
+  static read(r: ByteReader): PayloadTotals {
+    const p = new PayloadTotals();
+    p.count = r.uint();
+    p.lengthSum = r.double(); p.lengthMax = r.double(); p.alphaSum = r.double(); p.digitSum = r.double();
+    p.specialSum = r.double(); p.encodedSum = r.double(); p.entropySum = r.double(); p.entropyMax = r.double();
+    return p;
   }
 }
 
@@ -230,10 +252,9 @@ export class EntityAggregate {
     w.uint(r ? 1 : 0);
     if (r) {
       for (const n of [r.count, r.errors, r.serverErrors, r.clientErrors, r.authFailures, r.notFound, r.failedLogins,
-        r.requestBytesCount, r.responseBytesCount, r.methodGet, r.methodPost, r.methodOther, r.payloadCount]) w.uint(n);
-      for (const n of [r.latencySum, r.latencyMax, r.requestBytesSum, r.requestBytesMax, r.responseBytesSum, r.responseBytesMax,
-        r.payloadLengthSum, r.payloadLengthMax, r.payloadAlphaSum, r.payloadDigitSum, r.payloadSpecialSum, r.payloadEncodedSum,
-        r.payloadEntropySum, r.payloadEntropyMax]) w.double(n);
+        r.requestBytesCount, r.responseBytesCount, r.methodGet, r.methodPost, r.methodOther]) w.uint(n);
+      for (const n of [r.latencySum, r.latencyMax, r.requestBytesSum, r.requestBytesMax, r.responseBytesSum, r.responseBytesMax]) w.double(n);
+      writeOptional(w, r.payload);
       r.latency.write(w);
       writeOptional(w, r.requestBytes);
       writeOptional(w, r.responseBytes);
@@ -279,12 +300,9 @@ export class EntityAggregate {
       r.count = rd.uint(); r.errors = rd.uint(); r.serverErrors = rd.uint(); r.clientErrors = rd.uint();
       r.authFailures = rd.uint(); r.notFound = rd.uint(); r.failedLogins = rd.uint(); r.requestBytesCount = rd.uint();
       r.responseBytesCount = rd.uint(); r.methodGet = rd.uint(); r.methodPost = rd.uint(); r.methodOther = rd.uint();
-      r.payloadCount = rd.uint();
       r.latencySum = rd.double(); r.latencyMax = rd.double(); r.requestBytesSum = rd.double(); r.requestBytesMax = rd.double();
-      r.responseBytesSum = rd.double(); r.responseBytesMax = rd.double(); r.payloadLengthSum = rd.double();
-      r.payloadLengthMax = rd.double(); r.payloadAlphaSum = rd.double(); r.payloadDigitSum = rd.double();
-      r.payloadSpecialSum = rd.double(); r.payloadEncodedSum = rd.double(); r.payloadEntropySum = rd.double();
-      r.payloadEntropyMax = rd.double();
+      r.responseBytesSum = rd.double(); r.responseBytesMax = rd.double();
+      r.payload = flag(rd) ? PayloadTotals.read(rd) : undefined;
       r.latency.merge(QuantileSketch.read(rd));
       r.requestBytes = flag(rd) ? QuantileSketch.read(rd) : undefined;
       r.responseBytes = flag(rd) ? QuantileSketch.read(rd) : undefined;

@@ -11,6 +11,7 @@
  * the changelog; an entity whose history already covers a window (the vector was sent before the commit) is not
  * emitted twice. Pure: the shell feeds records and sends vectors and history changes.
  */
+import { DecodeError } from '../../core/errors.ts';
 import { MemoryKeyedStore, type StoreChange } from '../../core/state/keyed-store.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { kindOf, type EntityKind } from '../entity/ids.ts';
@@ -42,7 +43,7 @@ export interface MergeSettings {
   maxPendingWindows: number;
 }
 
-export type MergeCounters = Record<'late' | 'duplicates' | 'refused' | 'replayed' | 'historyEvictions', number>;
+export type MergeCounters = Record<'late' | 'duplicates' | 'refused' | 'replayed' | 'historyEvictions' | 'corrupt', number>;
 
 interface SourceState {
   closedThroughMs: number;
@@ -85,7 +86,7 @@ export class MergePartition {
   readonly histories: MemoryKeyedStore<EntityHistory>;
   private readonly historyStart: Record<string, number> = {};
   private historyStartChanged = false;
-  readonly counters: MergeCounters = { late: 0, duplicates: 0, refused: 0, replayed: 0, historyEvictions: 0 };
+  readonly counters: MergeCounters = { late: 0, duplicates: 0, refused: 0, replayed: 0, historyEvictions: 0, corrupt: 0 };
 
   constructor(expectedSources: SourceId[], private readonly settings: MergeSettings) {
     this.expected = [...expectedSources].sort(compareSources);
@@ -180,7 +181,15 @@ export class MergePartition {
       for (const entityId of [...w.entities.keys()].sort()) {
         const parts = [...w.entities.get(entityId)!.values()].sort((a, b) => compareSources(a.source, b.source));
         const merged = new EntityAggregate();
-        for (const p of parts) merged.merge(decodeAggregate(p.bytes));
+        for (const p of parts) {
+          try {
+            merged.merge(decodeAggregate(p.bytes));
+          } catch (e) {
+            // A corrupt partial (whatever wrote it) is left out and counted; the same bytes are left out on a replay.
+            if (!(e instanceof DecodeError)) throw e;
+            this.counters.corrupt++;
+          }
+        }
         const seen = this.firstSeen(entityId, start, endMs, merged);
         if (seen) out.push(buildVector(entityId, start, endMs, merged, seen));
       }

@@ -6,7 +6,7 @@
 import type { Exemplar, FeatureVector } from '../../schemas/feature-vector.ts';
 import { kindOf, type EntityKind } from '../entity/ids.ts';
 import { entropyWithRest } from '../sketch/entropy.ts';
-import type { EntityAggregate, RequestStats } from './aggregate.ts';
+import type { ActivityStats, EntityAggregate, RequestStats } from './aggregate.ts';
 
 /** Request features, the wave-1 operation features first in their old order (trained models read them by name). */
 export const REQUEST_FEATURES = [
@@ -49,55 +49,89 @@ export const EXAMPLES_PER_LIST = 5;
 
 const ratio = (n: number, d: number) => (d === 0 ? 0 : n / d);
 
-function requestValues(r: RequestStats | undefined, failedLoginLogs: number, identities: number): Record<string, number> {
-  if (!r) return { failed_login_count: failedLoginLogs, distinct_identities: identities };
-  const routes = r.routes?.estimate() ?? 0;
-  const sample = r.routeSample;
-  const kept = sample ? sample.keptCount : 0;
-  const keptCounts = sample ? Array.from({ length: sample.size }, (_, i) => sample.countAt(i)) : [];
-  return {
-    request_count: r.count,
-    error_count: r.errors,
-    error_ratio: ratio(r.errors, r.count),
-    latency_mean_ms: ratio(r.latencySum, r.count),
-    latency_p50_ms: r.latency.quantile(0.5),
-    latency_p95_ms: r.latency.quantile(0.95),
-    latency_max_ms: r.latencyMax,
-    latency_p99_ms: r.latency.quantile(0.99),
-    server_error_ratio: ratio(r.serverErrors, r.count),
-    client_error_ratio: ratio(r.clientErrors, r.count),
-    auth_failure_count: r.authFailures,
-    auth_failure_ratio: ratio(r.authFailures, r.count),
-    not_found_count: r.notFound,
-    not_found_ratio: ratio(r.notFound, r.count),
-    failed_login_count: r.failedLogins + failedLoginLogs,
-    request_bytes_mean: ratio(r.requestBytesSum, r.requestBytesCount),
-    request_bytes_p95: r.requestBytes?.quantile(0.95) ?? 0,
-    request_bytes_max: r.requestBytesMax,
-    request_bytes_sum: r.requestBytesSum,
-    response_bytes_mean: ratio(r.responseBytesSum, r.responseBytesCount),
-    response_bytes_p95: r.responseBytes?.quantile(0.95) ?? 0,
-    response_bytes_max: r.responseBytesMax,
-    response_bytes_sum: r.responseBytesSum,
-    distinct_routes: routes,
-    distinct_missing_routes: r.missingRoutes?.estimate() ?? 0,
-    distinct_identities: identities,
-    distinct_peers: r.peers?.estimate() ?? 0,
-    route_entropy: entropyWithRest(keptCounts, r.count - kept, routes - (sample?.size ?? 0), r.count),
-    method_get_ratio: ratio(r.methodGet, r.count),
-    method_post_ratio: ratio(r.methodPost, r.count),
-    method_other_ratio: ratio(r.methodOther, r.count),
-    payload_count: r.payloadCount,
-    payload_length_mean: ratio(r.payloadLengthSum, r.payloadCount),
-    payload_length_max: r.payloadLengthMax,
-    payload_alpha_ratio: ratio(r.payloadAlphaSum, r.payloadCount),
-    payload_digit_ratio: ratio(r.payloadDigitSum, r.payloadCount),
-    payload_special_ratio: ratio(r.payloadSpecialSum, r.payloadCount),
-    payload_encoded_density: ratio(r.payloadEncodedSum, r.payloadCount),
-    payload_entropy_mean: ratio(r.payloadEntropySum, r.payloadCount),
-    payload_entropy_max: r.payloadEntropyMax,
-  };
+/** What a feature's value is computed from. */
+interface VectorInput {
+  kind: EntityKind;
+  agg: EntityAggregate;
+  r: RequestStats | undefined;
+  a: ActivityStats | undefined;
+  seen: FirstSeenResult;
+  identities: number;
+  destinations: number;
+  routes: number;
 }
+
+/** How each feature is computed; a feature of the catalog without an entry here is a bug (checked at load). */
+const VALUES: Readonly<Record<string, (c: VectorInput) => number>> = {
+  request_count: (c) => c.r?.count ?? 0,
+  error_count: (c) => c.r?.errors ?? 0,
+  error_ratio: (c) => (c.r ? ratio(c.r.errors, c.r.count) : 0),
+  latency_mean_ms: (c) => (c.r ? ratio(c.r.latencySum, c.r.count) : 0),
+  latency_p50_ms: (c) => c.r?.latency.quantile(0.5) ?? 0,
+  latency_p95_ms: (c) => c.r?.latency.quantile(0.95) ?? 0,
+  latency_max_ms: (c) => c.r?.latencyMax ?? 0,
+  latency_p99_ms: (c) => c.r?.latency.quantile(0.99) ?? 0,
+  server_error_ratio: (c) => (c.r ? ratio(c.r.serverErrors, c.r.count) : 0),
+  client_error_ratio: (c) => (c.r ? ratio(c.r.clientErrors, c.r.count) : 0),
+  auth_failure_count: (c) => c.r?.authFailures ?? 0,
+  auth_failure_ratio: (c) => (c.r ? ratio(c.r.authFailures, c.r.count) : 0),
+  not_found_count: (c) => c.r?.notFound ?? 0,
+  not_found_ratio: (c) => (c.r ? ratio(c.r.notFound, c.r.count) : 0),
+  failed_login_count: (c) => (c.r?.failedLogins ?? 0) + c.agg.authFailureLogs,
+  request_bytes_mean: (c) => (c.r ? ratio(c.r.requestBytesSum, c.r.requestBytesCount) : 0),
+  request_bytes_p95: (c) => c.r?.requestBytes?.quantile(0.95) ?? 0,
+  request_bytes_max: (c) => c.r?.requestBytesMax ?? 0,
+  request_bytes_sum: (c) => c.r?.requestBytesSum ?? 0,
+  response_bytes_mean: (c) => (c.r ? ratio(c.r.responseBytesSum, c.r.responseBytesCount) : 0),
+  response_bytes_p95: (c) => c.r?.responseBytes?.quantile(0.95) ?? 0,
+  response_bytes_max: (c) => c.r?.responseBytesMax ?? 0,
+  response_bytes_sum: (c) => c.r?.responseBytesSum ?? 0,
+  distinct_routes: (c) => c.routes,
+  distinct_missing_routes: (c) => c.r?.missingRoutes?.estimate() ?? 0,
+  distinct_identities: (c) => c.identities,
+  distinct_peers: (c) => c.r?.peers?.estimate() ?? 0,
+  route_entropy: (c) => {
+    const r = c.r;
+    const sample = r?.routeSample;
+    if (!r || !sample) return 0;
+    const keptCounts = Array.from({ length: sample.size }, (_, i) => sample.countAt(i));
+    return entropyWithRest(keptCounts, r.count - sample.keptCount, c.routes - sample.size, r.count);
+  },
+  method_get_ratio: (c) => (c.r ? ratio(c.r.methodGet, c.r.count) : 0),
+  method_post_ratio: (c) => (c.r ? ratio(c.r.methodPost, c.r.count) : 0),
+  method_other_ratio: (c) => (c.r ? ratio(c.r.methodOther, c.r.count) : 0),
+  payload_count: (c) => c.r?.payload?.count ?? 0,
+  payload_length_mean: (c) => (c.r?.payload ? ratio(c.r.payload.lengthSum, c.r.payload.count) : 0),
+  payload_length_max: (c) => c.r?.payload?.lengthMax ?? 0,
+  payload_alpha_ratio: (c) => (c.r?.payload ? ratio(c.r.payload.alphaSum, c.r.payload.count) : 0),
+  payload_digit_ratio: (c) => (c.r?.payload ? ratio(c.r.payload.digitSum, c.r.payload.count) : 0),
+  payload_special_ratio: (c) => (c.r?.payload ? ratio(c.r.payload.specialSum, c.r.payload.count) : 0),
+  payload_encoded_density: (c) => (c.r?.payload ? ratio(c.r.payload.encodedSum, c.r.payload.count) : 0),
+  payload_entropy_mean: (c) => (c.r?.payload ? ratio(c.r.payload.entropySum, c.r.payload.count) : 0),
+  payload_entropy_max: (c) => c.r?.payload?.entropyMax ?? 0,
+  log_count: (c) => c.agg.logs,
+  log_error_count: (c) => c.agg.logErrors,
+  exec_count: (c) => c.a?.execs ?? 0,
+  new_binary_count: (c) => (c.kind === 'process' ? (c.seen.entityNew && (c.a?.execs ?? 0) > 0 ? 1 : 0) : c.seen.newBinaries.count),
+  shell_exec_count: (c) => c.a?.shellExecs ?? 0,
+  cpu_seconds: (c) => c.a?.cpuSeconds ?? 0,
+  memory_bytes_max: (c) => c.a?.memoryBytesMax ?? 0,
+  connection_count: (c) => c.a?.connections ?? 0,
+  bytes_out: (c) => c.a?.bytesOut ?? 0,
+  bytes_in: (c) => c.a?.bytesIn ?? 0,
+  distinct_destinations: (c) => c.destinations,
+  new_destination_count: (c) => scaled(c.seen.newDestinations.count, c.agg.destinationSample?.size ?? 0, c.destinations),
+  new_edge: (c) => (c.seen.entityNew ? 1 : 0),
+  new_route_count: (c) => scaled(c.seen.newRoutes.count, c.r?.routeSample?.size ?? 0, c.routes),
+  history_age_s: (c) => c.seen.historyAgeS,
+};
+
+/** Per kind, the feature computations in vector order. */
+const GETTERS = Object.fromEntries(Object.entries(FEATURES_BY_KIND).map(([kind, names]) => [kind, names.map((n) => {
+  const get = VALUES[n];
+  if (!get) throw new Error(`feature ${n} has no computation`);
+  return get;
+})])) as Record<EntityKind, Array<(c: VectorInput) => number>>;
 
 /** Scales a count of new items among a sample to the window's distinct items (exact while the sample holds them all). */
 function scaled(newInSample: number, sampleSize: number, distinct: number): number {
@@ -108,27 +142,14 @@ export function buildVector(entityId: string, windowStartMs: number, windowEndMs
   const kind = kindOf(entityId)!;
   const a = agg.activity;
   const r = agg.requests;
-  const identities = agg.identities?.estimate() ?? 0;
-  const destinations = agg.destinations?.estimate() ?? 0;
-  const values: Record<string, number> = {
-    ...requestValues(r, agg.authFailureLogs, identities),
-    log_count: agg.logs,
-    log_error_count: agg.logErrors,
-    exec_count: a?.execs ?? 0,
-    new_binary_count: kind === 'process' ? (seen.entityNew && (a?.execs ?? 0) > 0 ? 1 : 0) : seen.newBinaries.count,
-    shell_exec_count: a?.shellExecs ?? 0,
-    cpu_seconds: a?.cpuSeconds ?? 0,
-    memory_bytes_max: a?.memoryBytesMax ?? 0,
-    connection_count: a?.connections ?? 0,
-    bytes_out: a?.bytesOut ?? 0,
-    bytes_in: a?.bytesIn ?? 0,
-    distinct_destinations: destinations,
-    new_destination_count: scaled(seen.newDestinations.count, agg.destinationSample?.size ?? 0, destinations),
-    new_edge: seen.entityNew ? 1 : 0,
-    new_route_count: scaled(seen.newRoutes.count, r?.routeSample?.size ?? 0, r?.routes?.estimate() ?? 0),
-    history_age_s: seen.historyAgeS,
+  const input: VectorInput = {
+    kind, agg, r, a, seen,
+    identities: agg.identities?.estimate() ?? 0,
+    destinations: agg.destinations?.estimate() ?? 0,
+    routes: r?.routes?.estimate() ?? 0,
   };
-  const featureNames = [...FEATURES_BY_KIND[kind]];
+  const featureNames = FEATURES_BY_KIND[kind] as string[];
+  const values = GETTERS[kind].map((get) => get(input));
 
   const examples: Record<string, string[]> = {};
   const list = (name: string, items: string[] | undefined) => {
@@ -159,8 +180,8 @@ export function buildVector(entityId: string, windowStartMs: number, windowEndMs
     operation: kind === 'operation' ? entityId.slice(`operation:${service}:`.length) : undefined,
     windowStartMs,
     windowEndMs,
-    featureNames,
-    values: featureNames.map((n) => values[n] ?? 0),
+    featureNames: [...featureNames],
+    values,
     sampleCount: agg.samples,
     exemplars,
   };
