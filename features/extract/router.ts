@@ -68,53 +68,71 @@ interface RequestFacts {
   missingHash: number;
   identity: string | undefined;
   identityHash: number;
+  /** Whom the entity dealt with (client address, called service, server address). */
+  peer: string | undefined;
+  peerHash: number;
   payload: PayloadStats | undefined;
   exemplar: ExemplarCandidate;
-  bytesExemplar: ExemplarCandidate | undefined;
+  /** The same request as a candidate for the largest (value: request + response bytes). */
+  bytesExemplar: ExemplarCandidate;
 }
 
 const GRPC_SERVER_ERRORS = new Set([2, 4, 13, 14, 15]);
 /** A client's route items (`<service> <route>`), shared between the clients that use the same route. */
 const clientRoutes = new IdCache((service, route) => `${service} ${route}`);
 
-function requestFacts(e: RequestEvent): RequestFacts {
+function candidate(): ExemplarCandidate {
+  return { traceId: '', spanId: '', timeMs: 0, value: 0, statusMessage: undefined };
+}
+
+/** One request's facts, filled in place for each request (routing is synchronous; nothing keeps it). */
+const facts: RequestFacts = {
+  latency: 0, error: false, serverError: false, clientError: false, authFailure: false, notFound: false, failedLogin: false,
+  requestBytes: undefined, responseBytes: undefined, method: undefined, route: '', routeHash: 0, missing: undefined, missingHash: 0,
+  identity: undefined, identityHash: 0, peer: undefined, peerHash: 0, payload: undefined, exemplar: candidate(), bytesExemplar: candidate(),
+};
+
+function requestFacts(e: RequestEvent, peer: string | undefined): RequestFacts {
+  const f = facts;
   const status = e.httpStatus;
   const grpc = e.grpcStatus;
   const latency = sane(e.durationMs, MAX_LATENCY_MS) ?? 0;
-  const requestBytes = sane(e.requestBytes, MAX_BYTES);
-  const responseBytes = sane(e.responseBytes, MAX_BYTES);
-  const route = e.route ?? e.operation;
-  const notFound = status === 404 || (status === undefined && grpc === 5);
-  const missing = notFound ? e.path ?? route : undefined;
-  const identity = requestIdentity(e);
+  f.latency = latency;
+  f.error = e.error;
+  f.serverError = status !== undefined ? status >= 500 && status < 600 : grpc !== undefined && GRPC_SERVER_ERRORS.has(grpc);
+  f.clientError = status !== undefined && status >= 400 && status < 500;
+  f.authFailure = status === 401 || status === 403 || (status === undefined && (grpc === 16 || grpc === 7));
+  f.notFound = status === 404 || (status === undefined && grpc === 5);
+  f.failedLogin = isFailedLogin(e);
+  f.requestBytes = sane(e.requestBytes, MAX_BYTES);
+  f.responseBytes = sane(e.responseBytes, MAX_BYTES);
+  f.method = e.method === undefined ? undefined : e.method === 'GET' ? 'GET' : e.method === 'POST' ? 'POST' : 'other';
+  f.route = e.route ?? e.operation;
+  f.routeHash = itemHash(f.route);
+  f.missing = f.notFound ? e.path ?? f.route : undefined;
+  f.missingHash = f.missing === undefined ? 0 : itemHash(f.missing);
+  f.identity = requestIdentity(e);
+  f.identityHash = f.identity === undefined ? 0 : itemHash(f.identity);
+  f.peer = peer;
+  f.peerHash = peer === undefined ? 0 : itemHash(peer);
   const payloadText = payloadOf(e.query, e.requestBody);
-  const method = e.method === undefined ? undefined : e.method === 'GET' ? 'GET' : e.method === 'POST' ? 'POST' : 'other';
-  const exemplar: ExemplarCandidate = { traceId: e.traceId, spanId: e.spanId, timeMs: e.timeMs, value: latency, statusMessage: e.statusMessage };
-  const bytes = (requestBytes ?? 0) + (responseBytes ?? 0);
-  return {
-    latency,
-    error: e.error,
-    serverError: status !== undefined ? status >= 500 && status < 600 : grpc !== undefined && GRPC_SERVER_ERRORS.has(grpc),
-    clientError: status !== undefined ? status >= 400 && status < 500 : false,
-    authFailure: status === 401 || status === 403 || (status === undefined && (grpc === 16 || grpc === 7)),
-    notFound,
-    failedLogin: isFailedLogin(e),
-    requestBytes,
-    responseBytes,
-    method,
-    route,
-    routeHash: itemHash(route),
-    missing,
-    missingHash: missing === undefined ? 0 : itemHash(missing),
-    identity,
-    identityHash: identity === undefined ? 0 : itemHash(identity),
-    payload: payloadText === undefined ? undefined : payloadStats(payloadText),
-    exemplar,
-    bytesExemplar: bytes > 0 ? { ...exemplar, value: bytes } : undefined,
-  };
+  f.payload = payloadText === undefined ? undefined : payloadStats(payloadText);
+  const x = f.exemplar;
+  x.traceId = e.traceId;
+  x.spanId = e.spanId;
+  x.timeMs = e.timeMs;
+  x.value = latency;
+  x.statusMessage = e.statusMessage;
+  const b = f.bytesExemplar;
+  b.traceId = e.traceId;
+  b.spanId = e.spanId;
+  b.timeMs = e.timeMs;
+  b.value = (f.requestBytes ?? 0) + (f.responseBytes ?? 0);
+  b.statusMessage = undefined;
+  return f;
 }
 
-function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, routeHash: number, peer: string | undefined): void {
+function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, routeHash: number, peer: string | undefined, peerHash: number): void {
   agg.samples++;
   const r = agg.req();
   r.count++;
@@ -149,9 +167,8 @@ function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, ro
     (r.missingSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(f.missing, 1, f.missingHash);
   }
   if (peer !== undefined) {
-    const h = itemHash(peer);
-    (r.peers ??= new DistinctCounter()).addHash(h);
-    (r.peerSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(peer, 1, h);
+    (r.peers ??= new DistinctCounter()).addHash(peerHash);
+    (r.peerSample ??= new ItemSample(EXAMPLE_SAMPLE)).add(peer, 1, peerHash);
   }
   if (f.identity !== undefined) addIdentity(agg, f.identity, f.identityHash);
   const p = f.payload;
@@ -170,7 +187,7 @@ function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, ro
   const ex = agg.ex();
   if (f.error) ex.offerError(f.exemplar);
   ex.offerSlow(f.exemplar);
-  if (f.bytesExemplar) ex.offerLarge(f.bytesExemplar);
+  ex.offerLarge(f.bytesExemplar);
 }
 
 function addIdentity(agg: EntityAggregate, identity: string, h = itemHash(identity)): void {
@@ -200,14 +217,14 @@ function calleeOf(e: RequestEvent): string | undefined {
 export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
   const t = e.timeMs;
   if (serves(e)) {
-    const f = requestFacts(e);
+    const f = requestFacts(e, e.clientAddress);
     const service = sink.open(entityIds.service(e.service), t);
     if (service) {
       if (service.samples === 0) {
         service.setAttribute('service.name', e.service);
         resourceAttributes(service, e.resource);
       }
-      addRequest(service, f, f.route, f.routeHash, e.clientAddress);
+      addRequest(service, f, f.route, f.routeHash, f.peer, f.peerHash);
     }
     const operation = sink.open(entityIds.operation(e.service, e.operation), t);
     if (operation) {
@@ -216,7 +233,7 @@ export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
         operation.setAttribute('url.path', e.route);
         operation.setAttribute('http.request.method', e.method);
       }
-      addRequest(operation, f, f.route, f.routeHash, e.clientAddress);
+      addRequest(operation, f, f.route, f.routeHash, f.peer, f.peerHash);
     }
     if (e.clientAddress) {
       const client = sink.open(entityIds.client(e.clientAddress), t);
@@ -226,7 +243,7 @@ export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
           client.setAttribute('service.name', e.service);
         }
         const routeItem = clientRoutes.get(e.service, f.route);
-        addRequest(client, f, routeItem, itemHash(routeItem), e.service);
+        addRequest(client, f, routeItem, itemHash(routeItem), e.service, itemHash(e.service));
       }
     }
     return;
@@ -242,8 +259,8 @@ export function routeRequest(sink: AggregateSink, e: RequestEvent): void {
       edge.setAttribute('destination.address', e.serverAddress);
       edge.setAttribute('destination.port', e.serverPort);
     }
-    const f = requestFacts(e);
-    addRequest(edge, f, f.route, f.routeHash, e.serverAddress === undefined ? undefined : endpoint(e.serverAddress, e.serverPort));
+    const f = requestFacts(e, e.serverAddress === undefined ? undefined : endpoint(e.serverAddress, e.serverPort));
+    addRequest(edge, f, f.route, f.routeHash, f.peer, f.peerHash);
   }
   const service = sink.open(entityIds.service(e.service), t);
   if (service) {

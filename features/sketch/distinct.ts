@@ -70,7 +70,27 @@ export class DistinctCounter {
       for (let i = 0; i < M; i++) if (o[i] > r[i]) r[i] = o[i];
       return;
     }
-    for (const h of other.hashes ?? []) this.addHash(h);
+    const b = other.hashes;
+    if (!b || b.length === 0) return;
+    if (this.registers) {
+      for (const h of b) addToRegisters(this.registers, h);
+      return;
+    }
+    const a = this.hashes ?? [];
+    // One pass over both sorted lists.
+    const out: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+      else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+      else {
+        out.push(a[i++]);
+        j++;
+      }
+    }
+    this.hashes = out.length < 16 ? out.slice() : out;
+    if (out.length > EXACT_LIMIT) this.toRegisters();
   }
 
   write(w: ByteWriter): void {
@@ -99,12 +119,16 @@ export class DistinctCounter {
     }
     if (form !== 0) throw new DecodeError(`distinct counter: unknown form ${form}`);
     const size = r.count(EXACT_LIMIT);
+    const hashes = new Array<number>(size);
     let h = 0;
     for (let i = 0; i < size; i++) {
-      h += r.uint();
+      const delta = r.uint();
+      if (i > 0 && delta === 0) throw new DecodeError('distinct counter: hashes out of order');
+      h += delta;
       if (h > 0xffffffff) throw new DecodeError('distinct counter: hash out of range');
-      c.addHash(h);
+      hashes[i] = h;
     }
+    if (size > 0) c.hashes = hashes;
     return c;
   }
 }

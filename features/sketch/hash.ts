@@ -27,10 +27,18 @@ export function lowerBound(sorted: ArrayLike<number>, size: number, key: number)
   return lo;
 }
 
+/** Below this length an insert makes an exact-size copy; from it on, the array grows in place. */
+const SHORT = 16;
+
 /**
- * `values` inserted into `list` at `index`, as a new array of exactly the new length. V8 gives an array that grows by
- * push or splice room for 16 more elements (a hundred bytes or more); sketches hold many short arrays per entity.
+ * `list` with `values` inserted at `index`. A short list becomes a new array of exactly the new length: V8 gives an
+ * array that grows by push or splice room for 16 more elements (a hundred bytes or more), and sketches hold many
+ * short arrays per entity. A longer one grows in place (amortized; its spare room is small beside its size).
  */
-export function insertedAt<T>(list: readonly T[], index: number, ...values: T[]): T[] {
+export function insertedAt<T>(list: T[], index: number, ...values: T[]): T[] {
+  if (list.length >= SHORT) {
+    list.splice(index, 0, ...values);
+    return list;
+  }
   return list.slice(0, index).concat(values, list.slice(index));
 }

@@ -72,10 +72,33 @@ export class QuantileSketch {
     return mapping.value(bins[bins.length - 2]);
   }
 
+  /** Adds the other sketch's counts: one pass over both sorted bucket lists. */
   merge(other: QuantileSketch): void {
     this.zeroCount += other.zeroCount;
-    const bins = other.bins;
-    for (let i = 0; i < bins.length; i += 2) this.addKey(bins[i], bins[i + 1]);
+    const a = this.bins;
+    const b = other.bins;
+    if (b.length === 0) return;
+    if (a.length === 0) {
+      this.bins = b.slice();
+      return;
+    }
+    const out: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i] < b[j])) {
+        out.push(a[i], a[i + 1]);
+        i += 2;
+      } else if (i >= a.length || b[j] < a[i]) {
+        out.push(b[j], b[j + 1]);
+        j += 2;
+      } else {
+        out.push(a[i], a[i + 1] + b[j + 1]);
+        i += 2;
+        j += 2;
+      }
+    }
+    this.bins = out.length < 16 ? out.slice() : out; // exact size when short (see insertedAt)
   }
 
   write(w: ByteWriter): void {
@@ -92,13 +115,18 @@ export class QuantileSketch {
     const s = new QuantileSketch();
     s.zeroCount = r.uint();
     const size = r.count(MAX_BUCKETS);
+    const bins = new Array<number>(size * 2);
     let key = 0;
     for (let i = 0; i < size; i++) {
-      key += r.int();
+      const delta = r.int();
+      if (i > 0 && delta <= 0) throw new DecodeError('quantile sketch: buckets out of order');
+      key += delta;
       const count = r.uint();
       if (count === 0 || count > 0xffffffff) throw new DecodeError('quantile sketch: bad bucket count');
-      s.addKey(key, count);
+      bins[2 * i] = key;
+      bins[2 * i + 1] = count;
     }
+    s.bins = bins;
     return s;
   }
 }

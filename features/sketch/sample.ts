@@ -43,10 +43,13 @@ export class ItemSample {
       slots[2 * lo + 1] += count;
       return;
     }
-    if (n === this.k && lo === n) return;
-    const keep = n === this.k ? n - 1 : n;
-    this.slots = insertedAt(slots.slice(0, 2 * keep), 2 * lo, h, count);
-    this.items = insertedAt(this.items.slice(0, keep), lo, item);
+    if (n === this.k) {
+      if (lo === n) return;
+      slots.length -= 2; // the largest hash leaves
+      this.items.length -= 1;
+    }
+    this.slots = insertedAt(slots, 2 * lo, h, count);
+    this.items = insertedAt(this.items, lo, item);
   }
 
   get size(): number {

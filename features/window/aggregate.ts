@@ -42,21 +42,22 @@ export class Exemplars {
   slowest: ExemplarCandidate | undefined;
   largest: ExemplarCandidate | undefined;
 
+  // Offers copy a candidate only when it is kept: callers pass one scratch object for every event.
   offerError(c: ExemplarCandidate): void {
     const e = this.errors;
     if (e.length === MAX_ERROR_EXEMPLARS && !earlier(c, e[e.length - 1])) return;
     let i = e.length;
     while (i > 0 && earlier(c, e[i - 1])) i--;
     if (i < e.length && e[i].traceId === c.traceId && e[i].spanId === c.spanId) return;
-    this.errors = insertedAt(e, i, c).slice(0, MAX_ERROR_EXEMPLARS);
+    this.errors = insertedAt(e, i, { ...c }).slice(0, MAX_ERROR_EXEMPLARS);
   }
 
   offerSlow(c: ExemplarCandidate): void {
-    if (larger(c, this.slowest)) this.slowest = c;
+    if (larger(c, this.slowest)) this.slowest = { ...c };
   }
 
   offerLarge(c: ExemplarCandidate): void {
-    if (c.value > 0 && larger(c, this.largest)) this.largest = c;
+    if (c.value > 0 && larger(c, this.largest)) this.largest = { ...c };
   }
 
   merge(o: Exemplars): void {
