@@ -26,7 +26,7 @@ export const FeaturesConfig = z.strictObject({
 });
 export type FeaturesConfig = z.infer<typeof FeaturesConfig>;
 
-/** The internal topics, named after the consumer group like Kafka Streams names its own (one set per deployment). */
+/** The internal topics (core/topics.ts), named after the consumer group like Kafka Streams names its own (one set per deployment). */
 export function internalTopics(groupId: string): { partials: string; state: string; mergeGroup: string } {
   return { partials: `${groupId}-partials`, state: `${groupId}-state`, mergeGroup: `${groupId}-merge` };
 }

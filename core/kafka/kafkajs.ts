@@ -95,8 +95,16 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
     async topicOffsets(topic: string) {
       const a = await getAdmin();
-      const offsets = await a.fetchTopicOffsets(topic);
-      return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
+      // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const offsets = await a.fetchTopicOffsets(topic);
+          return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
+        } catch (e) {
+          if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     },
 
     async producer(): Promise<Producer> {
