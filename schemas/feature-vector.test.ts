@@ -55,7 +55,7 @@ describe('feature vector schema evolution', () => {
   it.each(versions)("reads %s's data with the current reader", (file) => {
     const writer = avro.Type.forSchema(JSON.parse(readFileSync(new URL(file, schemaDir), 'utf8')));
     for (let i = 0; i < 50; i++) {
-      const record = writer.random() as Record<string, unknown>;
+      const record = writer.random() as unknown as Record<string, unknown>;
       const decoded = decodeFeatureVector(writer.toBuffer(record), fingerprint(writer));
       expect(decoded.entityId).toBe(record.entity_id);
       expect(decoded.entityType).toBe(record.entity_type);

@@ -52,10 +52,10 @@ export const FINGERPRINT_HEADER = 'peregrine-schema';
  * may be read.
  */
 const EARLIER_VERSIONS = ['./feature-vector.v1.avsc'];
-const resolvers = new Map<string, avro.types.Type>(); // fingerprint → resolver
+const resolvers = new Map<string, avro.Resolver>(); // fingerprint → resolver
 for (const file of EARLIER_VERSIONS) {
   const writer = load(file);
-  resolvers.set(fingerprintOf(writer), type.createResolver(writer) as unknown as avro.types.Type);
+  resolvers.set(fingerprintOf(writer), type.createResolver(writer));
 }
 
 /** Fingerprints of the earlier versions the current reader accepts (the header of their records names them). */
@@ -119,7 +119,7 @@ export function decodeFeatureVector(bytes: Buffer, writerFingerprint?: string): 
     throw new DecodeError(`feature vector written with unknown schema ${writerFingerprint} (this reader: ${FEATURE_SCHEMA_FINGERPRINT}, earlier: ${EARLIER_FINGERPRINTS.join(', ')})`);
   }
   try {
-    r = (resolver ? type.fromBuffer(bytes, resolver as never) : type.fromBuffer(bytes)) as AvroFeatureVector;
+    r = (resolver ? type.fromBuffer(bytes, resolver) : type.fromBuffer(bytes)) as AvroFeatureVector;
   } catch (e) {
     throw new DecodeError(`not a FeatureVector (schema ${writerFingerprint ?? FEATURE_SCHEMA_FINGERPRINT}): ${(e as Error).message}`, { cause: e });
   }
