@@ -7,7 +7,7 @@
  *
  * The last line of stdout is one JSON object: counts, max heap, time.
  */
-import { emptyTally, runFuzz, seedPayloads } from '../ingest/otlp/fuzz-cases.ts';
+import { emptyTally, runFuzz, seedPayloads } from '../ingest/otlp/testing/fuzz-cases.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);

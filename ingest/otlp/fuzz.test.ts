@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../core/errors.ts';
-import { runFuzz, seedPayloads } from './fuzz-cases.ts';
+import { runFuzz, seedPayloads } from './testing/fuzz-cases.ts';
 import { decodeLogsRequest } from './logs.ts';
 import { decodeMetricsRequest } from './metrics.ts';
 import { decodeTraceRequest } from './traces.ts';

@@ -4,7 +4,8 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import { classifyAttributeKey, UNIQUE_VALUE, type Attributes, type AttrValue } from '../normalize/span.ts';
-import { InternTable, MAX_NESTING, WireReader } from './wire.ts';
+import { InternTable } from '../../core/protobuf/bytes-cache.ts';
+import { MAX_NESTING, ProtoReader } from '../../core/protobuf/reader.ts';
 
 export interface DecodeOptions {
   /** Upper bound on events from one message; more is treated as malformed (a few bytes per span could otherwise cost GBs). */
@@ -25,7 +26,7 @@ const keyTable = new InternTable(512, 64, classifyAttributeKey);
  * Reads one KeyValue ending at `end` and returns its flattened value (`lastKey` holds the key).
  * Returns undefined for a KeyValue without key.
  */
-export function readKeyValue(r: WireReader, end: number): AttrValue | undefined {
+export function readKeyValue(r: ProtoReader, end: number): AttrValue | undefined {
   const saved = r.end;
   r.end = end;
   let key = '';
@@ -49,7 +50,7 @@ export function readKeyValue(r: WireReader, end: number): AttrValue | undefined 
 }
 
 /** A top-level AnyValue, flattened: arrays and kvlists become JSON text, bytes base64, empty ''. */
-export function readAnyValue(r: WireReader, end: number, unique = false): AttrValue {
+export function readAnyValue(r: ProtoReader, end: number, unique = false): AttrValue {
   const saved = r.end;
   r.end = end;
   let value: AttrValue = '';
@@ -94,7 +95,7 @@ export function readAnyValue(r: WireReader, end: number, unique = false): AttrVa
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-function readNested(r: WireReader, end: number, depth: number): Json {
+function readNested(r: ProtoReader, end: number, depth: number): Json {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -138,7 +139,7 @@ function readNested(r: WireReader, end: number, depth: number): Json {
   return value;
 }
 
-function readArray(r: WireReader, end: number, depth: number): Json[] {
+function readArray(r: ProtoReader, end: number, depth: number): Json[] {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -155,7 +156,7 @@ function readArray(r: WireReader, end: number, depth: number): Json[] {
   return out;
 }
 
-function readKvList(r: WireReader, end: number, depth: number): { [key: string]: Json } {
+function readKvList(r: ProtoReader, end: number, depth: number): { [key: string]: Json } {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -186,7 +187,7 @@ function readKvList(r: WireReader, end: number, depth: number): { [key: string]:
 }
 
 /** A Resource message ending at `end` → its attributes. */
-export function readResource(r: WireReader, end: number): Attributes {
+export function readResource(r: ProtoReader, end: number): Attributes {
   const saved = r.end;
   r.end = end;
   const attrs: Attributes = {};

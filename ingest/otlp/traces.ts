@@ -8,7 +8,9 @@ import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
 import { emptySpanFields, resourceInfo, SpanNormalizer, UNIQUE_VALUE, type AttrValue, type ResourceInfo } from '../normalize/span.ts';
 import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
-import { BytesCache, nanosDiffMs, nanosToMs, WireReader } from './wire.ts';
+import { BytesCache } from '../../core/protobuf/bytes-cache.ts';
+import { ProtoReader } from '../../core/protobuf/reader.ts';
+import { nanosDiffMs, nanosToMs } from './nanos.ts';
 
 const normalizer = new SpanNormalizer();
 const fields = emptySpanFields();
@@ -28,7 +30,7 @@ const attributeCache = new BytesCache<CachedAttribute>(2048, 192);
 /** Decodes one ExportTraceServiceRequest. Malformed input throws DecodeError. */
 export function decodeTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): RequestEvent[] {
   return guarded('trace', () => {
-    const r = new WireReader(asBytes(bytes));
+    const r = new ProtoReader(asBytes(bytes));
     const out: RequestEvent[] = [];
     const limit = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     while (r.pos < r.end) {
@@ -41,7 +43,7 @@ export function decodeTraceRequest(bytes: Uint8Array, options: DecodeOptions = {
   });
 }
 
-function readResourceSpans(r: WireReader, end: number, out: RequestEvent[], limit: number): void {
+function readResourceSpans(r: ProtoReader, end: number, out: RequestEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   const start = r.pos;
@@ -73,7 +75,7 @@ function readResourceSpans(r: WireReader, end: number, out: RequestEvent[], limi
   r.end = saved;
 }
 
-function readScopeSpans(r: WireReader, end: number, res: ResourceInfo, out: RequestEvent[], limit: number): void {
+function readScopeSpans(r: ProtoReader, end: number, res: ResourceInfo, out: RequestEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {
@@ -88,7 +90,7 @@ function readScopeSpans(r: WireReader, end: number, res: ResourceInfo, out: Requ
   r.end = saved;
 }
 
-function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
+function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent {
   const saved = r.end;
   r.end = end;
   const span = fields;
@@ -175,7 +177,7 @@ function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
   return normalizer.finish(span, res);
 }
 
-function readStatus(r: WireReader, end: number): void {
+function readStatus(r: ProtoReader, end: number): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {

@@ -18,9 +18,9 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { stackPaths } from '../../deploy/local/paths.ts';
 import { decodeLogs, decodeMetrics, decodeTraces, type OtlpEncoding } from '../otlp/index.ts';
-import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
-import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/random-payloads.ts';
-import { sdkTraceRequest } from '../otlp/sdk-fixtures.ts';
+import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../otlp/proto-types.ts';
+import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/testing/random-requests.ts';
+import { sdkTraceRequest } from '../otlp/testing/sdk-requests.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
 import { readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
 

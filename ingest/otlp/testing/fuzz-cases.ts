@@ -3,15 +3,15 @@
  * signal, seeded mutations of them, and the rule every decoder must keep (events or DecodeError,
  * nothing else).
  */
-import { DecodeError } from '../../core/errors.ts';
-import { decodeLogsRequest } from './logs.ts';
-import { decodeMetricsRequest } from './metrics.ts';
-import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from './json.ts';
-import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest } from './reference.ts';
-import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-payloads.ts';
-import { seededRandom } from './sdk-fixtures.ts';
-import { sdkTraceRequest } from './sdk-fixtures.ts';
-import { decodeTraceRequest } from './traces.ts';
+import { DecodeError } from '../../../core/errors.ts';
+import { decodeLogsRequest } from '../logs.ts';
+import { decodeMetricsRequest } from '../metrics.ts';
+import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from '../json.ts';
+import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest } from '../proto-types.ts';
+import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-requests.ts';
+import { seededRandom } from './sdk-requests.ts';
+import { sdkTraceRequest } from './sdk-requests.ts';
+import { decodeTraceRequest } from '../traces.ts';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 
