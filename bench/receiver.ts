@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   };
   const run = randomUUID().slice(0, 8);
   const collectorTopics = { traces: `bench-collector-spans-${run}`, metrics: `bench-collector-metrics-${run}`, logs: `bench-collector-logs-${run}` };
-  await rx.kafka.ensureTopics(Object.values(collectorTopics).map((topic) => ({ topic, partitions: 6 })));
+  if (!values['no-collector']) await rx.kafka.ensureTopics(Object.values(collectorTopics).map((topic) => ({ topic, partitions: 6 })));
   const collector = values['no-collector'] ? undefined : await startStockCollector({ mode: 'frontend', topics: collectorTopics });
   const theirs: Side | undefined = collector && {
     name: 'collector',
