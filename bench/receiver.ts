@@ -22,11 +22,10 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
-import { ExportTraceServiceRequest } from '../ingest/otlp/proto-types.ts';
-import { sdkTraceRequest } from '../ingest/otlp/testing/sdk-requests.ts';
 import { startTestReceiver } from '../ingest/receiver/testing.ts';
 import { parseExportRequest, splitRequest } from '../ingest/receiver/split.ts';
 import { decodeTraceRequest } from '../ingest/otlp/index.ts';
+import { traceRequests } from './kafka-shape.ts';
 import { startStockCollector } from './stock-collector.ts';
 
 const { values } = parseArgs({
@@ -46,20 +45,6 @@ const { values } = parseArgs({
 });
 
 interface LoadReport { requests: number; ok: number; failed: Record<string, number>; spans: number; bytes: number; latenciesMs: number[] }
-
-/** SDK-built requests whose spans are grouped into traces of `perTrace` spans (the SDK fixture makes one per span). */
-function buildRequests(count: number, spans: number, perTrace: number): Buffer[] {
-  return Array.from({ length: count }, (_, i) => {
-    const obj = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(sdkTraceRequest({ seed: 1000 + i, spans })), { defaults: false }) as Record<string, any>;
-    let n = 0;
-    let traceId: Uint8Array = new Uint8Array(16);
-    for (const rs of obj.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) {
-      if (n++ % perTrace === 0) traceId = s.traceId;
-      else s.traceId = traceId;
-    }
-    return Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(obj)).finish());
-  });
-}
 
 const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -100,7 +85,7 @@ async function runLoad(endpoint: string): Promise<void> {
   const workers = Number(values.workers);
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  const bodies = buildRequests(16, spans, Number(values['spans-per-trace']));
+  const bodies = traceRequests(16, spans, Number(values['spans-per-trace']));
   const sender = values.transport === 'http' ? httpSender(endpoint, workers) : grpcSender(endpoint, workers);
   const report: LoadReport = { requests: 0, ok: 0, failed: {}, spans: 0, bytes: 0, latenciesMs: [] };
   process.send!({ ready: true });
@@ -216,7 +201,7 @@ async function main(): Promise<void> {
   const perTrace = Number(values['spans-per-trace']);
   const partitionTracesById = !values['per-request'];
   // The receiver's own steps alone, to tell them from the transport and the Kafka client in the end-to-end figure.
-  const sample = buildRequests(8, spans, perTrace);
+  const sample = traceRequests(8, spans, perTrace);
   const splitCost = stepCost(sample, spans, (b) => splitRequest(parseExportRequest('traces', b, { checkItems: values.validate !== 'full' }), { maxMessageBytes: 1_000_000, partition: partitionTracesById ? 'traceId' : 'none' }));
   const validateCost = stepCost(sample, spans, (b) => decodeTraceRequest(b));
   // One load process stands for many clients: the per-client rate limit would measure itself.
