@@ -18,5 +18,5 @@ if (major < 22 || (major === 22 && minor < 22)) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../core/cli/main.ts');
+  await import('../app/cli/main.ts');
 }
