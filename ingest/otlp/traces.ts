@@ -13,6 +13,8 @@ import { ProtoReader } from '../../core/protobuf/reader.ts';
 import { nanosDiffMs, nanosToMs } from './nanos.ts';
 
 const normalizer = new SpanNormalizer();
+/** The resource of spans that are only checked. */
+const NO_RESOURCE: ResourceInfo = resourceInfo({});
 const fields = emptySpanFields();
 
 interface CachedAttribute {
@@ -27,20 +29,48 @@ interface CachedAttribute {
  */
 const attributeCache = new BytesCache<CachedAttribute>(2048, 192);
 
+/**
+ * False while `checkTraceRequest` runs: every field is read and checked exactly as for decoding, but no event is
+ * built (normalization never rejects anything, so what passes the check decodes).
+ */
+let building = true;
+/** Spans read so far in the current message (the `maxEvents` bound). */
+let spanCount = 0;
+
 /** Decodes one ExportTraceServiceRequest. Malformed input throws DecodeError. */
 export function decodeTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): RequestEvent[] {
   return guarded('trace', () => {
-    const r = new ProtoReader(asBytes(bytes));
     const out: RequestEvent[] = [];
-    const limit = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-    while (r.pos < r.end) {
-      const tag = r.tag();
-      if (tag === 0x0a) readResourceSpans(r, r.lengthEnd(), out, limit);
-      else if (tag >>> 3 === 1) r.wrongType(tag, 'ExportTraceServiceRequest');
-      else r.skip(tag);
-    }
+    readRequest(asBytes(bytes), out, options.maxEvents ?? DEFAULT_MAX_EVENTS);
     return out;
   });
+}
+
+/**
+ * Checks one ExportTraceServiceRequest as `decodeTraceRequest` would read it, without building events (what the
+ * receiver does before accepting a request); returns its span count. Malformed input throws the same DecodeError.
+ */
+export function checkTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): number {
+  return guarded('trace', () => {
+    building = false;
+    try {
+      readRequest(asBytes(bytes), [], options.maxEvents ?? DEFAULT_MAX_EVENTS);
+      return spanCount;
+    } finally {
+      building = true;
+    }
+  });
+}
+
+function readRequest(bytes: Uint8Array, out: RequestEvent[], limit: number): void {
+  const r = new ProtoReader(bytes);
+  spanCount = 0;
+  while (r.pos < r.end) {
+    const tag = r.tag();
+    if (tag === 0x0a) readResourceSpans(r, r.lengthEnd(), out, limit);
+    else if (tag >>> 3 === 1) r.wrongType(tag, 'ExportTraceServiceRequest');
+    else r.skip(tag);
+  }
 }
 
 function readResourceSpans(r: ProtoReader, end: number, out: RequestEvent[], limit: number): void {
@@ -61,11 +91,12 @@ function readResourceSpans(r: ProtoReader, end: number, out: RequestEvent[], lim
     else if (tag >>> 3 <= 3) r.wrongType(tag, 'ResourceSpans');
     else r.skip(tag);
   }
-  let res: ResourceInfo;
+  let res = NO_RESOURCE;
   if (resourceStart >= 0) {
     r.pos = resourceStart;
-    res = resourceInfo(readResource(r, resourceEnd));
-  } else res = resourceInfo({});
+    const attributes = readResource(r, resourceEnd);
+    if (building) res = resourceInfo(attributes);
+  } else if (building) res = resourceInfo({});
   r.pos = start;
   while (r.pos < end) {
     const tag = r.tag();
@@ -81,8 +112,10 @@ function readScopeSpans(r: ProtoReader, end: number, res: ResourceInfo, out: Req
   while (r.pos < end) {
     const tag = r.tag();
     if (tag === 0x12) {
-      if (out.length >= limit) throw new DecodeError(`more than ${limit} spans in one message`);
-      out.push(readSpan(r, r.lengthEnd(), res));
+      if (spanCount >= limit) throw new DecodeError(`more than ${limit} spans in one message`);
+      spanCount++;
+      const event = readSpan(r, r.lengthEnd(), res);
+      if (event) out.push(event);
     } else if (tag === 0x0a || tag === 0x1a) r.pos = r.lengthEnd();
     else if (tag >>> 3 <= 3) r.wrongType(tag, 'ScopeSpans');
     else r.skip(tag);
@@ -90,7 +123,8 @@ function readScopeSpans(r: ProtoReader, end: number, res: ResourceInfo, out: Req
   r.end = saved;
 }
 
-function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent {
+/** One span → its event; undefined while only checking. */
+function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent | undefined {
   const saved = r.end;
   r.end = end;
   const span = fields;
@@ -105,7 +139,7 @@ function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent 
   let startHi = 0;
   let endLo = 0;
   let endHi = 0;
-  normalizer.begin();
+  if (building) normalizer.begin();
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag) {
@@ -141,12 +175,12 @@ function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent 
         const cached = cacheable ? attributeCache.find(r.buf, r.view, kvStart, kvEnd) : undefined;
         if (cached !== undefined) {
           r.pos = kvEnd;
-          normalizer.attributeClassified(cached.key, cached.meta, cached.value);
+          if (building) normalizer.attributeClassified(cached.key, cached.meta, cached.value);
           break;
         }
         const value = readKeyValue(r, kvEnd);
         if (value === undefined) break;
-        normalizer.attributeClassified(lastKey, lastKeyMeta, value);
+        if (building) normalizer.attributeClassified(lastKey, lastKeyMeta, value);
         if (cacheable && (lastKeyMeta & UNIQUE_VALUE) === 0) attributeCache.store(r.buf, r.view, kvStart, kvEnd, { key: lastKey, meta: lastKeyMeta, value });
         break;
       }
@@ -172,6 +206,7 @@ function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent 
     }
   }
   r.end = saved;
+  if (!building) return undefined;
   span.startMs = nanosToMs(startLo, startHi);
   span.durationMs = nanosDiffMs(startLo, startHi, endLo, endHi);
   return normalizer.finish(span, res);

@@ -34,24 +34,27 @@ export function seedPayloads(count: number): SeedPayload[] {
   return out;
 }
 
-/** A seeded mutation of `input`: bit flips, byte overwrites, truncation, insertion, duplication, or noise. */
+/**
+ * A seeded mutation of a copy of `input` (never `input` itself: a Buffer's `slice` is a view, so copies are made
+ * explicitly): bit flips, byte overwrites, truncation, insertion, duplication, or noise.
+ */
 export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
   const n = input.length;
   const at = () => Math.floor(rng() * Math.max(1, n));
   const kind = Math.floor(rng() * 8);
   switch (kind) {
     case 0: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       for (let i = 0, flips = 1 + Math.floor(rng() * 4); i < flips && n > 0; i++) out[at()] ^= 1 << Math.floor(rng() * 8);
       return out;
     }
     case 1: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       for (let i = 0, k = 1 + Math.floor(rng() * 3); i < k && n > 0; i++) out[at()] = [0x00, 0x7f, 0x80, 0xff, 0x0a, 0x12][Math.floor(rng() * 6)];
       return out;
     }
     case 2:
-      return input.slice(0, at());
+      return Uint8Array.prototype.slice.call(input, 0, at());
     case 3: {
       const p = at();
       const noise = Uint8Array.from({ length: 1 + Math.floor(rng() * 12) }, () => Math.floor(rng() * 256));
@@ -72,7 +75,7 @@ export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
     }
     case 5: {
       // A length prefix made huge: the classic out-of-bounds read.
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       const p = at();
       if (n > p + 1) {
         out[p] = 0xff;
@@ -83,7 +86,7 @@ export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
     case 6:
       return Uint8Array.from({ length: Math.floor(rng() * 256) }, () => Math.floor(rng() * 256));
     default: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       const p = at();
       if (n > 0) out[p] = (out[p] & 0xf8) | Math.floor(rng() * 8); // change a wire type
       return out;
