@@ -59,6 +59,7 @@ describe('decoder fuzzing', () => {
     const rs = [0x12, ...varint(scope.length), ...scope];
     const request = Uint8Array.from([0x0a, ...varint(rs.length), ...rs]);
     expect(() => decodeTraceRequest(request)).toThrow(/nested too deeply/);
+    expect(() => checkTraceRequest(request)).toThrow(/nested too deeply/);
   });
 
   it('a flood of empty spans stops at maxEvents instead of filling memory', () => {

@@ -7,7 +7,7 @@
 import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
 import { emptySpanFields, resourceInfo, SpanNormalizer, UNIQUE_VALUE, type AttrValue, type ResourceInfo } from '../normalize/span.ts';
-import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
+import { asBytes, checkKeyValue, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
 import { BytesCache } from '../../core/protobuf/bytes-cache.ts';
 import { ProtoReader } from '../../core/protobuf/reader.ts';
 import { nanosDiffMs, nanosToMs } from './nanos.ts';
@@ -170,17 +170,21 @@ function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent 
         break;
       case 0x4a: {
         const kvEnd = r.lengthEnd();
+        if (!building) {
+          checkKeyValue(r, kvEnd);
+          break;
+        }
         const kvStart = r.pos;
         const cacheable = kvEnd > kvStart && kvEnd - kvStart <= attributeCache.maxBytes;
         const cached = cacheable ? attributeCache.find(r.buf, r.view, kvStart, kvEnd) : undefined;
         if (cached !== undefined) {
           r.pos = kvEnd;
-          if (building) normalizer.attributeClassified(cached.key, cached.meta, cached.value);
+          normalizer.attributeClassified(cached.key, cached.meta, cached.value);
           break;
         }
         const value = readKeyValue(r, kvEnd);
         if (value === undefined) break;
-        if (building) normalizer.attributeClassified(lastKey, lastKeyMeta, value);
+        normalizer.attributeClassified(lastKey, lastKeyMeta, value);
         if (cacheable && (lastKeyMeta & UNIQUE_VALUE) === 0) attributeCache.store(r.buf, r.view, kvStart, kvEnd, { key: lastKey, meta: lastKeyMeta, value });
         break;
       }
