@@ -7,7 +7,7 @@
  * `--workers` connections sharing a target rate of `--rate` spans/s (0: as fast as answered). Rounds alternate
  * between the two so both see the same machine load.
  *
- *   npm run bench:receiver -- [--seconds 10] [--rounds 2] [--rate 7500] [--workers 4] [--spans 512] [--spans-per-trace 5]
+ *   npm run bench:receiver -- [--seconds 10] [--rounds 3] [--rate 7500] [--workers 4] [--spans 512] [--spans-per-trace 5]
  *                             [--transport grpc|http] [--per-request] [--validate full|structure] [--no-collector]
  *
  * CPU per million spans counts only spans in Kafka: ours answers a request only after Kafka acknowledged it; the
@@ -31,7 +31,7 @@ import { startStockCollector } from './stock-collector.ts';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '7500' },
     workers: { type: 'string', default: '4' },
     spans: { type: 'string', default: '512' },
