@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
 import { startTestReceiver } from '../ingest/receiver/testing.ts';
 import { parseExportRequest, splitRequest } from '../ingest/receiver/split.ts';
-import { decodeTraceRequest } from '../ingest/otlp/index.ts';
+import { checkTraceRequest } from '../ingest/otlp/index.ts';
 import { traceRequests } from './kafka-shape.ts';
 import { startStockCollector } from './stock-collector.ts';
 
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   // The receiver's own steps alone, to tell them from the transport and the Kafka client in the end-to-end figure.
   const sample = traceRequests(8, spans, perTrace);
   const splitCost = stepCost(sample, spans, (b) => splitRequest(parseExportRequest('traces', b, { checkItems: values.validate !== 'full' }), { maxMessageBytes: 1_000_000, partition: partitionTracesById ? 'traceId' : 'none' }));
-  const validateCost = stepCost(sample, spans, (b) => decodeTraceRequest(b));
+  const validateCost = stepCost(sample, spans, (b) => checkTraceRequest(b));
   // One load process stands for many clients: the per-client rate limit would measure itself.
   const rx = await startTestReceiver({
     'receiver.rateLimit.requestsPerSecond': 0, 'topics.partitions': 6, 'receiver.partitionTracesById': partitionTracesById, 'receiver.validate': values.validate,
