@@ -4,10 +4,11 @@
  * otlp_proto, partitioned by trace id, acks all), side by side in one run under the same offered load, each writing
  * to its own fresh topics of the local stack's broker. A second process is the client for both: the same
  * SDK-built requests (~495 B per span, `--spans-per-trace` spans per trace id), OTLP/gRPC (or `--transport http`),
- * `--workers` connections sharing a target rate of `--rate` spans/s (0: as fast as answered). Rounds alternate
- * between the two so both see the same machine load.
+ * `--workers` connections sharing a target rate of `--rate` spans/s (0: as fast as answered). Both are loaded at the
+ * same time, each by its own client process, so both see the same machine load; and neither sits idle between turns
+ * (an idle Node process gets V8's memory-reducer full GCs, which then land in its next measured turn).
  *
- *   npm run bench:receiver -- [--seconds 10] [--rounds 3] [--rate 7500] [--workers 4] [--spans 512] [--spans-per-trace 5]
+ *   npm run bench:receiver -- [--seconds 30] [--rounds 1] [--rate 7500] [--workers 4] [--spans 512] [--spans-per-trace 5]
  *                             [--transport grpc|http] [--per-request] [--validate full|structure] [--no-collector]
  *
  * CPU per million spans counts only spans in Kafka: ours answers a request only after Kafka acknowledged it; the
@@ -30,8 +31,8 @@ import { startStockCollector } from './stock-collector.ts';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '30' },
+    rounds: { type: 'string', default: '1' },
     rate: { type: 'string', default: '7500' },
     workers: { type: 'string', default: '4' },
     spans: { type: 'string', default: '512' },
@@ -232,8 +233,7 @@ async function main(): Promise<void> {
   const tallies = { receiver: empty(), collector: empty() };
   try {
     for (let round = 0; round < Number(values.rounds); round++) {
-      await measure(ours, tallies.receiver);
-      if (theirs) await measure(theirs, tallies.collector);
+      await Promise.all([measure(ours, tallies.receiver), theirs && measure(theirs, tallies.collector)]);
     }
   } finally {
     await collector?.stop();
