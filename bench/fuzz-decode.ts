@@ -1,7 +1,8 @@
 /**
  * Throws seeded random and mutated payloads (protobuf and OTLP/JSON, traces/metrics/logs, and each
  * signal fed to the others' decoders) at the decoders and checks that every outcome is events or a
- * DecodeError. Exits non-zero on any other outcome.
+ * DecodeError, and that the receiver's span check (checkTraceRequest) gives the trace decoder's verdict. Exits non-zero
+ * on any other outcome.
  *
  *   node --max-semi-space-size=32 --import tsx bench/fuzz-decode.ts [--cases 1000000] [--seed 7]
  *

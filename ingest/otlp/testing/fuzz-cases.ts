@@ -11,7 +11,7 @@ import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceS
 import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-requests.ts';
 import { seededRandom } from './sdk-requests.ts';
 import { sdkTraceRequest } from './sdk-requests.ts';
-import { decodeTraceRequest } from '../traces.ts';
+import { checkTraceRequest, decodeTraceRequest } from '../traces.ts';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 
@@ -156,6 +156,22 @@ export function check(tally: FuzzTally, what: string, decode: () => unknown[]): 
   }
 }
 
+/** The receiver's check (`checkTraceRequest`) must accept and reject exactly what the decoder does; a disagreement is a violation. */
+function sameVerdict(tally: FuzzTally, what: string, bytes: Uint8Array): void {
+  const verdict = (f: () => number): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return e instanceof DecodeError ? `error ${e.message}` : `throws ${String(e)}`;
+    }
+  };
+  const decoded = verdict(() => decodeTraceRequest(bytes).length);
+  const checked = verdict(() => checkTraceRequest(bytes));
+  if (decoded === checked) return;
+  tally.otherErrors++;
+  tally.firstViolation ??= `${what}: decode says "${decoded}", check says "${checked}"`;
+}
+
 /** `count` seeded cases over the seed payloads: each signal's wire and JSON decoders, and every decoder on the wrong signal. */
 export function runFuzz(seeds: SeedPayload[], count: number, seed: number, tally: FuzzTally = emptyTally(), onProgress?: (done: number) => void): FuzzTally {
   const rng = seededRandom(seed);
@@ -166,6 +182,7 @@ export function runFuzz(seeds: SeedPayload[], count: number, seed: number, tally
     if (r < 0.75) {
       const bytes = mutateBytes(base.proto, rng);
       check(tally, `${base.signal} wire case ${i}`, () => WIRE[base.signal](bytes));
+      if (base.signal === 'traces') sameVerdict(tally, `traces check case ${i}`, bytes);
     } else if (r < 0.9) {
       const text = mutateText(base.json, rng);
       check(tally, `${base.signal} JSON case ${i}`, () => JSONS[base.signal](text));
