@@ -33,12 +33,15 @@ export interface DetectorSettings {
 export interface WindowDetector {
   /** Pure apart from its state: no I/O, no clock (time is the window's). Undefined when nothing is wrong. */
   score(v: FeatureVector): Finding | undefined;
+  /** Reported on /healthz with the stage (a model detector whose model cannot be used says so here). */
+  healthy?(): boolean;
   stop?(): void;
 }
 
 /** Judges server requests (request events decoded from `otlp_spans`), a batch at a time. */
 export interface RequestDetector {
   score(events: RequestEvent[]): Finding[];
+  healthy?(): boolean;
   stop?(): void;
 }
 

@@ -131,7 +131,7 @@ export function detectorsStage(factories: readonly DetectorFactory[]): StageFact
       log.info({ window: windowDetectors.map((d) => d.id), request: requestDetectors.map((d) => d.id) }, 'detectors stage consuming');
       return {
         name: DETECTORS_STAGE,
-        healthy: () => consumers.every((c) => c.healthy()),
+        healthy: () => consumers.every((c) => c.healthy()) && [...windowDetectors, ...requestDetectors].every((d) => d.detector.healthy?.() ?? true),
         async stop() {
           for (const c of consumers) await c.stop();
           await producer.close();
