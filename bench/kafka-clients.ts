@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     produce_cpu_s_per_million_spans: Object.fromEntries(Object.entries(produced).map(([k, v]) => [k, mean(v)])),
     consume_cpu_s_per_million_spans: Object.fromEntries(Object.entries(consumed).map(([k, v]) => [k, mean(v)])),
     spans_per_message: 5,
-    bytes_per_message: Math.round(calls.reduce((n, c) => n + c.messages.reduce((m, x) => m + x.value.length, 0), 0) / calls.reduce((n, c) => n + c.messages.length, 0)),
+    bytes_per_message: Math.round(calls.reduce((n, c) => n + c.messages.reduce((m, x) => m + (x.value?.length ?? 0), 0), 0) / calls.reduce((n, c) => n + c.messages.length, 0)),
     messages_per_produce_call: Math.round(calls.reduce((n, c) => n + c.messages.length, 0) / calls.length),
     produce_rate_spans_per_sec: rate,
     consumed_messages: filled.messages,

@@ -23,7 +23,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
-import { startTestReceiver } from '../ingest/receiver/testing.ts';
+import { startTestReceiver } from '../ingest/receiver/testing/test-receiver.ts';
 import { parseExportRequest, splitRequest } from '../ingest/receiver/split.ts';
 import { checkTraceRequest } from '../ingest/otlp/index.ts';
 import { traceRequests } from './kafka-shape.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { LOCAL_DIR, stackPaths } from '../deploy/local/paths.ts';
 import { jaegerCollector } from '../deploy/local/services/jaeger.ts';
-import { freePort } from '../ingest/receiver/testing.ts';
+import { freePort } from '../ingest/receiver/testing/test-receiver.ts';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -75,7 +75,8 @@ export async function createPlatformaticProducer(config: KafkaConfig): Promise<P
         out[i] = {
           topic,
           key: m.key === undefined ? undefined : typeof m.key === 'string' ? Buffer.from(m.key) : m.key,
-          value: asBuffer(m.value),
+          // A null value is a tombstone (undefined is written as a null record value).
+          value: m.value === null ? undefined : asBuffer(m.value),
           headers: headersOf(m),
           partition: m.partition,
           timestamp: m.timestampMs === undefined ? undefined : BigInt(Math.floor(m.timestampMs)),

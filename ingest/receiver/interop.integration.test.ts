@@ -21,7 +21,7 @@ import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../ot
 import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/testing/random-requests.ts';
 import { sdkTraceRequest } from '../otlp/testing/sdk-requests.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
-import { freePort, readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
+import { freePort, readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 const run = randomUUID().slice(0, 8);
 

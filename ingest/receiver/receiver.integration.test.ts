@@ -16,7 +16,7 @@ import { mutateBytes, mutateText, seedPayloads } from '../otlp/testing/fuzz-case
 import { seededRandom } from '../otlp/testing/sdk-requests.ts';
 import { ExportTraceServiceRequest } from '../otlp/proto-types.ts';
 import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/testing/sdk-requests.ts';
-import { readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
+import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
