@@ -24,14 +24,6 @@ npx tsc --noEmit -p .
 step "unit tests (Node $(node -v))"
 npx vitest run --project unit
 
-step "unit tests (Node 24)"
-node24_dir="${XDG_CACHE_HOME:-$HOME/.cache}/peregrine/node24"
-if [ ! -x "$node24_dir/node_modules/.bin/node" ]; then
-  mkdir -p "$node24_dir"
-  npm install --no-save --no-audit --no-fund --prefix "$node24_dir" node@24 >/dev/null
-fi
-"$node24_dir/node_modules/.bin/node" node_modules/vitest/vitest.mjs run --project unit
-
 step "local stack"
 node bin/peregrine.js stack up
 
