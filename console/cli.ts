@@ -1,0 +1,23 @@
+/** `peregrine console [-c cfg]`: the investigation page for the SOC (see console/README.md). */
+import type { Command } from 'commander';
+import { loadConfig } from '../core/config.ts';
+import { untilSignal } from '../core/cli/run.ts';
+import { createLogger } from '../core/log.ts';
+import { consoleConfigOf } from './config.ts';
+import { startConsole } from './start.ts';
+
+export function registerConsoleCommand(program: Command): void {
+  program
+    .command('console')
+    .description('the investigation console: live findings, explanations, trace waterfalls from Jaeger, analyst verdicts (http://127.0.0.1:9470)')
+    .option('-c, --config <file>', 'YAML configuration file (section console:, plus elasticsearch:, kafka:, jaeger:, topics:)')
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig({ file: opts.config });
+      const log = createLogger({ level: config.log.level });
+      const running = await startConsole(config, consoleConfigOf(config), log);
+      process.stdout.write(`peregrine console: ${running.url}\n`);
+      const signal = await untilSignal();
+      log.info({ signal }, 'stopping');
+      await running.stop();
+    });
+}
