@@ -1,7 +1,7 @@
 /** `peregrine console [-c cfg]`: the investigation page for the SOC (see console/README.md). */
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { loadConfig } from '../core/config.ts';
-import { untilSignal } from '../core/cli/run.ts';
 import { createLogger } from '../core/log.ts';
 import { consoleConfigOf } from './config.ts';
 import { startConsole } from './start.ts';
@@ -16,7 +16,7 @@ export function registerConsoleCommand(program: Command): void {
       const log = createLogger({ level: config.log.level });
       const running = await startConsole(config, consoleConfigOf(config), log);
       process.stdout.write(`peregrine console: ${running.url}\n`);
-      const signal = await untilSignal();
+      const [signal] = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]) as [NodeJS.Signals];
       log.info({ signal }, 'stopping');
       await running.stop();
     });

@@ -14,8 +14,8 @@ import { PeregrineError, UnavailableError, errorMessage } from '../core/errors.t
 import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import { bearerMatches, readTlsFiles } from '../core/server-security.ts';
-import { VERDICTS, type Feedback } from '../detectors/feedback/store.ts';
-import { traceLink } from '../detectors/ecs/encode.ts';
+import { VERDICTS, type Feedback } from '../findings/feedback/store.ts';
+import { traceLink } from '../findings/ecs/encode.ts';
 import { clearedSessionCookie, parseCookies, safeNext, SESSION_COOKIE, sessionCookie, Sessions, tokenMatches } from './auth.ts';
 import type { ConsoleConfig } from './config.ts';
 import { BadRequestError, matchesFilters, parseFilters, SEVERITIES, SINCE_CHOICES, DEFAULT_SINCE, summarize, type FindingDocument, type FindingFilters, type FindingSummary } from './findings.ts';

@@ -4,8 +4,8 @@ import { checkElasticsearch, createElasticsearchClient } from '../core/elasticse
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import type { Logger } from '../core/log.ts';
 import { MetricsRegistry } from '../core/metrics.ts';
-import { fetchJaegerTrace } from '../demo/jaeger.ts';
-import { feedbackOf, recordFeedback } from '../detectors/feedback/store.ts';
+import { fetchJaegerTrace } from '../core/jaeger.ts';
+import { feedbackOf, recordFeedback } from '../findings/feedback/store.ts';
 import type { ConsoleConfig } from './config.ts';
 import { FindingsReader } from './findings.ts';
 import { LiveFindings, tailFindings } from './live.ts';

@@ -3,7 +3,7 @@
  * children, siblings by start time), each with its depth, its offset and length within the trace, its service, name,
  * status and attributes. Pure.
  */
-import { isErrorSpan, tag, type JaegerSpan, type JaegerTrace } from '../demo/jaeger.ts';
+import { isErrorSpan, tag, type JaegerSpan, type JaegerTrace } from '../core/jaeger.ts';
 
 export interface WaterfallSpan {
   spanId: string;

@@ -1,4 +1,5 @@
-import { UnavailableError } from '../core/errors.ts';
+/** Jaeger's query API (`/api/traces/<id>`): the demo checks its finding's trace with it, the console draws waterfalls from it. */
+import { UnavailableError } from './errors.ts';
 
 export interface JaegerSpan {
   traceID: string;
