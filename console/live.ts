@@ -21,6 +21,7 @@ export interface LiveFinding {
 }
 
 const MAX_MESSAGE_BYTES = 1_048_576;
+const JOIN_WAIT_MS = 30_000;
 
 /** Fans findings out to subscribers and keeps the recent ones (bounded by count and age). */
 export class LiveFindings {
@@ -87,10 +88,13 @@ export async function tailFindings(kafka: KafkaAdapter, options: {
 }): Promise<{ stop(): Promise<void> }> {
   // The detectors stage creates it the same way; creating it first here keeps its partition count.
   await kafka.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
+  let joined: () => void = () => undefined;
+  const assigned = new Promise<void>((resolve) => { joined = resolve; });
   const consumer = await kafka.consume({
     groupId: `peregrine-console-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     topics: [options.topic],
     fromBeginning: false,
+    onAssign: () => joined(),
     onBatch: async (batch: RecordBatch) => {
       for (const record of batch.records) {
         options.onRecord();
@@ -104,5 +108,9 @@ export async function tailFindings(kafka: KafkaAdapter, options: {
       }
     },
   });
+  // Reading from the end starts where the end is once the group is joined: wait for that, so a finding written after
+  // start-up is not skipped. A slow join only delays live updates (the list still reads Elasticsearch).
+  const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), JOIN_WAIT_MS).unref());
+  if ((await Promise.race([assigned, timer])) === 'late') options.log.warn({ topic: options.topic, waitedMs: JOIN_WAIT_MS }, 'the alert feed consumer has not joined its group yet; live updates start when it does');
   return consumer;
 }

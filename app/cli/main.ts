@@ -6,6 +6,7 @@ import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
+import { registerConsoleCommand } from '../../console/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 
@@ -24,6 +25,7 @@ registerModelCommands(program);
 registerSensorCommand(program);
 registerImportCommands(program);
 registerFindingsCommands(program);
+registerConsoleCommand(program);
 
 try {
   await program.parseAsync(process.argv);
