@@ -67,8 +67,10 @@ async function shopTraces(t0: number): Promise<ReadableSpan[]> {
     }
   }
   await Promise.all([fe.forceFlush(), cat.forceFlush()]);
+  // Taken before shutdown, which empties the exporter.
+  const spans = [...exporter.getFinishedSpans()];
   await Promise.all([fe.shutdown(), cat.shutdown()]);
-  return exporter.getFinishedSpans();
+  return spans;
 }
 
 async function noHorizontalOverflow(page: Page): Promise<number> {
@@ -133,6 +135,7 @@ describe('peregrine console in a real browser on the real stack', () => {
     // Now the telemetry: the stack's front end for Jaeger, the test's spans topic for the pipeline.
     const t0 = Math.floor((Date.now() - 150_000) / 10_000) * 10_000;
     const spans = await shopTraces(t0);
+    expect(spans).toHaveLength(10 * 20 * 3);
     const byTrace = new Map<string, ReadableSpan[]>();
     for (const s of spans) byTrace.set(s.spanContext().traceId, [...(byTrace.get(s.spanContext().traceId) ?? []), s]);
     const traces = [...byTrace.values()];
@@ -149,11 +152,17 @@ describe('peregrine console in a real browser on the real stack', () => {
     }
     await producer.close();
     await kafka.close();
-    pipeline = await startPipeline(config, log);
+    const windows: string[] = [];
+    pipeline = await startPipeline(config, log, { hooks: { onEmit: (vs) => windows.push(...vs.map((v) => `${v.entityId}@${v.windowStartMs - t0}`)) } });
 
     // The catalog's error burst appears on the open page, pushed: nobody reloads it.
     const row = page.locator(`li[data-finding-id]:has(.entity:text-is("operation:${catalog}:GetProduct"))`).first();
-    await row.waitFor({ timeout: 240_000 });
+    await row.waitFor({ timeout: 240_000 }).catch(async (e: unknown) => {
+      // What the page and Elasticsearch showed, for whoever reads the failure.
+      await page.screenshot({ path: path.join(shots, 'no-finding.png'), fullPage: true });
+      const indexedNow = await es.search({ index: config.elasticsearch.findingsAlias, size: 20 }).then((r) => r.hits.hits.map((h) => (h._source as { peregrine?: { entity?: { id?: string } } }).peregrine?.entity?.id), () => 'no index');
+      throw new Error(`${(e as Error).message}\npage: ${await page.locator('#summary').textContent()} (${await page.locator('#live-status').textContent()}); indexed: ${JSON.stringify(indexedNow)}; windows: ${windows.length} ${windows.slice(0, 4).join(' ')}`);
+    });
     const id = (await row.getAttribute('data-finding-id'))!;
     expect(await row.locator('.score-value').textContent()).toMatch(/^\d+$/);
     expect(await row.locator('.message').textContent()).toMatch(/GetProduct/);
@@ -199,7 +208,10 @@ describe('peregrine console in a real browser on the real stack', () => {
     // Attributes open from the keyboard too (a <details>): the failing product id is there.
     await catalogFailure.locator('summary').focus();
     await page.keyboard.press('Enter');
-    expect(await catalogFailure.locator('.attrs').textContent()).toContain('OLJCESPC7Z');
+    expect(await catalogFailure.locator('details').getAttribute('open')).toBe('');
+    const attributes = catalogFailure.locator('details > dl.attrs');
+    expect(await attributes.isVisible()).toBe(true);
+    expect(await attributes.textContent()).toContain('OLJCESPC7Z');
     expect(await catalogFailure.locator('.status-message').textContent()).toContain(FAILURE);
     expect(await page.locator('#raw-json').textContent()).toContain(`"id": "${id}"`);
     await page.screenshot({ path: path.join(shots, 'finding-1280.png'), fullPage: true });

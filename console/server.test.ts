@@ -160,7 +160,8 @@ describe('console server', () => {
     controller.abort();
     const ids = [...text.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { id: string }).id);
     expect(ids).toEqual(['early', 'late']);
-    expect(text).toContain('event: finding\n');
+    expect(text).toContain('event: recent\ndata: {"id":"early"');
+    expect(text).toContain('event: finding\ndata: {"id":"late"');
   });
 
   it('shows a finding the feed delivered before Elasticsearch lets searches see it', async () => {

@@ -196,13 +196,14 @@ export async function serveConsole(options: ConsoleServerOptions): Promise<Runni
     if (open.size >= settings.maxStreams) throw new HttpError(503, `more than ${settings.maxStreams} live pages open`);
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 3000\n\n');
-    const push = (f: FindingSummary) => {
+    // `recent`: read from the feed before this page connected (the page may have them from its list already).
+    const push = (f: FindingSummary, event: 'finding' | 'recent') => {
       if (!matchesFilters(f, filters, now())) return;
-      res.write(`event: finding\ndata: ${JSON.stringify(f)}\n\n`);
+      res.write(`event: ${event}\ndata: ${JSON.stringify(f)}\n\n`);
       pushed.inc();
     };
-    for (const f of backends.live.recentFindings()) push(f.summary);
-    const unsubscribe = backends.live.subscribe((f) => push(f.summary));
+    for (const f of backends.live.recentFindings()) push(f.summary, 'recent');
+    const unsubscribe = backends.live.subscribe((f) => push(f.summary, 'finding'));
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
     open.add(res);
     streams.set(open.size);

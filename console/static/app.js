@@ -13,10 +13,13 @@ let stream;
 let generation = 0;
 let total = 0;
 let fresh = 0;
+let defaultSince;
 
 function filterParams() {
   const params = new URLSearchParams();
   for (const [key, value] of new FormData(form)) if (String(value).trim()) params.set(key, String(value).trim());
+  // The server's default need not be spelled out (the address stays short).
+  if (params.get('since') === defaultSince) params.delete('since');
   return params;
 }
 
@@ -28,17 +31,18 @@ function setStatus(text, state) {
 function showSummary() {
   const shown = rows.size;
   if (shown === 0) summary.textContent = 'No findings match. New ones appear here as they are indexed.';
-  else summary.textContent = `${shown} shown${total > shown - fresh ? ` of ${total + fresh}` : ''}${fresh ? `, ${fresh} new since the page opened` : ''}.`;
+  else summary.textContent = `${shown} shown${total > shown ? ` (${total} match in all)` : ''}${fresh ? `; ${fresh} arrived since the page opened` : ''}.`;
 }
 
-function add(finding, { live }) {
+/** `live`: pushed since the page opened (on top, marked new); `recent`: pushed before (on top); else from the list. */
+function add(finding, { live, recent }) {
   const existing = rows.get(finding.id);
   const row = findingRow(finding, { fresh: live });
   if (existing) {
     existing.replaceWith(row);
-  } else if (live) {
+  } else if (live || recent) {
     list.prepend(row);
-    fresh++;
+    if (live) fresh++;
   } else {
     list.append(row);
   }
@@ -63,6 +67,13 @@ function connect(params) {
       showSummary();
     }
   });
+  stream.addEventListener('recent', (event) => {
+    const finding = JSON.parse(event.data);
+    if (!rows.has(finding.id)) {
+      add(finding, { recent: true });
+      showSummary();
+    }
+  });
 }
 
 async function load() {
@@ -80,7 +91,8 @@ async function load() {
     const result = await api(`/api/findings?${params}`);
     if (mine !== generation) return;
     total = result.total;
-    for (const finding of result.findings) if (!rows.has(finding.id)) add(finding, { live: false });
+    // Rows already pushed are replaced in place: the list's copy carries the verdict.
+    for (const finding of result.findings) add(finding, {});
     showSummary();
   } catch (e) {
     if (mine === generation) summary.textContent = `Could not load findings: ${e.message}`;
@@ -95,6 +107,7 @@ function fillSelect(select, options, selected) {
 async function init() {
   const initial = new URLSearchParams(location.search);
   const config = await api('/api/config');
+  defaultSince = config.defaultSince;
   renderTopBar(config);
   fillSelect(form.elements.severity, [['', 'any'], ...config.severities.map((s) => [s.label, `${s.label} or higher`])], initial.get('severity') ?? '');
   fillSelect(form.elements.since, config.since.map((s) => [s, s === 'all' ? 'any time' : `last ${s}`]), initial.get('since') ?? config.defaultSince);
