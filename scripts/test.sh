@@ -33,6 +33,11 @@ fi
 step "local stack"
 node bin/peregrine.js stack up
 
+if [ "$(id -u)" = 0 ]; then
+  step "chromium for the console's browser test"
+  console/install-chromium.sh
+fi
+
 step "integration tests"
 npx vitest run --project integration
 

@@ -30,6 +30,6 @@ export const peregrineConsole: Service = {
   },
   // /healthz answers once the alert feed is read and the pages are served.
   health: () => httpHealth(`http://${HOST}:${CONSOLE_DEFAULT_PORT}/healthz`, {
-    accept: (status) => (status === 200 ? { healthy: true, detail: 'serving' } : undefined),
+    accept: (status) => (status === 200 ? { healthy: true, detail: `serving ${peregrineConsole.url}` } : undefined),
   }),
 };
