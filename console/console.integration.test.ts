@@ -25,7 +25,7 @@ import { encodeTraceRequest } from '../core/testing/otlp-spans.ts';
 import { STACK_URLS } from '../deploy/local/stack.ts';
 import { encodeEcsFinding, findingId } from '../findings/ecs/encode.ts';
 import { severityOf, type Finding } from '../findings/finding.ts';
-import { feedbackOf } from '../findings/feedback/store.ts';
+import { feedbackOf, labelledVectors } from '../findings/feedback/store.ts';
 import { ConsoleConfig, CONSOLE_DEFAULT_PORT } from './config.ts';
 import { startConsole, type RunningConsole } from './start.ts';
 import { ensureChromium, launchBrowser, type Browser } from './testing/browser.ts';
@@ -225,10 +225,14 @@ describe('peregrine console in a real browser on the real stack', () => {
     await page.waitForSelector('#verdict-status:text("Saved: false positive.")', { timeout: 30_000 });
     const stored = (await feedbackOf(es, config.elasticsearch, [id])).get(id);
     expect(stored).toMatchObject({ findingId: id, verdict: 'false_positive', note: 'flag flipped by the release team' });
+    // Retraining reads it as the CLI's verdicts: a false positive becomes normal training data...
+    expect((await labelledVectors(es, config.elasticsearch)).map((l) => [l.findingId, l.verdict])).toEqual([[id, 'false_positive']]);
     // A second verdict replaces the first (one document per finding), by mouse this time.
     await page.getByRole('button', { name: 'Benign' }).click();
     await page.waitForSelector('#verdict-status:text("Saved: benign.")', { timeout: 30_000 });
     expect((await feedbackOf(es, config.elasticsearch, [id])).get(id)?.verdict).toBe('benign');
+    // ...and a benign one stays out of it.
+    expect(await labelledVectors(es, config.elasticsearch)).toEqual([]);
     expect(await page.locator('.verdict-buttons button[aria-pressed="true"]').textContent()).toBe('Benign');
 
     // A phone-sized screen: no horizontal scrolling, the spans and the verdict buttons within the width.

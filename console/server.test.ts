@@ -2,6 +2,11 @@
  * The console's HTTP layer with in-memory backends (the real Elasticsearch, Kafka and Jaeger are in
  * console.integration.test.ts): login and sessions, headers, the verdict endpoint's checks, the live stream.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, fetch as fetchWith } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeregrineError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
@@ -173,5 +178,27 @@ describe('console server', () => {
     expect((await fetch(`${url}/api/findings/missing`, { headers: bearer })).status).toBe(404);
     expect((await fetch(`${url}/api/traces/not-a-trace`, { headers: bearer })).status).toBe(400);
     expect((await fetch(`${url}/api/traces/0123456789abcdef0123456789abcdef`, { headers: bearer })).status).toBe(404);
+  });
+
+  it('over TLS the session cookie is Secure; a missing certificate stops start-up naming the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'console-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+      const { url } = await start({ tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const trusting = new Agent({ connect: { ca: readFileSync(join(dir, 'cert.pem')) } });
+      const login = await fetchWith(`${url}/login`, {
+        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), dispatcher: trusting,
+      });
+      expect(login.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+      await trusting.close();
+      await running!.close();
+      running = undefined;
+      await expect(start({ tls: { cert: join(dir, 'missing.pem'), key: join(dir, 'key.pem') } })).rejects.toThrow(/console\.tls\.cert: cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
