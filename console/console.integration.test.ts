@@ -255,6 +255,11 @@ describe('peregrine console in a real browser on the real stack', () => {
 
   it('renders a finding full of markup as text, live and on its page', async () => {
     await page.goto(`${consoleApp.url}/?since=all`);
+    // Signed in already when the first test ran before this one.
+    if (await page.locator('input[name="token"]').isVisible()) {
+      await page.fill('input[name="token"]', TOKEN);
+      await page.keyboard.press('Enter');
+    }
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 60_000 });
     const now = Date.now();
     const evil: Finding = {
@@ -275,8 +280,10 @@ describe('peregrine console in a real browser on the real stack', () => {
     await producer.close();
     await kafka.close();
 
+    const sentMs = Date.now();
     const row = page.locator(`li[data-finding-id="${id}"]`);
     await row.waitFor({ timeout: 60_000 });
+    console.info(`alert feed -> open page: ${Date.now() - sentMs} ms`);
     expect(await row.locator('.rule').textContent()).toBe(evil.ruleName);
     expect(await row.locator('.message').textContent()).toBe(evil.message);
     expect(await row.locator('.entity').textContent()).toBe(evil.entityId);
