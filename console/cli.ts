@@ -1,12 +1,12 @@
 /** `peregrine console [-c cfg]`: the investigation page for the SOC (see console/README.md). */
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { loadConfig } from '../core/config.ts';
+import type { LoadConfig } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { consoleConfigOf } from './config.ts';
 import { startConsole } from './start.ts';
 
-export function registerConsoleCommand(program: Command): void {
+export function registerConsoleCommand(program: Command, loadConfig: LoadConfig): void {
   program
     .command('console')
     .description('the investigation console: live findings, explanations, trace waterfalls from Jaeger, analyst verdicts (http://127.0.0.1:9470)')

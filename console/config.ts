@@ -3,7 +3,7 @@
  * `jaeger:` section, Elasticsearch and the findings topic from theirs.
  */
 import { z } from 'zod';
-import type { Config } from '../core/config.ts';
+import { ServerTls, type PlatformConfig } from '../core/config.ts';
 
 export const CONSOLE_DEFAULT_PORT = 9470;
 
@@ -18,7 +18,7 @@ export const ConsoleConfig = z.strictObject({
    */
   authToken: z.string().min(16, 'use at least 16 characters').optional(),
   /** TLS for the console (PEM file paths); the session cookie is then `Secure`. */
-  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  tls: ServerTls.optional(),
   /** Kibana's base URL: each finding links to it in Discover. */
   kibanaUrl: z.url().optional(),
   /** How long a login lasts. */
@@ -29,9 +29,9 @@ export const ConsoleConfig = z.strictObject({
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;
 
 /**
- * The console's section of a loaded configuration. Until `console:` is part of the top-level schema an absent section
- * means the defaults; parsing an already-parsed section again gives the same value.
+ * The console's section of a loaded configuration. Until the application's schema has a `console:` section an absent
+ * one means the defaults; parsing an already-parsed section again gives the same value.
  */
-export function consoleConfigOf(config: Config): ConsoleConfig {
-  return ConsoleConfig.parse((config as Config & { console?: unknown }).console ?? {});
+export function consoleConfigOf(config: PlatformConfig): ConsoleConfig {
+  return ConsoleConfig.parse((config as PlatformConfig & { console?: unknown }).console ?? {});
 }

@@ -184,6 +184,12 @@ export class FindingsReader {
     return res?.hits.hits[0]?._source;
   }
 
+  /** Which of these ids searches of the alias return (what the findings stage has indexed and Elasticsearch refreshed). */
+  async indexed(ids: string[]): Promise<Set<string>> {
+    const res = await call('findings check', () => this.es.search({ index: this.alias, size: ids.length, _source: false, query: { ids: { values: ids } } }));
+    return new Set((res?.hits.hits ?? []).map((h) => h._id!));
+  }
+
   /** The newest other findings about the same entity. */
   async related(entity: string, exceptId: string, limit: number): Promise<FindingSummary[]> {
     const res = await call('related findings', () => this.es.search<FindingDocument>({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from './findings.ts';
-import { findingOfRecord, LiveFindings } from './live.ts';
+import { createLogger } from '../core/log.ts';
+import { findingOfRecord, IndexGate, LiveFindings } from './live.ts';
 
 describe('the alert feed as live findings', () => {
   it('reads a feed record, taking the id from its header or the document, and says why a bad one is not a finding', () => {
@@ -29,5 +30,37 @@ describe('the alert feed as live findings', () => {
     publish('f');
     expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(live.subscriberCount).toBe(0);
+  });
+
+  it('publishes a feed finding once Elasticsearch shows it, or after waiting too long, and bounds what waits', async () => {
+    let now = 0;
+    const indexed = new Set<string>();
+    const published: string[] = [];
+    let failing = false;
+    const gate = new IndexGate({
+      indexed: async (ids) => {
+        if (failing) throw new Error('cluster down');
+        return new Set(ids.filter((id) => indexed.has(id)));
+      },
+      publish: (id) => published.push(id), log: createLogger({ level: 'silent', pretty: false }), waitMs: 30_000, maxPending: 3, now: () => now,
+    });
+    gate.add('a', {});
+    gate.add('b', {});
+    await gate.check();
+    expect(published).toEqual([]);
+    indexed.add('b');
+    await gate.check();
+    expect(published).toEqual(['b']);
+    failing = true;
+    now = 10_000;
+    await gate.check();
+    expect(published).toEqual(['b']);
+    now = 30_000;
+    await gate.check();
+    expect(published).toEqual(['b', 'a']);
+    failing = false;
+    for (const id of ['c', 'd', 'e', 'f']) gate.add(id, {});
+    expect(published).toEqual(['b', 'a', 'c']);
+    expect(gate.waiting).toBe(3);
   });
 });

@@ -1,17 +1,19 @@
 /**
- * Live findings: the console tails the SOC alert feed (`peregrine.findings.v1`). The detectors stage sends a finding
- * there only after Elasticsearch acknowledged it, so a finding on the feed is indexed; tailing pushes it to open pages
- * at once without polling Elasticsearch, and a finding about an old window (a replay, a late window) shows up too,
- * which a cursor on @timestamp would miss. Each console reads the feed in a consumer group of its own, from the
- * end, and never commits (an empty group without offsets leaves nothing behind in Kafka).
+ * Live findings: the console tails the SOC alert feed (`peregrine.findings.v1`) and pushes each finding to open pages
+ * once Elasticsearch shows it (the findings stage indexes the feed; `IndexGate` checks the alias for the ids it waits
+ * for, every second). Tailing pushes a finding without polling Elasticsearch for new documents, and a finding about
+ * an old window (a replay, a late window) shows up too, which a cursor on @timestamp would miss. Each console reads
+ * the feed in a consumer group of its own, from the end, and never commits (an empty group without offsets leaves
+ * nothing behind in Kafka).
  *
  * The recent findings are also kept for a minute: a page that connects replays them, which covers a finding indexed
- * just before the page's first list query could see it (Elasticsearch search sees a document after its refresh).
+ * just before the page's first list query could see it.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KafkaAdapter, RecordBatch } from '../core/kafka/adapter.ts';
 import type { Logger } from '../core/log.ts';
+import { ensureTopics, type TopicNames } from '../core/topics.ts';
 import { summarize, type FindingDocument, type FindingSummary } from './findings.ts';
 
 export interface LiveFinding {
@@ -82,17 +84,89 @@ export function findingOfRecord(value: Buffer, headerId: string | Buffer | undef
   return { id, document: document as FindingDocument };
 }
 
-/** Tails the alert feed into `live`; resolves once the consumer runs. */
+/**
+ * Holds findings read from the feed until the findings alias shows them, then publishes them. One that is still not
+ * there after `waitMs` (the indexer is down or behind) is published anyway: the page then serves the feed's copy. At
+ * most `maxPending` wait; past that the oldest goes out at once.
+ */
+export class IndexGate {
+  private readonly pending = new Map<string, { document: FindingDocument; sinceMs: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  constructor(private readonly options: {
+    /** The ids among these that searches of the findings alias return. */
+    indexed(ids: string[]): Promise<Set<string>>;
+    publish(id: string, document: FindingDocument): void;
+    log: Logger;
+    waitMs?: number;
+    maxPending?: number;
+    now?: () => number;
+  }) {}
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  add(id: string, document: FindingDocument): void {
+    this.pending.delete(id);
+    this.pending.set(id, { document, sinceMs: this.now() });
+    while (this.pending.size > (this.options.maxPending ?? 10_000)) this.release(this.pending.keys().next().value as string);
+  }
+
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  private release(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    this.options.publish(id, entry.document);
+  }
+
+  /** One round: publishes what is indexed now, and what waited too long. */
+  async check(): Promise<void> {
+    if (this.checking || this.pending.size === 0) return;
+    this.checking = true;
+    try {
+      const ids = [...this.pending.keys()].slice(0, 1000);
+      const found = await this.options.indexed(ids).catch((e: unknown) => {
+        this.options.log.warn({ err: (e as Error).message }, 'cannot check the findings alias; findings wait');
+        return new Set<string>();
+      });
+      for (const id of ids) if (found.has(id)) this.release(id);
+      const tooOld = this.now() - (this.options.waitMs ?? 30_000);
+      const late = [...this.pending].filter(([, e]) => e.sinceMs <= tooOld).map(([id]) => id);
+      if (late.length > 0) this.options.log.warn({ findings: late.length }, 'findings on the feed are not in Elasticsearch yet; shown anyway');
+      for (const id of late) this.release(id);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => void this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Tails the alert feed into `gate`; resolves once the consumer runs. */
 export async function tailFindings(kafka: KafkaAdapter, options: {
-  topic: string; partitions: number; live: LiveFindings; log: Logger; onRecord(): void; onBad(reason: string): void;
+  topics: TopicNames; gate: IndexGate; log: Logger; onRecord(): void; onBad(reason: string): void;
 }): Promise<{ stop(): Promise<void> }> {
-  // The detectors stage creates it the same way; creating it first here keeps its partition count.
-  await kafka.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
+  // From the topic table, as the detectors stage creates it: reading it first must not create it otherwise.
+  await ensureTopics(kafka, options.topics, ['findings']);
+  const topic = options.topics.findings;
   let joined: () => void = () => undefined;
   const assigned = new Promise<void>((resolve) => { joined = resolve; });
   const consumer = await kafka.consume({
     groupId: `peregrine-console-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-    topics: [options.topic],
+    topics: [topic],
     fromBeginning: false,
     onAssign: () => joined(),
     onBatch: async (batch: RecordBatch) => {
@@ -104,13 +178,13 @@ export async function tailFindings(kafka: KafkaAdapter, options: {
           options.onBad(found);
           continue;
         }
-        options.live.publish(summarize(found.id, found.document), found.document);
+        options.gate.add(found.id, found.document);
       }
     },
   });
   // Reading from the end starts where the end is once the group is joined: wait for that, so a finding written after
   // start-up is not skipped. A slow join only delays live updates (the list still reads Elasticsearch).
   const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), JOIN_WAIT_MS).unref());
-  if ((await Promise.race([assigned, timer])) === 'late') options.log.warn({ topic: options.topic, waitedMs: JOIN_WAIT_MS }, 'the alert feed consumer has not joined its group yet; live updates start when it does');
+  if ((await Promise.race([assigned, timer])) === 'late') options.log.warn({ topic, waitedMs: JOIN_WAIT_MS }, 'the alert feed consumer has not joined its group yet; live updates start when it does');
   return consumer;
 }

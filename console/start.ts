@@ -1,5 +1,5 @@
 /** `startConsole`: the console's server wired to the real Elasticsearch, Kafka alert feed and Jaeger query API. */
-import type { Config } from '../core/config.ts';
+import type { PlatformConfig } from '../core/config.ts';
 import { checkElasticsearch, createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import type { Logger } from '../core/log.ts';
@@ -7,8 +7,8 @@ import { MetricsRegistry } from '../core/metrics.ts';
 import { fetchJaegerTrace } from '../core/jaeger.ts';
 import { feedbackOf, recordFeedback } from '../findings/feedback/store.ts';
 import type { ConsoleConfig } from './config.ts';
-import { FindingsReader } from './findings.ts';
-import { LiveFindings, tailFindings } from './live.ts';
+import { FindingsReader, summarize } from './findings.ts';
+import { IndexGate, LiveFindings, tailFindings } from './live.ts';
 import { serveConsole } from './server.ts';
 import { waterfallOf } from './trace.ts';
 
@@ -25,7 +25,7 @@ export interface RunningConsole {
  * Checks Elasticsearch and Kafka (an unreachable one stops start-up naming it), starts tailing the alert feed, then
  * serves. Jaeger is asked per trace: while it is down the waterfall says so and the rest of the page works.
  */
-export async function startConsole(config: Config, settings: ConsoleConfig, log: Logger): Promise<RunningConsole> {
+export async function startConsole(config: PlatformConfig, settings: ConsoleConfig, log: Logger): Promise<RunningConsole> {
   const es = createElasticsearchClient(config.elasticsearch);
   const kafka = createKafkaAdapter(config.kafka, log);
   const stops: Array<() => Promise<unknown>> = [() => es.close(), () => kafka.close()];
@@ -37,14 +37,17 @@ export async function startConsole(config: Config, settings: ConsoleConfig, log:
     await kafka.checkReachable();
     const metrics = new MetricsRegistry();
     const live = new LiveFindings();
+    const findings = new FindingsReader(es, config.elasticsearch.findingsAlias);
+    const gate = new IndexGate({ indexed: (ids) => findings.indexed(ids), publish: (id, doc) => live.publish(summarize(id, doc), doc), log });
+    gate.start();
+    stops.push(async () => gate.stop());
     const feed = await tailFindings(kafka, {
-      topic: config.topics.findings, partitions: config.topics.partitions, live, log,
+      topics: config.topics, gate, log,
       onRecord: () => metrics.stage.recordsIn.inc({ stage: CONSOLE_STAGE }),
       onBad: () => metrics.stage.recordsDropped.inc({ stage: CONSOLE_STAGE, reason: 'undecodable' }),
     });
     stops.push(() => feed.stop());
     metrics.addHealthCheck(CONSOLE_STAGE, () => true);
-    const findings = new FindingsReader(es, config.elasticsearch.findingsAlias);
     const served = await serveConsole({
       settings, metrics, log,
       links: { jaegerUiUrl: config.jaeger.uiUrl, kibanaUrl: settings.kibanaUrl },

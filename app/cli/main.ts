@@ -9,6 +9,7 @@ import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
 import { registerConsoleCommand } from '../../console/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
+import { loadAppConfig } from '../config.ts';
 
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')
@@ -17,15 +18,16 @@ const program = new Command('peregrine')
   // Subcommands own their options (`models show NAME --version N` is not the root's --version).
   .enablePositionalOptions();
 
-// The component list is explicit: each area registers its own subcommands.
+// The command list is explicit: each area registers its own subcommands; those that read the configuration get the
+// application's loader (its schema is the component list's).
 registerStackCommands(program);
 registerRunCommand(program);
 registerDemoCommand(program);
-registerModelCommands(program);
+registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
-registerImportCommands(program);
-registerFindingsCommands(program);
-registerConsoleCommand(program);
+registerImportCommands(program, loadAppConfig);
+registerFindingsCommands(program, loadAppConfig);
+registerConsoleCommand(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);
