@@ -167,10 +167,11 @@ export async function serveConsole(options: ConsoleServerOptions): Promise<Runni
       summary.entity ? backends.findings.related(summary.entity, id, RELATED_LIMIT).then(withVerdicts) : Promise.resolve([]),
     ]);
     if (feedback.has(id)) summary.verdict = feedback.get(id)!.verdict;
-    const explanation = (document.peregrine?.explanation ?? []).map((e) => ({
+    const listOf = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+    const explanation = listOf(document.peregrine?.explanation).map((e) => ({
       feature: String(e.feature ?? ''), actual: Number(e.actual ?? 0), typical: Number(e.typical ?? 0), share: Number(e.share ?? 0),
     }));
-    const exemplars = (document.peregrine?.exemplars ?? []).filter((e) => typeof e.trace_id === 'string' && isTraceId(e.trace_id)).map((e) => ({
+    const exemplars = listOf(document.peregrine?.exemplars).filter((e) => typeof e.trace_id === 'string' && isTraceId(e.trace_id)).map((e) => ({
       traceId: e.trace_id!, spanId: e.span_id, reason: e.reason ?? '',
       ...(options.links.jaegerUiUrl ? { jaegerUrl: traceLink(options.links.jaegerUiUrl, e.trace_id!) } : {}),
     }));
