@@ -79,26 +79,36 @@ export class MetricsRegistry {
   }
 
   /**
+   * Answers `/metrics` (wanting the token when one is given) and `/healthz`; false for any other path, which a server
+   * serving more than these two handles itself.
+   */
+  async respond(req: IncomingMessage, res: ServerResponse, authToken?: string): Promise<boolean> {
+    if (req.url === '/metrics') {
+      if (authToken && !bearerMatches(req.headers.authorization, authToken)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+        return true;
+      }
+      res.writeHead(200, { 'content-type': this.registry.contentType });
+      res.end(await this.registry.metrics());
+      return true;
+    }
+    if (req.url === '/healthz') {
+      const health = this.healthy();
+      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(health));
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Serves `/metrics` (Prometheus text) and `/healthz`. The token, when set, guards /metrics; /healthz
    * stays open for liveness probes (it tells only which checks pass).
    */
   async serve(endpoint: MetricsEndpoint): Promise<{ server: Server; port: number }> {
     const { host, port, authToken, tls } = endpoint;
     const handler = async (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url === '/metrics') {
-        if (authToken && !bearerMatches(req.headers.authorization, authToken)) {
-          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': this.registry.contentType });
-        res.end(await this.registry.metrics());
-      } else if (req.url === '/healthz') {
-        const health = this.healthy();
-        res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(health));
-      } else {
-        res.writeHead(404).end();
-      }
+      if (!(await this.respond(req, res, authToken))) res.writeHead(404).end();
     };
     const server = tls ? createHttpsServer(readTlsFiles(tls, 'metrics.tls'), handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,11 @@ npx vitest run --project unit
 step "local stack"
 node bin/peregrine.js stack up
 
+if [ "$(id -u)" = 0 ]; then
+  step "chromium for the console's browser test"
+  console/install-chromium.sh
+fi
+
 step "integration tests"
 npx vitest run --project integration
 

@@ -7,6 +7,7 @@ import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
+import { registerConsoleCommand } from '../../console/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { loadAppConfig } from '../config.ts';
@@ -28,6 +29,7 @@ registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
 registerImportCommands(program, loadAppConfig);
 registerFindingsCommands(program, loadAppConfig);
+registerConsoleCommand(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);
