@@ -28,10 +28,7 @@ export const ConsoleConfig = z.strictObject({
 });
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;
 
-/**
- * The console's section of a loaded configuration. Until the application's schema has a `console:` section an absent
- * one means the defaults; parsing an already-parsed section again gives the same value.
- */
+/** The console's section of a loaded configuration (the application's schema has it; parsing it again changes nothing). */
 export function consoleConfigOf(config: PlatformConfig): ConsoleConfig {
   return ConsoleConfig.parse((config as PlatformConfig & { console?: unknown }).console ?? {});
 }

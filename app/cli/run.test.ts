@@ -9,7 +9,7 @@ const bin = fileURLToPath(new URL('../../bin/peregrine.js', import.meta.url));
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json', ...env }, timeout: 60_000 }, (error, _stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json', ...env }, timeout: 110_000 }, (error, _stdout, stderr) => {
       resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stderr });
     });
   });
@@ -53,7 +53,7 @@ describe('peregrine config', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/detectors\.error_ratio\.threshold/);
     const shown = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [bin, 'config', 'show'], { env: { ...process.env, PEREGRINE__RECEIVER__AUTH_TOKEN: 's3cret-token', PEREGRINE__KAFKA__SASL: '{mechanism: plain, username: u, password: hunter2}' }, timeout: 60_000 },
+      execFile(process.execPath, [bin, 'config', 'show'], { env: { ...process.env, PEREGRINE__RECEIVER__AUTH_TOKEN: 's3cret-token', PEREGRINE__KAFKA__SASL: '{mechanism: plain, username: u, password: hunter2}' }, timeout: 110_000 },
         (error, stdout) => (error ? reject(error) : resolve(stdout)));
     });
     expect(shown).toMatch(/error_ratio:\n\s+warmupWindows: 3/);

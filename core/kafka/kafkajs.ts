@@ -4,7 +4,6 @@ import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, Producer, TopicSpec } from './adapter.ts';
-import { createPlatformaticProducer } from './platformatic-producer.ts';
 import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -142,6 +141,8 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
     },
 
     async producer(): Promise<Producer> {
+      // Loaded on first use: the client takes seconds to import, and commands that never produce should not wait for it.
+      const { createPlatformaticProducer } = await import('./platformatic-producer.ts');
       const handle = await createPlatformaticProducer(config);
       open.push(handle);
       return handle;

@@ -18,7 +18,7 @@ import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { pixieRowsToTraceRequest, pixieRowToRequestEvent, validatePixieRow, type PixieHttpRow } from '../../ingest/pixie/index.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
 import { httpRequestOf } from './detector.ts';
-import { HttpModel } from '../../models/index.ts';
+import { HttpModel } from '../../models/http/model.ts';
 
 const run = Date.now().toString(36);
 const log = createLogger({ level: 'warn' });

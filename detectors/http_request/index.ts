@@ -1,6 +1,6 @@
 /** `detectors.http_request`: the HTTP request model (`peregrine train http`) scoring every server-side request. */
 import { z } from 'zod';
-import { HttpModel } from '../../models/index.ts';
+import { loadHttpModel } from '../../models/index.ts';
 import { followedModelDetector } from '../model-detector.ts';
 import type { RequestDetectorFactory } from '../detector.ts';
 import { ModelReference } from '../model-reference.ts';
@@ -24,7 +24,7 @@ export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
   config: HttpRequestConfig,
   deprecatedKey: 'httpRequest',
   async create(config, settings) {
-    const followed = await followedModelDetector(HTTP_REQUEST_DETECTOR, config, settings, (dir) => HttpModel.load(dir),
+    const followed = await followedModelDetector(HTTP_REQUEST_DETECTOR, config, settings, loadHttpModel,
       (loaded) => new HttpRequestDetector(loaded, { falsePositiveRate: config.falsePositiveRate }));
     return followed && { score: (events) => followed.detector.score(events), stop: followed.stop };
   },
