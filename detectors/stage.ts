@@ -116,16 +116,20 @@ export async function startDetectorsStage(ctx: StageContext, options: DetectorsS
         await batch.heartbeat().catch(() => undefined);
       },
     };
+    const refused = new Set<EncodedFinding>();
     await deliver(sinks, items, {
       ...retry,
       // A finding a sink refuses for good (a mapping conflict, say) is kept on the dead-letter topic, not lost.
       onRejected: async (sink, rejected, error) => {
+        for (const f of rejected) refused.add(f);
         log.error({ sink, findings: rejected.length, err: error.message }, 'findings rejected; sent to the dead-letter topic');
         await deliver([deadLetterSink], rejected.map((f) => findingDeadLetter(f, `${sink}: ${error.message}`, stage)), retry);
         m.recordsDropped.inc({ stage, reason: `rejected_by_${sink}` }, rejected.length);
       },
     });
     m.recordsOut.inc({ stage }, items.length);
+    const deliveredAt = ctx.clock.now();
+    for (const f of items) if (!refused.has(f)) metrics.findingDelivered({ ...f.finding, technique: f.finding.threat?.technique.id }, deliveredAt);
     for (const f of items) options.onFinding?.(f.finding, f.doc);
     if (deadLetters.length > 0) {
       await deliver([deadLetterSink], deadLetters, retry);
