@@ -25,7 +25,7 @@ import { deleteFindingsIndex, isolatedConfig, waitFor } from '../../app/testing/
 import type { IngestStage } from '../../ingest/receiver/stage.ts';
 import { dashboardQueries, SCRAPED_SERIES_FILE, withGrafanaVariables, type ScrapedSeries } from '../grafana/dashboards.ts';
 import { freePort, startLogged, type LoggedProcess } from '../testing/process.ts';
-import { prometheusBinaries, PrometheusApi, RULES_FILE, RULES_TEST, scrapeConfigFor, shippedJobs, summarizeSeries } from './prometheus.ts';
+import { mergeScraped, prometheusBinaries, PrometheusApi, RULES_FILE, RULES_TEST, scrapeConfigFor, shippedJobs, summarizeSeries } from './prometheus.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const log = createLogger({ level: 'warn', pretty: false });
@@ -194,10 +194,12 @@ describe('Prometheus against the running pipeline', () => {
     expect(['pending', 'firing']).toContain(alert.state);
 
     // What the Grafana check reads: every series of the pipeline's processes, with their labels.
+    const families = await api.metadata();
+    const previous = existsSync(SCRAPED_SERIES_FILE) ? (JSON.parse(readFileSync(SCRAPED_SERIES_FILE, 'utf8')) as ScrapedSeries).metrics : {};
     const scraped: ScrapedSeries = {
       comment: 'Series a real Prometheus scraped from the running pipeline: written by deploy/prometheus/prometheus.integration.test.ts, read by deploy/grafana/dashboards.test.ts',
       prometheus: binaries.version,
-      metrics: summarizeSeries(await api.series('{__name__=~"peregrine_.+|up"}'), await api.metadata()),
+      metrics: mergeScraped(previous, summarizeSeries(await api.series('{__name__=~"peregrine_.+|up"}'), families), { ...families, up: 'gauge' }),
     };
     const text = `${JSON.stringify(scraped, null, 2)}\n`;
     if (!existsSync(SCRAPED_SERIES_FILE) || readFileSync(SCRAPED_SERIES_FILE, 'utf8') !== text) writeFileSync(SCRAPED_SERIES_FILE, text);

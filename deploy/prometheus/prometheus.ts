@@ -120,3 +120,22 @@ export function summarizeSeries(series: PrometheusSeries[], families: Record<str
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => [name, { type: e.type, labels: [...e.labels].sort() }]));
 }
+
+/**
+ * This scrape's series, plus the ones an earlier scrape saw whose metric family the targets still declare: some
+ * series exist only at moments (`nodejs_active_requests{type}` while a request is open), so the record keeps them
+ * instead of flipping between runs, and drops what no process exposes any more.
+ */
+export function mergeScraped(
+  previous: Record<string, { type: string; labels: string[] }>,
+  current: Record<string, { type: string; labels: string[] }>,
+  families: Record<string, string>,
+): Record<string, { type: string; labels: string[] }> {
+  const declared = (name: string) => name in families || name.replace(/_(bucket|sum|count|total|created)$/, '') in families;
+  const out = { ...current };
+  for (const [name, entry] of Object.entries(previous)) {
+    if (!declared(name)) continue;
+    out[name] = { type: out[name]?.type ?? entry.type, labels: [...new Set([...(out[name]?.labels ?? []), ...entry.labels])].sort() };
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
