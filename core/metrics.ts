@@ -22,7 +22,7 @@ export interface StageMetrics {
   processingLatency: Histogram<'stage'>;
 }
 
-/** What the detectors stage reports about the findings it delivers. */
+/** What the findings stage reports about the findings Elasticsearch acknowledged. */
 export interface DetectionMetrics {
   findings: Counter<'detector' | 'technique' | 'severity'>;
   latency: Histogram<'detector'>;
@@ -76,7 +76,7 @@ export class MetricsRegistry {
     };
     this.detection = {
       findings: new Counter({
-        name: 'peregrine_findings_total', help: 'Findings delivered to Elasticsearch and the findings topic, by detector, ATT&CK technique (none when unmapped) and severity band',
+        name: 'peregrine_findings_total', help: 'Findings indexed in Elasticsearch, by detector, ATT&CK technique (none when unmapped) and severity band',
         labelNames: ['detector', 'technique', 'severity'], registers,
       }),
       // Windows close after the allowed lateness and wait for the idle flush: tens of seconds are normal.
@@ -103,10 +103,20 @@ export class MetricsRegistry {
     });
   }
 
-  /** Counts a finding both sinks acknowledged and observes its detection latency (`acknowledgedAtMs`: wall clock). */
+  /** Counts a finding Elasticsearch acknowledged and observes its detection latency (`acknowledgedAtMs`: wall clock). */
   findingDelivered(finding: DeliveredFinding, acknowledgedAtMs: number): void {
     this.detection.findings.inc({ detector: finding.detector, technique: finding.technique ?? 'none', severity: severityBand(finding.severity) });
     this.detection.latency.observe({ detector: finding.detector }, Math.max(0, acknowledgedAtMs - finding.windowEndMs) / 1000);
+  }
+
+  /** The counter called `name`, made on first use (several components may count into it). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return (this.registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** The gauge called `name`, made on first use. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return (this.registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** A stage reports its health here; /healthz is 200 only while every check passes. */

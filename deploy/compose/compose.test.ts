@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { Config } from '../../core/config.ts';
+import { AppConfig } from '../../app/config.ts';
 import { JAEGER_V2_RELEASE, VERSIONS } from '../local/versions.ts';
 import { configForEnv } from '../testing/config-env.ts';
 import { dockerignore, interpolate, interpolateAll, loadedFiles } from '../testing/compose.ts';
@@ -33,22 +33,22 @@ const VARS = { PEREGRINE_CONSOLE_TOKEN: 'a-console-token-of-some-length' };
 const compose = interpolateAll(parseYaml(readFileSync(here('compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> }, VARS);
 const services = compose.services;
 const peregrine = Object.entries(services).filter(([, s]) => s.image.startsWith('peregrine:'));
-const defaults = Config.parse({});
+const defaults = AppConfig.parse({});
 
 /** The ports a Peregrine process listens on, by its command, from the configuration it would run with. */
-function listeningPorts(command: string[], config: Config & { console?: { port: number } }): number[] {
+function listeningPorts(command: string[], config: AppConfig & { console?: { port: number } }): number[] {
   if (command[0] === 'console') return config.console ? [config.console.port] : [];
   const stages = command.slice(1);
-  return [config.metrics.port, ...(stages.includes('ingest') ? [config.receiver.http.port, config.receiver.grpc.port] : [])];
+  return [config.metrics.port, ...(stages.includes('receiver') ? [config.receiver.http.port, config.receiver.grpc.port] : [])];
 }
 
 const containerPort = (spec: string) => Number(spec.split(':').at(-1)!.split('/')[0]);
 
 describe('deploy/compose/compose.yaml', () => {
-  it('runs Kafka (KRaft), Elasticsearch, Jaeger, MLflow and the receiver, features, detectors and console', () => {
-    expect(Object.keys(services).sort()).toEqual(['console', 'detectors', 'elasticsearch', 'features', 'jaeger', 'kafka', 'mlflow', 'receiver']);
+  it('runs Kafka (KRaft), Elasticsearch, Jaeger, MLflow and the receiver, features, detectors, findings and console', () => {
+    expect(Object.keys(services).sort()).toEqual(['console', 'detectors', 'elasticsearch', 'features', 'findings', 'jaeger', 'kafka', 'mlflow', 'receiver']);
     expect(services.kafka!.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka:9093' });
-    expect(peregrine.map(([, s]) => s.command!.join(' ')).sort()).toEqual(['console', 'run detectors', 'run features', 'run ingest']);
+    expect(peregrine.map(([, s]) => s.command!.join(' ')).sort()).toEqual(['console', 'run detectors', 'run features', 'run findings', 'run receiver']);
   });
 
   it('pins every image by version: the servers at the local stack\'s versions, Peregrine at package.json\'s', () => {
@@ -113,8 +113,7 @@ describe('deploy/compose/compose.yaml', () => {
     const declaredPorts = (service: string) => [...(services[service]!.ports ?? []).map(containerPort), ...(services[service]!.expose ?? []).map(Number)];
     for (const [name, s] of peregrine) {
       const { config } = configForEnv(s.environment ?? {});
-      const used = s.command![0] === 'console' ? ['kafka', 'elasticsearch', 'jaeger']
-        : s.command![1] === 'detectors' ? ['kafka', 'elasticsearch', 'mlflow'] : ['kafka'];
+      const used = { console: ['kafka', 'elasticsearch', 'jaeger'], detectors: ['kafka', 'mlflow'], findings: ['kafka', 'elasticsearch'] }[s.command!.at(-1)!] ?? ['kafka'];
       const addresses: Record<string, string> = {
         kafka: `//${config.kafka.brokers[0]}`, elasticsearch: config.elasticsearch.url, jaeger: config.jaeger.queryUrl, mlflow: config.mlflow.url,
       };
@@ -138,7 +137,7 @@ describe('deploy/compose/compose.yaml', () => {
     const jaeger = parseYaml(readFileSync(here('jaeger.yaml'), 'utf8')) as { receivers: { kafka: { brokers: string[]; traces: { topic: string; encoding: string } } }; extensions: { jaeger_storage: { backends: { es_main: { elasticsearch: { server_urls: string[] } } } }; jaeger_query: { http: { endpoint: string } } } };
     expect(jaeger.receivers.kafka.brokers).toEqual(configForEnv(services.receiver!.environment!).config.kafka.brokers);
     expect(jaeger.receivers.kafka.traces).toEqual({ topic: defaults.topics.spans, encoding: 'otlp_proto' });
-    expect(jaeger.extensions.jaeger_storage.backends.es_main.elasticsearch.server_urls).toEqual([configForEnv(services.detectors!.environment!).config.elasticsearch.url]);
+    expect(jaeger.extensions.jaeger_storage.backends.es_main.elasticsearch.server_urls).toEqual([configForEnv(services.findings!.environment!).config.elasticsearch.url]);
     expect(new URL(configForEnv(services.detectors!.environment!).config.jaeger.queryUrl).port).toBe(jaeger.extensions.jaeger_query.http.endpoint.split(':')[1]);
   });
 });

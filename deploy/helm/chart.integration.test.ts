@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify as stringifyYaml } from 'yaml';
-import type { Config } from '../../core/config.ts';
+import type { AppConfig } from '../../app/config.ts';
 import { configForEnv } from '../testing/config-env.ts';
 import { helmBinary, k8sValidator } from './tools.ts';
 
@@ -72,9 +72,9 @@ function resolveEnv(container: Container, secrets: Record<string, Record<string,
 }
 
 /** The ports a Peregrine process listens on with this configuration. */
-function listening(args: string[], config: Config & { console?: { port: number } }, env: Record<string, string>): number[] {
+function listening(args: string[], config: AppConfig & { console?: { port: number } }, env: Record<string, string>): number[] {
   if (args[0] === 'console') return [config.console?.port ?? Number(env.PEREGRINE__CONSOLE__PORT)];
-  return [config.metrics.port, ...(args.includes('ingest') ? [config.receiver.grpc.port, config.receiver.http.port] : [])];
+  return [config.metrics.port, ...(args.includes('receiver') ? [config.receiver.grpc.port, config.receiver.http.port] : [])];
 }
 
 /** Every check of one rendering; `existingSecrets` stands for Secrets made outside the chart. */
@@ -123,17 +123,18 @@ function checkRendering(values: Obj, existingSecrets: Record<string, Record<stri
 }
 
 describe('deploy/helm/peregrine rendered by Helm v4 and checked against the Kubernetes API types', () => {
-  it('default values: receiver, features, detectors and console Deployments, the sensor DaemonSet, config from values', () => {
+  it('default values: receiver, features, detectors, findings and console Deployments, the sensor DaemonSet, config from values', () => {
     const { objects, pending } = checkRendering({});
     if (pending.length) console.warn(`helm: not checked until the schema has their section: ${[...new Set(pending)].join(', ')}`);
     expect(workloads(objects).map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual([
-      'DaemonSet/soc-peregrine-sensor', 'Deployment/soc-peregrine-console', 'Deployment/soc-peregrine-detectors', 'Deployment/soc-peregrine-features', 'Deployment/soc-peregrine-receiver',
+      'DaemonSet/soc-peregrine-sensor', 'Deployment/soc-peregrine-console', 'Deployment/soc-peregrine-detectors', 'Deployment/soc-peregrine-features',
+      'Deployment/soc-peregrine-findings', 'Deployment/soc-peregrine-receiver',
     ]);
     expect(objects.some((o) => o.kind === 'ServiceMonitor' || o.kind === 'Secret')).toBe(false);
-    // Features and detectors scale as members of one consumer group each.
+    // Features, detectors and findings scale as members of one consumer group each.
     const config = configForEnv({}, (() => { const f = join(dir, 'default.yaml'); writeFileSync(f, find(objects, 'ConfigMap', 'soc-peregrine-config')!.data['peregrine.yaml']); return f; })()).config;
-    for (const c of ['features', 'detectors']) expect(find(objects, 'Deployment', `soc-peregrine-${c}`)!.spec.replicas).toBeLessThanOrEqual(config.topics.partitions);
-    expect(config.features.groupId).not.toBe(config.detectors.groupId);
+    for (const c of ['features', 'detectors', 'findings']) expect(find(objects, 'Deployment', `soc-peregrine-${c}`)!.spec.replicas).toBeLessThanOrEqual(config.topics.partitions);
+    expect(new Set([config.features.groupId, config.detectors.groupId, config.findings.groupId]).size).toBe(3);
   });
 
   it('the sensor runs privileged on every node with the host interfaces BPF needs, exporting to the receiver Service', () => {
@@ -163,7 +164,7 @@ describe('deploy/helm/peregrine rendered by Helm v4 and checked against the Kube
         jaeger: { queryUrl: 'http://jaeger-query.tracing:16686', uiUrl: 'https://jaeger.soc.example' },
         mlflow: { url: 'http://mlflow.ml:5000' },
         topics: { partitions: 12 },
-        detectors: { httpRequest: { model: 'models:/http-request@champion' } },
+        detectors: { http_request: { model: 'models:/http-request@champion' } },
       },
       secrets: { metricsAuthToken: 'm'.repeat(24), receiverAuthToken: 'r'.repeat(24), consoleAuthToken: 'c'.repeat(24), elasticsearchPassword: 'pw', kafkaSaslPassword: 'sasl' },
       metrics: { port: 9500 },
@@ -182,7 +183,7 @@ describe('deploy/helm/peregrine rendered by Helm v4 and checked against the Kube
     ]);
     // Every process is behind a Service the monitor selects, on the port its /metrics is served.
     const selected = objects.filter((o) => o.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels[k] === v));
-    expect(selected.map((s) => s.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['console', 'detectors', 'features', 'receiver']);
+    expect(selected.map((s) => s.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['console', 'detectors', 'features', 'findings', 'receiver']);
     for (const s of selected) {
       const metricsPort = s.spec.ports.find((p: Obj) => p.name === 'metrics' || p.name === 'http');
       expect(metricsPort.port).toBe(s.metadata.labels['app.kubernetes.io/component'] === 'console' ? 9471 : 9500);

@@ -1,10 +1,10 @@
 /** `peregrine kibana export [-c cfg] [-o file]`: the saved objects for this configuration's Jaeger UI. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
+import type { LoadConfig } from '../../core/config.ts';
 import { exportSavedObjects } from './export.ts';
 
-export function registerKibanaCommands(program: Command): void {
+export function registerKibanaCommands(program: Command, loadConfig: LoadConfig): void {
   const kibana = program.command('kibana').description('Kibana saved objects for investigating findings (deploy/kibana)');
   kibana
     .command('export')

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.ts';
+import { loadAppConfig } from '../../app/config.ts';
 import { findingsMappedFields } from '../../schemas/elasticsearch/findings.ts';
 import { registerKibanaCommands } from './cli.ts';
 import { exportSavedObjects, parseSavedObjects, renderSavedObjects, SAVED_OBJECTS_FILE } from './export.ts';
@@ -51,7 +51,7 @@ describe('Kibana saved objects', () => {
 
 describe('the trace link follows jaeger.uiUrl', () => {
   it('the shipped file is the export for the default configuration', () => {
-    expect(exportSavedObjects(loadConfig({ env: {} }).jaeger.uiUrl)).toBe(shipped);
+    expect(exportSavedObjects(loadAppConfig({ env: {} }).jaeger.uiUrl)).toBe(shipped);
   });
 
   it('renders the configured Jaeger UI into the data view and changes nothing else', () => {
@@ -69,7 +69,7 @@ describe('the trace link follows jaeger.uiUrl', () => {
       writeFileSync(join(dir, 'cfg.yaml'), 'jaeger:\n  uiUrl: https://traces.soc.example/jaeger\n');
       const run = async () => {
         const program = new Command('peregrine').exitOverride();
-        registerKibanaCommands(program);
+        registerKibanaCommands(program, loadAppConfig);
         await program.parseAsync(['kibana', 'export', '-c', join(dir, 'cfg.yaml'), '-o', join(dir, 'out.ndjson')], { from: 'user' });
         return readFileSync(join(dir, 'out.ndjson'), 'utf8');
       };

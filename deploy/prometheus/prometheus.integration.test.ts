@@ -1,6 +1,6 @@
 /**
- * A real Prometheus (Debian's 2.42) scrapes a running pipeline — ingest, features and detectors as three processes'
- * worth of stages (each its own registry and /metrics port), plus the console when this checkout has one — with the
+ * A real Prometheus (Debian's 2.42) scrapes a running pipeline — receiver, features, detectors and findings as four
+ * processes' worth of stages (each its own registry and /metrics port), plus the console when this checkout has one — with the
  * shipped scrape config (targets replaced) and alerting rules. Checks: every target up, the rules load and evaluate,
  * the `peregrine_*` series have the expected labels, an alert reacts to a real dead letter, every Grafana query runs.
  * Writes the series it saw to deploy/grafana/scraped-series.json, which the dashboards' static check reads.
@@ -22,7 +22,7 @@ import { createLogger } from '../../core/log.ts';
 import { encodeTraceRequest, sdkSpans, type TestSpan } from '../../core/testing/otlp-spans.ts';
 import { startPipeline, type Pipeline } from '../../app/runtime.ts';
 import { deleteFindingsIndex, isolatedConfig, waitFor } from '../../app/testing/pipeline.ts';
-import type { IngestStage } from '../../ingest/receiver/stage.ts';
+import type { ReceiverStage } from '../../ingest/receiver/stage.ts';
 import { dashboardQueries, SCRAPED_SERIES_FILE, withGrafanaVariables, type ScrapedSeries } from '../grafana/dashboards.ts';
 import { freePort, startLogged, type LoggedProcess } from '../testing/process.ts';
 import { mergeScraped, prometheusBinaries, PrometheusApi, RULES_FILE, RULES_TEST, scrapeConfigFor, shippedJobs, summarizeSeries } from './prometheus.ts';
@@ -41,12 +41,15 @@ const config = isolatedConfig(name, {
 });
 const consoleAvailable = readFileSync(join(REPO, 'app/cli/main.ts'), 'utf8').includes('registerConsoleCommand');
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-prometheus-'));
-const pipelines: Pipeline[] = [];
+/** Scrape job → the pipeline started for it (one stage each, as in a deployment). */
+const STAGE_OF_JOB = { 'peregrine-receiver': 'receiver', 'peregrine-features': 'features', 'peregrine-detectors': 'detectors', 'peregrine-findings': 'findings' } as const;
+type Job = keyof typeof STAGE_OF_JOB;
+const pipelines = new Map<Job, Pipeline>();
 let consoleProcess: LoggedProcess | undefined;
 let prometheus: LoggedProcess | undefined;
 let api: PrometheusApi;
 let binaries: ReturnType<typeof prometheusBinaries>;
-let ingestHttpPort = 0;
+let receiverHttpPort = 0;
 
 /** Ten 10 s windows of GetProduct ending a little before now: normal, then windows 6–7 with 50% errors. */
 function scenario(): TestSpan[] {
@@ -66,16 +69,9 @@ function scenario(): TestSpan[] {
 
 beforeAll(async () => {
   binaries = prometheusBinaries();
-  const ingest = await startPipeline(config, log, { stages: ['ingest'] });
-  pipelines.push(ingest);
-  ingestHttpPort = (ingest.stages[0] as IngestStage).httpPort!;
-  pipelines.push(await startPipeline(config, log, { stages: ['features'] }));
-  pipelines.push(await startPipeline(config, log, { stages: ['detectors'] }));
-  const targets: Record<string, string[]> = {
-    'peregrine-ingest': [`127.0.0.1:${pipelines[0]!.metricsPort}`],
-    'peregrine-features': [`127.0.0.1:${pipelines[1]!.metricsPort}`],
-    'peregrine-detectors': [`127.0.0.1:${pipelines[2]!.metricsPort}`],
-  };
+  for (const [job, stage] of Object.entries(STAGE_OF_JOB) as Array<[Job, string]>) pipelines.set(job, await startPipeline(config, log, { stages: [stage] }));
+  receiverHttpPort = (pipelines.get('peregrine-receiver')!.stages[0] as ReceiverStage).httpPort!;
+  const targets: Record<string, string[]> = Object.fromEntries([...pipelines].map(([job, p]) => [job, [`127.0.0.1:${p.metricsPort}`]]));
   if (consoleAvailable) {
     const port = await freePort();
     const file = join(dir, 'console.yaml');
@@ -101,7 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await consoleProcess?.stop();
-  for (const p of pipelines.reverse()) await p.stop().catch(() => undefined);
+  for (const p of [...pipelines.values()].reverse()) await p.stop().catch(() => undefined);
   const es = createElasticsearchClient(config.elasticsearch);
   await deleteFindingsIndex(es, config.elasticsearch.findingsAlias).catch(() => undefined);
   await es.close();
@@ -109,7 +105,7 @@ afterAll(async () => {
   const admin = new Kafka({ brokers: config.kafka.brokers, clientId: `cleanup-${run}`, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(`test-${name}-`));
-  await admin.deleteGroups([config.features.groupId, config.detectors.groupId]).catch(() => undefined);
+  await admin.deleteGroups([config.features.groupId, config.detectors.groupId, config.detectors.requestsGroupId, config.findings.groupId]).catch(() => undefined);
   if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
   rmSync(dir, { recursive: true, force: true });
@@ -145,8 +141,8 @@ describe('Prometheus against the running pipeline', () => {
   }, 240_000);
 
   it('sees the pipeline work through its series: labels, findings per detector, detection latency, errors, dead letters', async () => {
-    // OTLP through the real SDK exporter into the ingest stage, one request per 50 spans.
-    const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${ingestHttpPort}/v1/traces` });
+    // OTLP through the real SDK exporter into the receiver stage, one request per 50 spans.
+    const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${receiverHttpPort}/v1/traces` });
     const spans = await sdkSpans(scenario());
     for (let i = 0; i < spans.length; i += 50) {
       const code = await new Promise<ExportResultCode>((resolve) => exporter.export(spans.slice(i, i + 50), (r) => resolve(r.code)));
@@ -161,7 +157,7 @@ describe('Prometheus against the running pipeline', () => {
     await kafka.close();
     // A request bigger than the broker takes: the receiver answers retry-later and counts a produce error.
     const [big] = await sdkSpans([{ service: `catalog-${run}`, name: 'big', startMs: Date.now() - 1000, durationMs: 1, attributes: { blob: 'x'.repeat(1_500_000) } }]);
-    const oversized = await fetch(`http://127.0.0.1:${ingestHttpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeTraceRequest([big!]) });
+    const oversized = await fetch(`http://127.0.0.1:${receiverHttpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeTraceRequest([big!]) });
     expect(oversized.status).toBe(503);
 
     await waitFor('two findings counted', async () => ((await api.scalar('sum(peregrine_findings_total)')) ?? 0) >= 2 ? true : undefined, 150_000);
@@ -171,17 +167,17 @@ describe('Prometheus against the running pipeline', () => {
 
     const labelsOf = async (match: string) => (await api.series(match)).map(({ __name__, ...labels }) => labels);
     expect(await labelsOf('peregrine_findings_total')).toEqual([
-      { job: 'peregrine-detectors', instance: targetOf('peregrine-detectors'), detector: 'error_ratio', technique: 'none', severity: expect.stringMatching(/^(low|medium|high|critical)$/) },
+      { job: 'peregrine-findings', instance: targetOf('peregrine-findings'), detector: 'error_ratio', technique: 'none', severity: expect.stringMatching(/^(low|medium|high|critical)$/) },
     ]);
     const stages = (await labelsOf('peregrine_records_in_total')).map((l) => `${l.job}/${l.stage}`).sort();
-    expect(stages).toEqual(['peregrine-detectors/detectors', 'peregrine-features/features', 'peregrine-ingest/ingest']);
+    expect(stages).toEqual(['peregrine-detectors/detectors', 'peregrine-features/features', 'peregrine-findings/findings', 'peregrine-receiver/receiver']);
     expect(await labelsOf('peregrine_records_dropped_total{stage="features"}')).toContainEqual(expect.objectContaining({ job: 'peregrine-features', reason: 'undecodable' }));
-    expect(await labelsOf('peregrine_errors_total')).toContainEqual(expect.objectContaining({ job: 'peregrine-ingest', stage: 'ingest', kind: 'produce' }));
+    expect(await labelsOf('peregrine_errors_total')).toContainEqual(expect.objectContaining({ job: 'peregrine-receiver', stage: 'receiver', kind: 'produce' }));
     expect(await labelsOf('peregrine_consumer_lag_records')).toContainEqual(expect.objectContaining({ job: 'peregrine-features', stage: 'features', topic: config.topics.spans, partition: expect.stringMatching(/^\d+$/) }));
     expect(await labelsOf('peregrine_health_check')).toContainEqual(expect.objectContaining({ job: 'peregrine-detectors', check: 'detectors' }));
     expect(await labelsOf('peregrine_receiver_items_total')).toContainEqual(expect.objectContaining({ signal: 'traces', outcome: 'accepted' }));
     const buckets = await labelsOf('peregrine_detection_latency_seconds_bucket');
-    expect(buckets.every((l) => l.detector === 'error_ratio' && l.job === 'peregrine-detectors')).toBe(true);
+    expect(buckets.every((l) => l.detector === 'error_ratio' && l.job === 'peregrine-findings')).toBe(true);
     expect(buckets.map((l) => l.le)).toContain('+Inf');
     // The windows ended one to two and a half minutes before the findings were acknowledged.
     const meanLatency = (await api.scalar('sum(peregrine_detection_latency_seconds_sum) / sum(peregrine_detection_latency_seconds_count)'))!;
@@ -220,7 +216,6 @@ describe('Prometheus against the running pipeline', () => {
   }, 120_000);
 });
 
-function targetOf(job: string): string {
-  const index = ['peregrine-ingest', 'peregrine-features', 'peregrine-detectors'].indexOf(job);
-  return `127.0.0.1:${pipelines[index]!.metricsPort}`;
+function targetOf(job: Job): string {
+  return `127.0.0.1:${pipelines.get(job)!.metricsPort}`;
 }

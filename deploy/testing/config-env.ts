@@ -1,9 +1,10 @@
 /**
  * Checking deployment files against the configuration schema: the PEREGRINE__SECTION__KEY variables a process gets
- * are loaded exactly as the process would load them (core/config.ts), so an unknown key or a bad value fails naming
+ * are loaded exactly as the process would load them (app/config.ts: the platform sections and every component's), so an unknown key or a bad value fails naming
  * the key, whatever the schema looks like after a rename.
  */
-import { Config, ENV_PREFIX, loadConfig } from '../../core/config.ts';
+import { AppConfig, loadAppConfig } from '../../app/config.ts';
+import { ENV_PREFIX } from '../../core/config.ts';
 
 /**
  * Sections deployments configure for a process whose schema this checkout may not have yet: the console's (console/
@@ -13,7 +14,7 @@ import { Config, ENV_PREFIX, loadConfig } from '../../core/config.ts';
 export const PENDING_SECTIONS = ['console'] as const;
 
 export interface CheckedEnv {
-  config: Config;
+  config: AppConfig;
   /** Variables of a pending section the schema does not have yet. */
   pending: string[];
 }
@@ -23,7 +24,7 @@ export function sectionOf(variable: string): string {
 }
 
 export function schemaHasSection(section: string): boolean {
-  return Object.keys(Config.shape).some((k) => k.toLowerCase() === section.toLowerCase());
+  return Object.keys(AppConfig.shape).some((k) => k.toLowerCase() === section.toLowerCase());
 }
 
 /** Loads the configuration a process with this environment (and optional file) would run with; throws like start-up. */
@@ -36,5 +37,5 @@ export function configForEnv(env: Record<string, string>, file?: string): Checke
     if ((PENDING_SECTIONS as readonly string[]).includes(section) && !schemaHasSection(section)) pending.push(name);
     else peregrine[name] = value;
   }
-  return { config: loadConfig({ env: peregrine, file }), pending };
+  return { config: loadAppConfig({ env: peregrine, file }), pending };
 }
