@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerStackCommands } from '../../deploy/local/cli.ts';
 import { registerRunCommand } from './run.ts';
+import { registerConfigCommands } from './config.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
@@ -21,6 +22,7 @@ const program = new Command('peregrine')
 // application's loader (its schema is the component list's).
 registerStackCommands(program);
 registerRunCommand(program);
+registerConfigCommands(program);
 registerDemoCommand(program);
 registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
