@@ -18,6 +18,11 @@ if [ "$(id -u)" = 0 ] && [ -x ebpf/install-deps.sh ]; then
   make -C ebpf
 fi
 
+if [ "$(id -u)" = 0 ]; then
+  step "Prometheus for the monitoring test"
+  deploy/prometheus/install-deps.sh
+fi
+
 step "type-check"
 npx tsc --noEmit -p .
 
