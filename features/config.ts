@@ -1,10 +1,12 @@
 /**
- * The features stage's configuration (section `features`). The wave-1 keys keep their names and defaults; the
- * rest bound state and bad input. The lead wires it into core/config.ts as `features: FeaturesConfig.default(FeaturesConfig.parse({}))`.
+ * `features:` — the features stage's configuration (event-time windows per entity). The wave-1 keys keep their names
+ * and defaults; the rest bound state and bad input. Topics (the inputs, the vectors and the stage's two internal
+ * topics `featurePartials` and `featureState`) come from the topic table, core/topics.ts.
  */
 import { z } from 'zod';
 
 export const FeaturesConfig = z.strictObject({
+  /** The source side's consumer group; the merge side's is `<groupId>-merge`. */
   groupId: z.string().default('peregrine-features'),
   windowMs: z.number().int().min(1000).default(10_000),
   /** Event time a window stays open after its end for late events. */
@@ -26,7 +28,7 @@ export const FeaturesConfig = z.strictObject({
 });
 export type FeaturesConfig = z.infer<typeof FeaturesConfig>;
 
-/** The internal topics (core/topics.ts), named after the consumer group like Kafka Streams names its own (one set per deployment). */
-export function internalTopics(groupId: string): { partials: string; state: string; mergeGroup: string } {
-  return { partials: `${groupId}-partials`, state: `${groupId}-state`, mergeGroup: `${groupId}-merge` };
+/** The merge side's consumer group (on the partials topic). */
+export function mergeGroupOf(groupId: string): string {
+  return `${groupId}-merge`;
 }

@@ -1,13 +1,17 @@
 import { Command } from 'commander';
 import { registerStackCommands } from '../../deploy/local/cli.ts';
 import { registerRunCommand } from './run.ts';
+import { registerConfigCommands } from './config.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
+import { registerConsoleCommand } from '../../console/cli.ts';
+import { registerKibanaCommands } from '../../deploy/kibana/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
+import { loadAppConfig } from '../config.ts';
 
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')
@@ -16,14 +20,18 @@ const program = new Command('peregrine')
   // Subcommands own their options (`models show NAME --version N` is not the root's --version).
   .enablePositionalOptions();
 
-// The component list is explicit: each area registers its own subcommands.
+// The command list is explicit: each area registers its own subcommands; those that read the configuration get the
+// application's loader (its schema is the component list's).
 registerStackCommands(program);
 registerRunCommand(program);
+registerConfigCommands(program);
 registerDemoCommand(program);
-registerModelCommands(program);
+registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
-registerImportCommands(program);
-registerFindingsCommands(program);
+registerImportCommands(program, loadAppConfig);
+registerFindingsCommands(program, loadAppConfig);
+registerConsoleCommand(program, loadAppConfig);
+registerKibanaCommands(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);

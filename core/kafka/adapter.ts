@@ -1,6 +1,6 @@
 /**
- * Our Kafka contract. Stages talk to this interface only, so the client library (kafkajs today; see the client
- * figures in STACK.md) can be swapped without touching them.
+ * Our Kafka contract. Stages talk to this interface only, so the client libraries (today kafkajs for consumers and
+ * admin, @platformatic/kafka for producers, chosen by bench/kafka-clients.ts) can be swapped without touching them.
  */
 export interface KafkaHeaders {
   [name: string]: string | Buffer | undefined;
@@ -8,7 +8,8 @@ export interface KafkaHeaders {
 
 export interface OutgoingMessage {
   key?: string | Buffer;
-  value: Buffer | Uint8Array;
+  /** `null`: a tombstone (deletes the key of a compacted topic). */
+  value: Buffer | Uint8Array | null;
   headers?: KafkaHeaders;
   partition?: number;
   timestampMs?: number;
@@ -88,6 +89,11 @@ export interface KafkaAdapter {
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
   /** Every partition of a topic with its first and next offsets (how many partitions it has, where it ends). */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /**
+   * Every record of the given partitions from the beginning to their end as of the call, outside any consumer group
+   * (restoring a changelog). A tombstone comes back with an empty value.
+   */
+  readToEnd(topic: string, partitions: readonly number[]): Promise<IncomingRecord[]>;
   /** Throws UnavailableError naming the brokers if they do not answer. */
   checkReachable(): Promise<void>;
   close(): Promise<void>;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Producer as KjsProducer, type Admin, CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Admin } from 'kafkajs';
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { CommittedOffset, ConsumeOptions, Consumer, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
+import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, PartitionOffsets, Producer, TopicSpec } from './adapter.ts';
 import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -12,7 +12,10 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
 
-/** The kafkajs implementation of our adapter. */
+/**
+ * Our adapter: consumer groups and admin on kafkajs, producers on @platformatic/kafka (platformatic-producer.ts:
+ * a third of kafkajs' CPU per message on the receiver's hot path; bench/kafka-clients.ts measures both).
+ */
 export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapter {
   const kafkaLog = log.child({ component: 'kafka' });
   const kafka = new Kafka({
@@ -59,6 +62,20 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
     return admin;
   }
 
+  async function topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const a = await getAdmin();
+    // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const offsets = await a.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
   async function committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
     const a = await getAdmin();
     const [result] = await a.fetchOffsets({ groupId, topics: [topic] });
@@ -93,49 +110,56 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
     committedOffsets,
 
-    async topicOffsets(topic: string) {
+    topicOffsets,
+
+    async readToEnd(topic: string, partitions: readonly number[]): Promise<IncomingRecord[]> {
       const a = await getAdmin();
-      // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const offsets = await a.fetchTopicOffsets(topic);
-          return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
-        } catch (e) {
-          if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+      const ends = new Map<number, bigint>();
+      for (const p of await topicOffsets(topic)) {
+        if (partitions.includes(p.partition) && BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
       }
+      if (ends.size === 0) return [];
+      // kafkajs reads only through a consumer group: a throwaway one, deleted afterwards.
+      const groupId = `${config.clientId}-restore-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+      const c = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+      const out: IncomingRecord[] = [];
+      try {
+        await c.connect();
+        await c.subscribe({ topic, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const remaining = new Set(ends.keys());
+          c.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const end = ends.get(batch.partition);
+              if (end === undefined) return;
+              for (const m of batch.messages) {
+                if (BigInt(m.offset) >= end) break;
+                out.push({
+                  topic, partition: batch.partition, offset: m.offset, key: m.key ?? undefined, value: m.value ?? Buffer.alloc(0),
+                  headers: (m.headers ?? {}) as KafkaHeaders, timestampMs: Number(m.timestamp),
+                });
+              }
+              const last = batch.messages.at(-1);
+              if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
+              if (remaining.size === 0) resolve();
+            },
+          }).catch(reject);
+        });
+      } catch (e) {
+        throw new UnavailableError('kafka', `reading ${topic} back failed: ${(e as Error).message}`, { cause: e });
+      } finally {
+        await c.disconnect().catch(() => undefined);
+        await a.deleteGroups([groupId]).catch(() => undefined);
+      }
+      // Compacted topics may skip offsets; order by partition and offset so later changes win.
+      return out.sort((x, y) => x.partition - y.partition || (BigInt(x.offset) < BigInt(y.offset) ? -1 : 1));
     },
 
     async producer(): Promise<Producer> {
-      const p: KjsProducer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
-      try {
-        await p.connect();
-      } catch (e) {
-        throw new UnavailableError('kafka', `brokers ${brokers} unreachable: ${(e as Error).message}`, { cause: e });
-      }
-      const handle: Producer = {
-        async send(topic: string, messages: OutgoingMessage[]) {
-          if (messages.length === 0) return;
-          try {
-            await p.send({
-              topic,
-              acks: -1,
-              compression: CompressionTypes.None,
-              messages: messages.map((m) => ({
-                key: m.key ?? null,
-                value: Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
-                headers: m.headers as Record<string, string | Buffer>,
-                partition: m.partition,
-                timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),
-              })),
-            });
-          } catch (e) {
-            throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
-          }
-        },
-        close: () => p.disconnect(),
-      };
+      // Loaded on first use: the client takes seconds to import, and commands that never produce should not wait for it.
+      const { createPlatformaticProducer } = await import('./platformatic-producer.ts');
+      const handle = await createPlatformaticProducer(config);
       open.push(handle);
       return handle;
     },

@@ -5,7 +5,8 @@ import { sharedDataPath } from '../../core/testing/shared-data.ts';
 import { pixieRowToRequestEvent, validatePixieRow, type PixieHttpRow } from '../../ingest/pixie/index.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
 import { HTTP_REQUEST_DETECTOR, HttpRequestDetector, httpRequestOf } from './detector.ts';
-import { HttpModel, parseHttpRow } from '../../models/index.ts';
+import { HttpModel } from '../../models/http/model.ts';
+import { parseHttpRow } from '../../models/index.ts';
 
 const CSIC = sharedDataPath('csic2010');
 

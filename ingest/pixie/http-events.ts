@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
-import { ExportTraceServiceRequest } from '../otlp/reference.ts';
-import { bigNanosDiffMs, bigNanosToMs } from '../otlp/wire.ts';
+import { ExportTraceServiceRequest } from '../otlp/proto-types.ts';
+import { bigNanosDiffMs, bigNanosToMs } from '../otlp/nanos.ts';
 import { routeTemplate } from '../normalize/route.ts';
 import { normalizeSpan, resourceInfo, UNKNOWN_SERVICE, type Attributes, type AttrValue, type SpanFields } from '../normalize/span.ts';
 
