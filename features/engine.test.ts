@@ -3,14 +3,17 @@ import type { LogRecordEvent, MetricPointEvent, RequestEvent } from '../core/eve
 import { mulberry32 } from '../core/random.ts';
 import { encodeFeatureVector, feature, type FeatureVector } from '../schemas/feature-vector.ts';
 import { MergeSide, SourceSide, type InternalMessage, type SourceEvent } from './engine.ts';
-import { decodeHistory, encodeHistory } from './internal-records.ts';
-import type { HistoryValue, MergeCheckpoint, SourceId } from './window/merge.ts';
+import { PartitionedState } from '../core/state/changelog.ts';
+import type { IncomingRecord } from '../core/kafka/adapter.ts';
+import { historyCodec } from './internal-records.ts';
+import type { MergeCheckpoint, SourceId } from './window/merge.ts';
 import type { SourceCheckpoint } from './window/source.ts';
 
 const WINDOW = 10_000;
 const T0 = Date.UTC(2026, 10, 1);
 const sourceSettings = { windowMs: WINDOW, allowedLatenessMs: 3_000, maxFutureMs: 60_000, maxPastMs: 86_400_000, maxOpenWindows: 100_000 };
-const mergeSettings = { windowMs: WINDOW, historyTtlMs: 3_600_000, maxHistories: 100_000, maxPendingWindows: 100_000 };
+const mergeSettings = { windowMs: WINDOW, historyTtlMs: 3_600_000, maxPendingWindows: 100_000 };
+const MAX_HISTORIES = 100_000;
 const Q = 4;
 
 interface SourceRecord { offset: bigint; timestampMs: number; events: () => SourceEvent[] }
@@ -87,27 +90,35 @@ class PartialsTopic {
   }
 }
 
+/** The compacted state topic: what the stage's loop writes from PartitionedState and reads back on assignment. */
 class Changelog {
-  readonly entries: Array<[string, Buffer | undefined]>[] = Array.from({ length: Q }, () => []);
-  write(q: number, changes: Array<[string, HistoryValue | undefined]>): void {
-    for (const [k, v] of changes) this.entries[q].push([k, v === undefined ? undefined : encodeHistory(k, v)]);
+  readonly records: IncomingRecord[][] = Array.from({ length: Q }, () => []);
+  write(state: PartitionedState): void {
+    for (const m of state.takeChanges()) {
+      const log = this.records[m.partition!];
+      log.push({ topic: 'state', partition: m.partition!, offset: String(log.length), key: Buffer.from(m.key as string), value: m.value === null ? Buffer.alloc(0) : Buffer.from(m.value), headers: {}, timestampMs: 0 });
+    }
   }
-  read(q: number): Array<[string, HistoryValue | undefined]> {
-    return this.entries[q].map(([k, v]) => [k, v === undefined ? undefined : decodeHistory(k, v)]);
+  /** A new owner's state for partition q, restored as the loop does. */
+  restore(q: number): PartitionedState {
+    const state = new PartitionedState({ defaultMaxKeys: MAX_HISTORIES, codec: historyCodec });
+    expect(state.restore(this.records[q]).unreadable).toBe(0);
+    return state;
   }
 }
 
 /** A merge-side owner of partition q reading from `from`, emitting after every `batch` records. */
 function mergeRun(topic: PartialsTopic, changelog: Changelog, q: number, from: { offset: number; checkpoint?: MergeCheckpoint }, until: number, batch: number, out: FeatureVector[]) {
-  const side = new MergeSide(allSources, mergeSettings);
-  const m = side.assign(q, from.checkpoint, changelog.read(q));
+  const state = changelog.restore(q);
+  const side = new MergeSide(allSources, mergeSettings, state);
+  const m = side.assign(q, from.checkpoint);
   const log = topic.logs[q];
   let commit = { offset: from.offset, checkpoint: from.checkpoint };
   for (let i = from.offset; i < Math.min(until, log.length); i++) {
     side.accept(q, BigInt(i), log[i].key, log[i].value);
     if ((i + 1) % batch === 0 || i === log.length - 1) {
       out.push(...side.emit(q));
-      changelog.write(q, m.takeHistoryChanges());
+      changelog.write(state);
       commit = { offset: Number(m.commitOffset(BigInt(i + 1))), checkpoint: m.checkpoint() };
     }
   }

@@ -5,11 +5,11 @@
  * directly with any batching and any number of "instances". Pure: no clock, no I/O.
  */
 import type { LogRecordEvent, MetricPointEvent, RequestEvent } from '../core/events.ts';
-import type { StoreChange } from '../core/state/keyed-store.ts';
+import type { PartitionedState } from '../core/state/changelog.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import { routeLog, routeMetric, routeRequest } from './extract/router.ts';
-import { decodeInternal, encodeMarker, encodePartial, partitionOfEntity } from './internal-records.ts';
-import { MergePartition, sourceKey, type HistoryValue, type MergeCheckpoint, type MergeSettings, type SourceId } from './window/merge.ts';
+import { decodeInternal, encodeMarker, encodePartial, historyStores, partitionOfEntity, type InternalRecord } from './internal-records.ts';
+import { MergePartition, sourceKey, type MergeCheckpoint, type MergeSettings, type SourceId } from './window/merge.ts';
 import { SourcePartitionWindows, type SourceCheckpoint, type SourceWindowSettings } from './window/source.ts';
 
 export type SourceEvent = RequestEvent | LogRecordEvent | MetricPointEvent;
@@ -117,13 +117,18 @@ export class SourceSide {
 export class MergeSide {
   private readonly partitions = new Map<number, MergePartition>();
 
-  constructor(private readonly expectedSources: SourceId[], private readonly settings: MergeSettings) {}
+  /**
+   * `state` holds every partition's histories (stores `history/<q>`, `history-start/<q>`, values in historyCodec):
+   * the stage persists its changes before each commit and restores a partition's before its first record.
+   */
+  constructor(private readonly expectedSources: SourceId[], private readonly settings: MergeSettings, readonly state: PartitionedState) {}
 
-  assign(q: number, checkpoint?: MergeCheckpoint, histories?: Iterable<StoreChange<HistoryValue>>): MergePartition {
-    let m = this.partitions.get(q);
-    if (!m) this.partitions.set(q, (m = new MergePartition(this.expectedSources, this.settings)));
+  /** Takes partition `q` (again) from its last commit; its histories are whatever `state` holds for it. */
+  assign(q: number, checkpoint?: MergeCheckpoint): MergePartition {
+    const names = historyStores(q);
+    const m = new MergePartition(this.expectedSources, this.settings, { histories: this.state.store(names.histories), historyStart: this.state.store(names.historyStart) });
     if (checkpoint) m.restore(checkpoint);
-    if (histories) m.restoreHistories(histories);
+    this.partitions.set(q, m);
     return m;
   }
 
@@ -139,10 +144,13 @@ export class MergeSide {
     return [...this.partitions.keys()];
   }
 
-  /** One partials-topic record (throws DecodeError for one that does not decode). */
+  /** One partials-topic record, read (`decodeInternal`) at `offset` (throws DecodeError for one that does not decode). */
   accept(q: number, offset: bigint, key: string, value: Uint8Array): void {
+    this.acceptRecord(q, offset, key, decodeInternal(value));
+  }
+
+  acceptRecord(q: number, offset: bigint, key: string, r: InternalRecord): void {
     const m = this.partitions.get(q) ?? this.assign(q);
-    const r = decodeInternal(value);
     if (r.kind === 'marker') {
       m.acceptMarker(r.source, r.closedThroughMs, r.idle);
       return;
@@ -151,7 +159,11 @@ export class MergeSide {
     m.acceptPartial(r.source, key, r.windowStartMs, r.aggregateBytes.slice(), offset);
   }
 
+  /** Complete windows of partition `q` as vectors; their history changes are in `state`, assigned to `q`. */
   emit(q: number): FeatureVector[] {
-    return this.partitions.get(q)?.emitReady() ?? [];
+    const m = this.partitions.get(q);
+    if (!m) return [];
+    this.state.currentPartition = q;
+    return m.emitReady();
   }
 }

@@ -1,17 +1,19 @@
 /**
- * Records of the features stage's internal topics (see schemas/topics.ts):
+ * Records of the features stage's internal topics (core/topics.ts):
  * - partials topic, keyed by entity id, partition chosen by `partitionOfEntity`: a partial aggregate of one
  *   (entity, window, source partition), or a source partition's marker (written to every partition after that
  *   source's partials: "windows ending at or before T are closed here", or "idle: nothing open");
- * - state topic (compacted), same partitioning: an entity's first-seen history, or a tombstone.
+ * - state topic (compacted), same partitioning: an entity's first-seen history, a kind's history start, or a
+ *   tombstone (PartitionedState's records, values in `historyCodec`).
  * Every record starts with a kind byte; a record that does not decode is a DecodeError for the dead-letter topic.
  */
 import { DecodeError } from '../core/errors.ts';
+import type { StateCodec } from '../core/state/changelog.ts';
 import { ByteReader, ByteWriter } from './codec.ts';
 import { readHistory, writeHistory, type EntityHistory } from './history/first-seen.ts';
 import { hash32 } from './sketch/hash.ts';
 import { EntityAggregate } from './window/aggregate.ts';
-import { HISTORY_START_KEY, type HistoryValue, type SourceId } from './window/merge.ts';
+import type { SourceId } from './window/merge.ts';
 
 const PARTIAL = 1;
 const MARKER = 2;
@@ -55,26 +57,23 @@ export function decodeInternal(bytes: Uint8Array): InternalRecord {
   throw new DecodeError(`features partial: unknown record kind ${kind}`);
 }
 
-export function encodeHistory(key: string, value: HistoryValue): Buffer {
-  if (key === HISTORY_START_KEY) return Buffer.from(JSON.stringify(value));
-  const w = new ByteWriter(64).uint(FORMAT);
-  writeHistory(w, value as EntityHistory);
-  return w.finish();
+/** The state stores of merge partition `q` (on the state topic, in partition `q`). */
+export function historyStores(q: number): { histories: string; historyStart: string } {
+  return { histories: `history/${q}`, historyStart: `history-start/${q}` };
 }
 
-export function decodeHistory(key: string, bytes: Uint8Array): HistoryValue {
-  if (key === HISTORY_START_KEY) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    } catch (e) {
-      throw new DecodeError(`features state: unreadable history start: ${(e as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null) throw new DecodeError('features state: history start is not an object');
-    return parsed as Record<string, number>;
-  }
-  const r = new ByteReader(bytes);
-  const format = r.uint();
-  if (format !== FORMAT) throw new DecodeError(`features state: unknown format ${format}`);
-  return readHistory(r);
-}
+/** State values as they go to the compacted state topic: an entity's history in the byte format, or a history start time. */
+export const historyCodec: StateCodec = {
+  encode(value, store) {
+    const w = new ByteWriter(64).uint(FORMAT);
+    if (store.startsWith('history-start/')) w.double(value as number);
+    else writeHistory(w, value as EntityHistory);
+    return w.finish();
+  },
+  decode(bytes, store) {
+    const r = new ByteReader(bytes);
+    const format = r.uint();
+    if (format !== FORMAT) throw new DecodeError(`features state: unknown format ${format}`);
+    return store.startsWith('history-start/') ? r.double() : readHistory(r);
+  },
+};

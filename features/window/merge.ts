@@ -12,7 +12,7 @@
  * emitted twice. Pure: the shell feeds records and sends vectors and history changes.
  */
 import { DecodeError } from '../../core/errors.ts';
-import { MemoryKeyedStore, type StoreChange } from '../../core/state/keyed-store.ts';
+import type { KeyedStore } from '../../core/state/keyed-store.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { kindOf, type EntityKind } from '../entity/ids.ts';
 import { firstSeen, SeenSet, type EntityHistory } from '../history/first-seen.ts';
@@ -37,13 +37,18 @@ export interface MergeSettings {
   windowMs: number;
   /** An item (or edge, or binary) not seen for this long counts as new again. */
   historyTtlMs: number;
-  /** Entity histories kept on this partition; the least recently used go first (counted). */
-  maxHistories: number;
   /** Entity windows pending on this partition; new ones beyond it are refused (counted). */
   maxPendingWindows: number;
 }
 
-export type MergeCounters = Record<'late' | 'duplicates' | 'refused' | 'replayed' | 'historyEvictions' | 'corrupt', number>;
+export type MergeCounters = Record<'late' | 'duplicates' | 'refused' | 'replayed' | 'corrupt', number>;
+
+/** Where a merge partition keeps what must survive it (the stage persists both to the compacted state topic). */
+export interface MergeStores {
+  histories: KeyedStore<EntityHistory>;
+  /** When each entity kind's history began on this partition (event time, ms), keyed by kind. */
+  historyStart: KeyedStore<number>;
+}
 
 interface SourceState {
   closedThroughMs: number;
@@ -72,40 +77,25 @@ const HISTORY: Readonly<Record<EntityKind, { routes?: true; binaries?: true; des
   process: { existence: true, destinations: true },
 };
 
-/** Key of the per-partition record of when each kind's history began (on the changelog, beside entity histories). */
-export const HISTORY_START_KEY = '\u0000history-start';
-
-export type HistoryValue = EntityHistory | Record<string, number>;
-
 export class MergePartition {
   private readonly sources = new Map<string, SourceState>();
   private readonly expected: SourceId[];
   private readonly pending = new Map<number, PendingWindow>();
   private pendingCount = 0;
   private emittedThrough = -Infinity;
-  readonly histories: MemoryKeyedStore<EntityHistory>;
-  private readonly historyStart: Record<string, number> = {};
-  private historyStartChanged = false;
-  readonly counters: MergeCounters = { late: 0, duplicates: 0, refused: 0, replayed: 0, historyEvictions: 0, corrupt: 0 };
+  readonly counters: MergeCounters = { late: 0, duplicates: 0, refused: 0, replayed: 0, corrupt: 0 };
 
-  constructor(expectedSources: SourceId[], private readonly settings: MergeSettings) {
+  constructor(expectedSources: SourceId[], private readonly settings: MergeSettings, private readonly stores: MergeStores) {
     this.expected = [...expectedSources].sort(compareSources);
-    this.histories = new MemoryKeyedStore<EntityHistory>({ maxKeys: settings.maxHistories, onEvict: () => this.counters.historyEvictions++ });
+  }
+
+  get histories(): KeyedStore<EntityHistory> {
+    return this.stores.histories;
   }
 
   restore(c: MergeCheckpoint): void {
     this.emittedThrough = Math.max(this.emittedThrough, c.emittedThroughMs);
     for (const [key, [closedThroughMs, idle]] of Object.entries(c.sources)) this.sources.set(key, { closedThroughMs, idle: idle === 1 });
-  }
-
-  /** Loads histories from the changelog (a restore is not a change). */
-  restoreHistories(changes: Iterable<StoreChange<HistoryValue>>): void {
-    const entities: Array<StoreChange<EntityHistory>> = [];
-    for (const [key, value] of changes) {
-      if (key === HISTORY_START_KEY) Object.assign(this.historyStart, value);
-      else entities.push([key, value as EntityHistory | undefined]);
-    }
-    this.histories.restore(entities);
   }
 
   checkpoint(): MergeCheckpoint {
@@ -204,22 +194,20 @@ export class MergePartition {
     const tracks = HISTORY[kind];
     const none = { count: 0, names: [] };
     if (!tracks) return { historyAgeS: 0, entityNew: false, newRoutes: none, newBinaries: none, newDestinations: none };
-    const h = this.histories.get(entityId);
+    const h = this.stores.histories.get(entityId);
     if (h && h.lastWindowEndMs >= endMs) {
       this.counters.replayed++;
       return undefined;
     }
-    if (this.historyStart[kind] === undefined) {
-      this.historyStart[kind] = startMs;
-      this.historyStartChanged = true;
-    }
+    let historyStart = this.stores.historyStart.get(kind);
+    if (historyStart === undefined) this.stores.historyStart.set(kind, (historyStart = startMs));
     const ttl = this.settings.historyTtlMs;
     const nowS = Math.floor(endMs / 1000);
     const sinceS = Math.floor((endMs - ttl) / 1000);
     const next: EntityHistory = h ?? { firstWindowEndMs: endMs, lastWindowEndMs: endMs };
     const entityNew = !h || h.lastWindowEndMs < endMs - ttl;
     const result: FirstSeenResult = {
-      historyAgeS: (endMs - this.historyStart[kind]) / 1000,
+      historyAgeS: (endMs - historyStart) / 1000,
       entityNew,
       newRoutes: none,
       newBinaries: none,
@@ -232,18 +220,8 @@ export class MergePartition {
     const destinations = agg.destinationSample;
     if (tracks.destinations && destinations) result.newDestinations = firstSeen((next.destinations ??= new SeenSet()), destinations, nowS, sinceS);
     next.lastWindowEndMs = endMs;
-    this.histories.set(entityId, next);
+    this.stores.histories.set(entityId, next);
     return result;
-  }
-
-  /** History changes to write to the changelog (before the commit that covers the emitted windows). */
-  takeHistoryChanges(): Array<StoreChange<HistoryValue>> {
-    const changes: Array<StoreChange<HistoryValue>> = this.histories.takeChanges();
-    if (this.historyStartChanged) {
-      changes.push([HISTORY_START_KEY, { ...this.historyStart }]);
-      this.historyStartChanged = false;
-    }
-    return changes;
   }
 
   /** The offset a commit may go up to: the first record of the oldest pending window, else `nextOffset`. */

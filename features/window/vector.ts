@@ -21,12 +21,15 @@ export const REQUEST_FEATURES = [
   'payload_special_ratio', 'payload_encoded_density', 'payload_entropy_mean', 'payload_entropy_max',
 ] as const;
 
+/** An operation's features: the request features (the error-ratio detector, the entity-window model and the demo read them). */
+export const OPERATION_FEATURES = REQUEST_FEATURES;
+
 const CONNECTION_FEATURES = ['connection_count', 'bytes_out', 'bytes_in'] as const;
 const DESTINATION_FEATURES = ['distinct_destinations', 'new_destination_count'] as const;
 
 /** The features of each entity kind, in vector order. */
 export const FEATURES_BY_KIND: Readonly<Record<EntityKind, readonly string[]>> = {
-  operation: REQUEST_FEATURES,
+  operation: OPERATION_FEATURES,
   service: [...REQUEST_FEATURES, 'log_count', 'log_error_count', ...DESTINATION_FEATURES, 'history_age_s'],
   edge: [...REQUEST_FEATURES, ...CONNECTION_FEATURES, 'new_edge', 'history_age_s'],
   client: [...REQUEST_FEATURES, 'new_route_count', 'history_age_s'],

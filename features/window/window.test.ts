@@ -4,6 +4,8 @@ import { feature } from '../../schemas/feature-vector.ts';
 import { routeRequest } from '../extract/router.ts';
 import { encodeAggregate } from './aggregate.ts';
 import { MergePartition, type SourceId } from './merge.ts';
+import { PartitionedState } from '../../core/state/changelog.ts';
+import { historyCodec } from '../internal-records.ts';
 import { SourcePartitionWindows } from './source.ts';
 
 const T = Date.UTC(2026, 10, 1);
@@ -83,7 +85,10 @@ describe('SourcePartitionWindows', () => {
 
 describe('MergePartition', () => {
   const sources: SourceId[] = [{ topic: 'spans', partition: 0 }, { topic: 'spans', partition: 1 }];
-  const mergeSettings = { windowMs: W, historyTtlMs: 60_000, maxHistories: 100, maxPendingWindows: 1_000 };
+  const mergeSettings = { windowMs: W, historyTtlMs: 60_000, maxPendingWindows: 1_000 };
+  /** A merge partition whose histories live in `state` (as on the stage: persisted to the compacted state topic). */
+  const partition = (state = new PartitionedState({ defaultMaxKeys: 100, codec: historyCodec })) =>
+    new MergePartition(sources, mergeSettings, { histories: state.store('history/0'), historyStart: state.store('history-start/0') });
 
   function partial(entityId: string, start: number, routes: string[]): Uint8Array {
     const w = new SourcePartitionWindows(settings);
@@ -96,7 +101,7 @@ describe('MergePartition', () => {
   }
 
   it('waits for a marker from every source partition, and not for idle ones', () => {
-    const m = new MergePartition(sources, mergeSettings);
+    const m = partition();
     m.acceptPartial(sources[0], 'client:1.2.3.4', T, partial('client:1.2.3.4', T, ['/a']), 0n);
     m.acceptMarker(sources[0], T + W, false);
     expect(m.emitReady()).toEqual([]);
@@ -108,7 +113,7 @@ describe('MergePartition', () => {
   });
 
   it('counts a new route once, again after the history expires, and reports how long the history has learnt', () => {
-    const m = new MergePartition(sources, mergeSettings);
+    const m = partition();
     const run = (start: number, routes: string[]) => {
       m.acceptPartial(sources[0], 'client:1.2.3.4', start, partial('client:1.2.3.4', start, routes), 0n);
       m.acceptMarker(sources[0], start + W, true);
@@ -127,14 +132,18 @@ describe('MergePartition', () => {
   });
 
   it('does not emit a window again that its restored history already covers (sent before a crash)', () => {
-    const m = new MergePartition(sources, mergeSettings);
+    const state = new PartitionedState({ defaultMaxKeys: 100, codec: historyCodec });
+    const m = partition(state);
     m.acceptPartial(sources[0], 'client:1.2.3.4', T, partial('client:1.2.3.4', T, ['/a']), 0n);
     m.acceptMarker(sources[0], T + W, true);
     m.acceptMarker(sources[1], T + W, true);
     expect(m.emitReady()).toHaveLength(1);
-    const changes = m.takeHistoryChanges();
-    const restarted = new MergePartition(sources, mergeSettings);
-    restarted.restoreHistories(changes);
+    const changelog = state.takeChanges().map((c, i) => ({
+      topic: 'state', partition: 0, offset: String(i), key: Buffer.from(c.key as string), value: Buffer.from(c.value!), headers: {}, timestampMs: 0,
+    }));
+    const restored = new PartitionedState({ defaultMaxKeys: 100, codec: historyCodec });
+    expect(restored.restore(changelog)).toEqual({ restored: 2, unreadable: 0 });
+    const restarted = partition(restored);
     restarted.acceptPartial(sources[0], 'client:1.2.3.4', T, partial('client:1.2.3.4', T, ['/a']), 0n);
     restarted.acceptMarker(sources[0], T + W, true);
     restarted.acceptMarker(sources[1], T + W, true);
@@ -142,13 +151,14 @@ describe('MergePartition', () => {
     expect(restarted.counters.replayed).toBe(1);
   });
 
-  it('keeps at most maxHistories entity histories and counts evictions', () => {
-    const m = new MergePartition(sources, { ...mergeSettings, maxHistories: 10 });
+  it('keeps at most its cap of entity histories and counts evictions', () => {
+    let evicted = 0;
+    const m = partition(new PartitionedState({ defaultMaxKeys: 10, codec: historyCodec, onEvict: (_store, n) => (evicted += n) }));
     for (let i = 0; i < 30; i++) m.acceptPartial(sources[0], `client:10.0.0.${i}`, T, partial(`client:10.0.0.${i}`, T, ['/a']), BigInt(i));
     m.acceptMarker(sources[0], T + W, true);
     m.acceptMarker(sources[1], T + W, true);
     expect(m.emitReady()).toHaveLength(30);
     expect(m.histories.size).toBe(10);
-    expect(m.counters.historyEvictions).toBe(20);
+    expect(evicted).toBe(20);
   });
 });

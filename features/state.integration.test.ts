@@ -1,43 +1,30 @@
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../app/testing/pipeline.ts';
-import { systemClock } from '../core/clock.ts';
-import { loadConfig } from '../core/config.ts';
+import { loadAppConfig, type AppConfig } from '../app/config.ts';
+import { startPipeline, type Pipeline } from '../app/runtime.ts';
+import { isolatedConfig, waitFor } from '../app/testing/pipeline.ts';
 import type { KafkaAdapter } from '../core/kafka/adapter.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import { createLogger } from '../core/log.ts';
-import { MetricsRegistry } from '../core/metrics.ts';
-import type { RunningStage } from '../core/stage.ts';
 import { encodeTraceRequest, sdkSpans, type TestSpan } from '../core/testing/otlp-spans.ts';
-import { feature, type FeatureVector } from '../schemas/feature-vector.ts';
-import { startEntityFeaturesStage } from './entity-stage.ts';
+import { decodeFeatureVector, feature, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { readTopic } from './testing/topics.ts';
 
 const log = createLogger({ level: 'warn' });
-const kafka: KafkaAdapter = createKafkaAdapter(loadConfig({ env: {} }).kafka, log);
+const kafka: KafkaAdapter = createKafkaAdapter(loadAppConfig({ env: {} }).kafka, log);
 const W = 10_000;
 
 afterAll(async () => {
   await kafka.close();
 });
 
-function isolated(name: string) {
-  const topics = { spans: `test-${name}-spans`, logs: `test-${name}-logs`, metrics: `test-${name}-metrics`, features: `test-${name}-features`, dlq: `test-${name}-dlq` };
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      'topics.spans': topics.spans, 'topics.logs': topics.logs, 'topics.metrics': topics.metrics, 'topics.features': topics.features,
-      'topics.deadLetter': topics.dlq, 'topics.partitions': 2, 'features.groupId': `test-${name}`, 'features.idleFlushMs': 1500,
-      'features.allowedLatenessMs': 1000, 'metrics.port': 0,
-    },
-  });
-  return { topics, config };
+function isolated(name: string): { topics: AppConfig['topics']; config: AppConfig } {
+  const config = isolatedConfig(name, { overrides: { 'topics.partitions': 2, 'features.idleFlushMs': 1500 } });
+  return { topics: config.topics, config };
 }
 
-async function start(config: ReturnType<typeof isolated>['config'], metrics = new MetricsRegistry()): Promise<{ stage: RunningStage; metrics: MetricsRegistry }> {
-  const stage = await startEntityFeaturesStage({ config, kafka, metrics, log, clock: systemClock, signal: new AbortController().signal });
-  return { stage, metrics };
-}
+/** The features stage alone, as `peregrine run features` starts it. */
+const start = (config: AppConfig): Promise<Pipeline> => startPipeline(config, log, { stages: ['features'] });
 
 /** A client's server spans on `routes`, one message per window, each record stamped 1 s after its spans. */
 async function clientTraffic(t0: number, windows: number, routes: string[]): Promise<Array<{ key: string; value: Buffer; timestampMs: number }>> {
@@ -55,7 +42,6 @@ async function clientTraffic(t0: number, windows: number, routes: string[]): Pro
 }
 
 async function vectorsOf(topic: string, entityId: string, count: number): Promise<FeatureVector[]> {
-  const { decodeFeatureVector, FINGERPRINT_HEADER } = await import('../schemas/feature-vector.ts');
   return waitFor(`${count} vectors of ${entityId}`, async () => {
     const vs = (await readTopic(kafka, topic)).map((r) => decodeFeatureVector(r.value, r.headers[FINGERPRINT_HEADER]?.toString())).filter((v) => v.entityId === entityId);
     return vs.length >= count ? vs.sort((a, b) => a.windowStartMs - b.windowStartMs) : undefined;
@@ -73,13 +59,13 @@ describe('features stage state on the real stack', () => {
     const before = await vectorsOf(topics.features, 'client:10.9.9.9', 4);
     expect(before.map((v) => feature(v, 'new_route_count'))).toEqual([2, 0, 0, 0]);
     expect((await vectorsOf(topics.features, 'edge:frontend->catalog', 4)).map((v) => feature(v, 'new_edge'))).toEqual([1, 0, 0, 0]);
-    await run.stage.stop();
+    await run.stop();
 
     await producer.send(topics.spans, await clientTraffic(t0 + 6 * W, 2, ['/a', '/b', '/c']));
     await producer.close();
     run = await start(config);
     const after = (await vectorsOf(topics.features, 'client:10.9.9.9', 6)).filter((v) => v.windowStartMs >= t0 + 6 * W);
-    await run.stage.stop();
+    await run.stop();
     expect(after.map((v) => feature(v, 'new_route_count'))).toEqual([1, 0]);
     expect(after[0].examples?.new_routes).toEqual(['frontend /c']);
     // The history's age runs on from the first run's first window (70 s at the end of window 6), not from the restart.
@@ -111,10 +97,10 @@ describe('features stage state on the real stack', () => {
     // All on one partition so the spoofed record sits between the others.
     await producer.send(topics.spans, messages.map((m) => ({ ...m, partition: 0 })));
     await producer.close();
-    const { stage, metrics } = await start(config);
+    const pipeline = await start(config);
     const vectors = await vectorsOf(topics.features, 'service:shop', 3);
-    const text = await metrics.registry.metrics();
-    await stage.stop();
+    const text = await (await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`)).text();
+    await pipeline.stop();
     expect(vectors.map((v) => v.windowStartMs - t0)).toEqual([0, W, 2 * W]);
     // The spoofed span is counted in its record's window (clamped); nothing of the later windows was late.
     expect(vectors.map((v) => feature(v, 'request_count'))).toEqual([7, 4, 4]);
@@ -123,7 +109,7 @@ describe('features stage state on the real stack', () => {
     expect(text).toMatch(/peregrine_features_timestamps_total\{outcome="clamped_future"\} 1/);
     expect(text).not.toMatch(/peregrine_features_late_total\{side="source"\} [1-9]/);
     const dead = await waitFor('the garbage record on the dead-letter topic', async () => {
-      const records = await readTopic(kafka, topics.dlq);
+      const records = await readTopic(kafka, topics.deadLetter);
       return records.length > 0 ? records : undefined;
     }, 60_000);
     expect(dead[0].value.toString()).toContain('this is not OTLP');

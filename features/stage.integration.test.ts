@@ -1,19 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../app/testing/pipeline.ts';
-import { loadConfig } from '../core/config.ts';
+import { loadAppConfig } from '../app/config.ts';
+import { committedTotal, waitFor } from '../app/testing/pipeline.ts';
 import type { KafkaAdapter } from '../core/kafka/adapter.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import { createLogger } from '../core/log.ts';
 import { decodeFeatureVector, FINGERPRINT_HEADER } from '../schemas/feature-vector.ts';
-import { internalTopics } from './config.ts';
+import { mergeGroupOf } from './config.ts';
 import { logMessages, spanMessages } from './testing/input.ts';
+import { startFeaturesProcess, stopProcess } from './testing/process.ts';
 import { readTopic, topicSize } from './testing/topics.ts';
 
 const name = `feat-scale-${process.pid}-${Date.now()}`;
 const topics = { spans: `test-${name}-spans`, logs: `test-${name}-logs`, metrics: `test-${name}-metrics`, dlq: `test-${name}-dlq` };
 const log = createLogger({ level: 'warn' });
-const kafka: KafkaAdapter = createKafkaAdapter(loadConfig({ env: {} }).kafka, log);
+const kafka: KafkaAdapter = createKafkaAdapter(loadAppConfig({ env: {} }).kafka, log);
 const T0 = Date.now() - 15 * 60_000;
 let spanCount = 0;
 let logCount = 0;
@@ -23,43 +23,26 @@ function overrides(run: string): Record<string, unknown> {
   return {
     'topics.spans': topics.spans, 'topics.logs': topics.logs, 'topics.metrics': topics.metrics, 'topics.deadLetter': topics.dlq,
     'topics.features': `test-${name}-features-${run}`, 'topics.partitions': 3,
+    'topics.featurePartials': `test-${name}-partials-${run}`, 'topics.featureState': `test-${name}-state-${run}`,
     // Long enough that no partition goes idle between the two halves of the input (see the test).
     'features.groupId': `test-${name}-${run}`, 'features.idleFlushMs': 15_000, 'features.allowedLatenessMs': 1000, 'metrics.port': 0,
   };
 }
 
-function startProcess(run: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'features/testing/run-features.ts'], {
-    env: { ...process.env, PEREGRINE_TEST_OVERRIDES: JSON.stringify(overrides(run)) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`features process exited early (${code})`)));
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(child); });
-  });
-}
+/** `peregrine run features`, as a deployment starts it. */
+const startProcess = (run: string) => startFeaturesProcess(overrides(run));
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/** Committed records of a group on a topic, all partitions. */
-async function committed(group: string, topic: string): Promise<number> {
-  return (await kafka.committedOffsets(group, topic)).reduce((n, o) => n + Math.max(0, Number(o.offset)), 0);
-}
+const committed = (group: string, topic: string) => committedTotal(kafka, group, topic);
 
 /** Waits until a run read all its input, merged every partial and its output stopped growing. */
 async function finished(run: string): Promise<Map<string, string>> {
   const group = `test-${name}-${run}`;
-  const internal = internalTopics(group);
+  const partialsTopic = `test-${name}-partials-${run}`;
   let lastSize = -1;
   await waitFor(`run ${run} to finish`, async () => {
     const sourceDone = (await committed(group, topics.spans)) === spanCount && (await committed(group, topics.logs)) === logCount;
-    const partials = await topicSize(kafka, internal.partials).catch(() => -1);
-    const mergeDone = partials > 0 && (await committed(internal.mergeGroup, internal.partials)) === partials;
+    const partials = await topicSize(kafka, partialsTopic).catch(() => -1);
+    const mergeDone = partials > 0 && (await committed(mergeGroupOf(group), partialsTopic)) === partials;
     const size = await topicSize(kafka, `test-${name}-features-${run}`).catch(() => 0);
     const stable = size > 0 && size === lastSize;
     lastSize = size;
