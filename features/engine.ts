@@ -33,6 +33,8 @@ interface SourceState {
 export class SourceSide {
   private readonly sources = new Map<string, SourceState>();
   private readonly out: InternalMessage[] = [];
+  private lastSource: SourceId | undefined;
+  private lastState: SourceState | undefined;
 
   constructor(private readonly settings: SourceWindowSettings, private readonly partialsPartitions: number) {}
 
@@ -50,6 +52,8 @@ export class SourceSide {
   /** Forgets a partition that moved to another instance (its new owner re-reads what was open). */
   revoke(source: SourceId): void {
     this.sources.delete(sourceKey(source));
+    this.lastSource = undefined;
+    this.lastState = undefined;
   }
 
   windows(source: SourceId): SourcePartitionWindows | undefined {
@@ -62,9 +66,15 @@ export class SourceSide {
 
   /** One source record's events, in offset order. */
   ingest(source: SourceId, offset: bigint, timestampMs: number, events: readonly SourceEvent[]): void {
-    const key = sourceKey(source);
-    if (!this.sources.has(key)) this.assign(source);
-    const s = this.sources.get(key)!;
+    // The records of a batch come with one SourceId object: its state is looked up once.
+    let s = source === this.lastSource ? this.lastState : undefined;
+    if (s === undefined) {
+      const key = sourceKey(source);
+      if (!this.sources.has(key)) this.assign(source);
+      s = this.sources.get(key)!;
+      this.lastSource = source;
+      this.lastState = s;
+    }
     s.idle = false;
     const w = s.windows;
     w.beginRecord(offset, timestampMs);

@@ -29,10 +29,23 @@ function part(s: string): string {
 export class IdCache {
   private readonly ids = new Map<string, Map<string, string>>();
   private size = 0;
+  /** The last id asked for: events of one record mostly repeat it. */
+  private lastA: string | undefined;
+  private lastB: string | undefined;
+  private lastId = '';
 
   constructor(private readonly build: (a: string, b: string) => string, private readonly max = 20_000) {}
 
   get(a: string, b: string): string {
+    if (a === this.lastA && b === this.lastB) return this.lastId;
+    const id = this.lookup(a, b);
+    this.lastA = a;
+    this.lastB = b;
+    this.lastId = id;
+    return id;
+  }
+
+  private lookup(a: string, b: string): string {
     const inner = this.ids.get(a);
     const id = inner?.get(b);
     if (id !== undefined) return id;

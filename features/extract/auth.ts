@@ -10,15 +10,29 @@ const MAX_IDENTITY_LENGTH = 128;
 
 const LOGIN_ROUTE = /(?:^|[/._-])(?:log-?in|sign-?in|log-?on|auth(?:enticate)?|session|token|oauth2?|sso|j_security_check)(?:$|[/._?-])/i;
 
+/** Targets seen and whether they are logins: routes repeat from request to request (bounded: cleared when full). */
+const loginTargets = new Map<string, boolean>();
+const LOGIN_TARGETS_KEPT = 10_000;
+
 export function isLoginRequest(e: RequestEvent): boolean {
   const target = e.route ?? e.path ?? e.operation;
-  return LOGIN_ROUTE.test(target);
+  let login = loginTargets.get(target);
+  if (login === undefined) {
+    if (loginTargets.size >= LOGIN_TARGETS_KEPT) loginTargets.clear();
+    loginTargets.set(target, (login = LOGIN_ROUTE.test(target)));
+  }
+  return login;
 }
 
-/** A refused login: a login request answered 4xx (other than 404), or a gRPC UNAUTHENTICATED / PERMISSION_DENIED. */
+/** A refused request: answered 4xx (other than 404), or a gRPC UNAUTHENTICATED / PERMISSION_DENIED. */
+export function isRefused(e: RequestEvent): boolean {
+  if (e.httpStatus !== undefined) return e.httpStatus >= 400 && e.httpStatus < 500 && e.httpStatus !== 404;
+  return e.grpcStatus === 16 || e.grpcStatus === 7;
+}
+
+/** A refused login (a login request that `isRefused`). */
 export function isFailedLogin(e: RequestEvent): boolean {
-  if (e.httpStatus !== undefined) return e.httpStatus >= 400 && e.httpStatus < 500 && e.httpStatus !== 404 && isLoginRequest(e);
-  return (e.grpcStatus === 16 || e.grpcStatus === 7) && isLoginRequest(e);
+  return isRefused(e) && isLoginRequest(e);
 }
 
 const USER_ATTRIBUTES = ['enduser.id', 'user.name', 'user.id', 'enduser.name', 'user.email'];
@@ -48,11 +62,14 @@ function attributeIdentity(attrs: Record<string, string | number | boolean> | un
   return undefined;
 }
 
-/** The user name a request names: `enduser.id`/`user.name`, else a user field of a login request's query or body. */
-export function requestIdentity(e: RequestEvent): string | undefined {
+/**
+ * The user name a request names: `enduser.id`/`user.name`, else a user field of a login request's query or body
+ * (`login`: whether it is one, when the caller already knows).
+ */
+export function requestIdentity(e: RequestEvent, login = isLoginRequest(e)): string | undefined {
   const fromAttributes = attributeIdentity(e.attributes);
   if (fromAttributes !== undefined) return fromAttributes;
-  if (!isLoginRequest(e)) return undefined;
+  if (!login) return undefined;
   for (const text of [e.query, e.requestBody]) {
     if (!text) continue;
     const m = USER_FIELD.exec(text.length > AUTH_SCAN_LIMIT ? text.slice(0, AUTH_SCAN_LIMIT) : text);

@@ -28,7 +28,8 @@ export function payloadOf(query: string | undefined, body: string | undefined): 
   return query || body || undefined;
 }
 
-export function payloadStats(payload: string): PayloadStats {
+/** `payload`'s statistics, written into `into` (a caller that reads them at once passes one object for every request). */
+export function payloadStats(payload: string, into: PayloadStats = emptyPayloadStats()): PayloadStats {
   const n = Math.min(payload.length, PAYLOAD_SCAN_LIMIT);
   let alpha = 0;
   let digit = 0;
@@ -50,14 +51,17 @@ export function payloadStats(payload: string): PayloadStats {
       } else if (c === 43) special--; // '+' is a form-encoded space
     }
   }
-  return {
-    length: payload.length,
-    alphaRatio: n === 0 ? 0 : alpha / n,
-    digitRatio: n === 0 ? 0 : digit / n,
-    specialRatio: n === 0 ? 0 : special / n,
-    encodedDensity: n === 0 ? 0 : encoded / n,
-    entropy: charEntropy(payload, PAYLOAD_SCAN_LIMIT),
-  };
+  into.length = payload.length;
+  into.alphaRatio = n === 0 ? 0 : alpha / n;
+  into.digitRatio = n === 0 ? 0 : digit / n;
+  into.specialRatio = n === 0 ? 0 : special / n;
+  into.encodedDensity = n === 0 ? 0 : encoded / n;
+  into.entropy = charEntropy(payload, PAYLOAD_SCAN_LIMIT);
+  return into;
+}
+
+export function emptyPayloadStats(): PayloadStats {
+  return { length: 0, alphaRatio: 0, digitRatio: 0, specialRatio: 0, encodedDensity: 0, entropy: 0 };
 }
 
 /** `&#60;`, `&#x3c;` or `&lt;` at `at` (an '&'): a name or number of at most 8 characters, then ';'. */

@@ -9,10 +9,10 @@ import { endpoint, entityIds, IdCache } from '../entity/ids.ts';
 import { itemHash } from '../sketch/sample.ts';
 import { EntityAggregate, EXAMPLE_SAMPLE, FIRST_SEEN_SAMPLE, PayloadTotals, ROUTE_SAMPLE, type ExemplarCandidate } from '../window/aggregate.ts';
 import { DistinctCounter } from '../sketch/distinct.ts';
-import { QuantileSketch } from '../sketch/quantile.ts';
+import { QuantileSketch, sketchKey } from '../sketch/quantile.ts';
 import { ItemSample } from '../sketch/sample.ts';
-import { authLogFacts, isFailedLogin, requestIdentity } from './auth.ts';
-import { payloadOf, payloadStats, type PayloadStats } from './payload.ts';
+import { authLogFacts, isLoginRequest, isRefused, requestIdentity } from './auth.ts';
+import { emptyPayloadStats, payloadOf, payloadStats, type PayloadStats } from './payload.ts';
 
 export interface AggregateSink {
   /** The aggregate of the entity's window holding `timeMs`, or undefined when that window is already closed. */
@@ -53,6 +53,10 @@ function resourceAttributes(agg: EntityAggregate, r: Resource): void {
 
 interface RequestFacts {
   latency: number;
+  /** Sketch buckets (sketchKey) of the latency and the sizes, computed once for every entity the request counts in. */
+  latencyKey: number;
+  requestBytesKey: number;
+  responseBytesKey: number;
   error: boolean;
   serverError: boolean;
   clientError: boolean;
@@ -85,9 +89,11 @@ function candidate(): ExemplarCandidate {
   return { traceId: '', spanId: '', timeMs: 0, value: 0, statusMessage: undefined };
 }
 
+const payloadScratch = emptyPayloadStats();
+
 /** One request's facts, filled in place for each request (routing is synchronous; nothing keeps it). */
 const facts: RequestFacts = {
-  latency: 0, error: false, serverError: false, clientError: false, authFailure: false, notFound: false, failedLogin: false,
+  latency: 0, latencyKey: 0, requestBytesKey: 0, responseBytesKey: 0, error: false, serverError: false, clientError: false, authFailure: false, notFound: false, failedLogin: false,
   requestBytes: undefined, responseBytes: undefined, method: undefined, route: '', routeHash: 0, missing: undefined, missingHash: 0,
   identity: undefined, identityHash: 0, peer: undefined, peerHash: 0, payload: undefined, exemplar: candidate(), bytesExemplar: candidate(),
 };
@@ -98,25 +104,29 @@ function requestFacts(e: RequestEvent, peer: string | undefined): RequestFacts {
   const grpc = e.grpcStatus;
   const latency = sane(e.durationMs, MAX_LATENCY_MS) ?? 0;
   f.latency = latency;
+  f.latencyKey = sketchKey(latency);
   f.error = e.error;
   f.serverError = status !== undefined ? status >= 500 && status < 600 : grpc !== undefined && GRPC_SERVER_ERRORS.has(grpc);
   f.clientError = status !== undefined && status >= 400 && status < 500;
   f.authFailure = status === 401 || status === 403 || (status === undefined && (grpc === 16 || grpc === 7));
   f.notFound = status === 404 || (status === undefined && grpc === 5);
-  f.failedLogin = isFailedLogin(e);
+  const login = isLoginRequest(e);
+  f.failedLogin = login && isRefused(e);
   f.requestBytes = sane(e.requestBytes, MAX_BYTES);
+  f.requestBytesKey = f.requestBytes === undefined ? 0 : sketchKey(f.requestBytes);
   f.responseBytes = sane(e.responseBytes, MAX_BYTES);
+  f.responseBytesKey = f.responseBytes === undefined ? 0 : sketchKey(f.responseBytes);
   f.method = e.method === undefined ? undefined : e.method === 'GET' ? 'GET' : e.method === 'POST' ? 'POST' : 'other';
   f.route = e.route ?? e.operation;
   f.routeHash = itemHash(f.route);
   f.missing = f.notFound ? e.path ?? f.route : undefined;
   f.missingHash = f.missing === undefined ? 0 : itemHash(f.missing);
-  f.identity = requestIdentity(e);
+  f.identity = requestIdentity(e, login);
   f.identityHash = f.identity === undefined ? 0 : itemHash(f.identity);
   f.peer = peer;
   f.peerHash = peer === undefined ? 0 : itemHash(peer);
   const payloadText = payloadOf(e.query, e.requestBody);
-  f.payload = payloadText === undefined ? undefined : payloadStats(payloadText);
+  f.payload = payloadText === undefined ? undefined : payloadStats(payloadText, payloadScratch);
   const x = f.exemplar;
   x.traceId = e.traceId;
   x.spanId = e.spanId;
@@ -144,18 +154,18 @@ function addRequest(agg: EntityAggregate, f: RequestFacts, routeItem: string, ro
   if (f.failedLogin) r.failedLogins++;
   r.latencySum += f.latency;
   if (f.latency > r.latencyMax) r.latencyMax = f.latency;
-  r.latency.add(f.latency);
+  r.latency.addKey(f.latencyKey);
   if (f.requestBytes !== undefined) {
     r.requestBytesCount++;
     r.requestBytesSum += f.requestBytes;
     if (f.requestBytes > r.requestBytesMax) r.requestBytesMax = f.requestBytes;
-    (r.requestBytes ??= new QuantileSketch()).add(f.requestBytes);
+    (r.requestBytes ??= new QuantileSketch()).addKey(f.requestBytesKey);
   }
   if (f.responseBytes !== undefined) {
     r.responseBytesCount++;
     r.responseBytesSum += f.responseBytes;
     if (f.responseBytes > r.responseBytesMax) r.responseBytesMax = f.responseBytes;
-    (r.responseBytes ??= new QuantileSketch()).add(f.responseBytes);
+    (r.responseBytes ??= new QuantileSketch()).addKey(f.responseBytesKey);
   }
   if (f.method === 'GET') r.methodGet++;
   else if (f.method === 'POST') r.methodPost++;

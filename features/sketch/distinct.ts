@@ -25,8 +25,12 @@ export class DistinctCounter {
   private hashes: number[] | undefined;
   /** HyperLogLog registers (dense form). */
   private registers: Uint8Array | undefined;
+  /** The hash added last (a window repeats items back to back); -1: none. */
+  private last = -1;
 
   addHash(h: number): void {
+    if (h === this.last) return;
+    this.last = h;
     if (this.registers) {
       addToRegisters(this.registers, h);
       return;

@@ -20,12 +20,19 @@ export class ItemSample {
   /** [hash, count, hash, count, ...] in hash order (one array of doubles rather than two: less memory per sample). */
   private slots: number[] = [];
   private items: string[] = [];
+  /** Index of the item added last: windows repeat items (a client's route, a service's caller) back to back. */
+  private last = -1;
 
   constructor(readonly k: number) {}
 
   /** `knownHash` must be `itemHash(item)` (callers that hash once for several sketches pass it). */
   add(item: string, count = 1, knownHash?: number): void {
     if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
+    const last = this.last;
+    if (last >= 0 && this.items[last] === item) {
+      this.slots[2 * last + 1] += count;
+      return;
+    }
     const h = knownHash ?? hash32(item);
     const slots = this.slots;
     const n = this.items.length;
@@ -41,6 +48,7 @@ export class ItemSample {
     while (lo < n && slots[2 * lo] === h && this.items[lo] < item) lo++;
     if (lo < n && slots[2 * lo] === h && this.items[lo] === item) {
       slots[2 * lo + 1] += count;
+      this.last = lo;
       return;
     }
     if (n === this.k) {
@@ -50,6 +58,7 @@ export class ItemSample {
     }
     this.slots = insertedAt(slots, 2 * lo, h, count);
     this.items = insertedAt(this.items, lo, item);
+    this.last = lo;
   }
 
   get size(): number {

@@ -49,6 +49,8 @@ interface OpenWindow {
   firstOffset: bigint;
 }
 
+const NONE_CLOSED: readonly ClosedPartial[] = Object.freeze([]) as never;
+
 /** Record timestamps at or below this are "not set" (Kafka's -1, or a producer that wrote 0). */
 const UNSET_TIMESTAMP = 0;
 
@@ -59,6 +61,9 @@ export class SourcePartitionWindows implements AggregateSink {
   private closedThrough = -Infinity;
   private closed: ClosedPartial[] = [];
   private recordOffset = 0n;
+  /** The window `open` found last (events of a record mostly share one); forgotten when windows close. */
+  private lastStart = Number.NaN;
+  private lastWindow: OpenWindow | undefined;
   private recordTimestampMs = UNSET_TIMESTAMP;
   readonly counters: SourceCounters = { clampedFuture: 0, droppedPast: 0, late: 0, refused: 0 };
 
@@ -68,6 +73,7 @@ export class SourcePartitionWindows implements AggregateSink {
   restore(c: SourceCheckpoint): void {
     this.watermark = Math.max(this.watermark, c.watermarkMs);
     this.closedThrough = Math.max(this.closedThrough, c.closedThroughMs);
+    this.lastStart = Number.NaN;
   }
 
   checkpoint(): SourceCheckpoint {
@@ -121,12 +127,18 @@ export class SourcePartitionWindows implements AggregateSink {
 
   open(entityId: string, timeMs: number): EntityAggregate | undefined {
     const start = Math.floor(timeMs / this.settings.windowMs) * this.settings.windowMs;
-    if (start + this.settings.windowMs <= this.closedThrough) {
-      this.counters.late++;
-      return undefined;
+    let w: OpenWindow | undefined;
+    if (start === this.lastStart) w = this.lastWindow!;
+    else {
+      if (start + this.settings.windowMs <= this.closedThrough) {
+        this.counters.late++;
+        return undefined;
+      }
+      w = this.windows.get(start);
+      if (!w) this.windows.set(start, (w = { aggregates: new Map(), firstOffset: this.recordOffset }));
+      this.lastStart = start;
+      this.lastWindow = w;
     }
-    let w = this.windows.get(start);
-    if (!w) this.windows.set(start, (w = { aggregates: new Map(), firstOffset: this.recordOffset }));
     let agg = w.aggregates.get(entityId);
     if (!agg) {
       if (this.openCount >= this.settings.maxOpenWindows) {
@@ -155,6 +167,8 @@ export class SourcePartitionWindows implements AggregateSink {
 
   private closeThrough(endMs: number): void {
     this.closedThrough = endMs;
+    this.lastStart = Number.NaN;
+    this.lastWindow = undefined;
     const starts = [...this.windows.keys()].filter((s) => s + this.settings.windowMs <= endMs).sort((a, b) => a - b);
     for (const start of starts) {
       const w = this.windows.get(start)!;
@@ -168,7 +182,8 @@ export class SourcePartitionWindows implements AggregateSink {
   }
 
   /** The partials closed since the last call. */
-  takeClosed(): ClosedPartial[] {
+  takeClosed(): readonly ClosedPartial[] {
+    if (this.closed.length === 0) return NONE_CLOSED;
     const out = this.closed;
     this.closed = [];
     return out;
