@@ -8,10 +8,14 @@ import { ExportTraceServiceRequest } from '../ingest/otlp/proto-types.ts';
 import { sdkTraceRequest } from '../ingest/otlp/testing/sdk-requests.ts';
 import { parseExportRequest, splitRequest } from '../ingest/receiver/split.ts';
 
-/** SDK-built requests whose spans are grouped into traces of `perTrace` spans (the SDK fixture makes one per span). */
-export function traceRequests(count: number, spans: number, perTrace: number): Buffer[] {
+/**
+ * SDK-built requests whose spans are grouped into traces of `perTrace` spans (the SDK fixture makes one per span).
+ * `options` gives request `i` its first span's time and its service (default: the fixture's).
+ */
+export function traceRequests(count: number, spans: number, perTrace: number, options: { startMs?(i: number): number; service?(i: number): string } = {}): Buffer[] {
   return Array.from({ length: count }, (_, i) => {
-    const obj = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(sdkTraceRequest({ seed: 1000 + i, spans })), { defaults: false }) as Record<string, any>;
+    const request = sdkTraceRequest({ seed: 1000 + i, spans, startMs: options.startMs?.(i), service: options.service?.(i) });
+    const obj = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(request), { defaults: false }) as Record<string, any>;
     let n = 0;
     let traceId: Uint8Array = new Uint8Array(16);
     for (const rs of obj.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) {

@@ -23,6 +23,10 @@ export interface Decoded<T> {
 export interface BatchContext {
   topic: string;
   partition: number;
+  /** Offset after the batch's last record, decoded or not (undefined before the partition's first record). */
+  nextOffset: bigint | undefined;
+  /** Offset of the next record the broker has for this partition: once `nextOffset` reaches it, everything was read. */
+  highWatermark: bigint;
   /** Counts records the stage's logic set aside for its own reasons (late, filtered, ...). */
   drop(reason: string, n?: number): void;
 }
@@ -56,7 +60,12 @@ export interface ConsumerStageOptions<T, O> {
   commitPosition?(topic: string, partition: number, next: bigint): CommitPosition;
   /** Per-partition state: persisted to `state.topic` before each commit, restored when partitions are assigned. */
   state?: { store: PartitionedState; topic: string; inputTopic: string };
-  /** Called on each assignment with the group's committed offsets, before the partitions' first batch. */
+  /**
+   * Called on each assignment, once per subscribed topic (an empty list when this member has none of its partitions
+   * any more), with the group's committed offsets, before the partitions' first batch. After a rebalance the consumer
+   * resumes every assigned partition, kept ones too, from its committed offset: state derived from records past it
+   * must go back to the commit.
+   */
   onAssign?(topic: string, committed: CommittedOffset[], partitions: number[]): Promise<void> | void;
   /** Periodic work serialised with the batches (closing the windows of quiet partitions). */
   tick?: { intervalMs: number; run(): O[] | Promise<O[]> };
@@ -84,6 +93,8 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
   const changelogSink = o.state ? kafkaTopicSink(o.producer, o.state.topic) : undefined;
   let consuming = true;
   let ownedStatePartitions = new Set<number>();
+  /** Partitions this member owns, per topic (from the last assignment). */
+  const owned = new Map<string, Set<number>>();
   const evictions = o.state && metrics.counter('peregrine_state_evictions_total', 'Keys of a stage\'s state evicted to stay within its cap', ['stage', 'store']);
   const deadLetters = metrics.counter('peregrine_dead_letters_total', 'Records and items a stage sent to the dead-letter topic, by why', ['stage', 'reason']);
   const evictionsCounted = new Map<string, number>();
@@ -150,21 +161,23 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
   }
 
   async function handle(batch: RecordBatch): Promise<void> {
+    // Fetched before a rebalance took the partition away: its new owner reads it (and this member must not commit it).
+    if (!owned.get(batch.topic)?.has(batch.partition)) return;
     const started = performance.now();
     m.recordsIn.inc({ stage }, batch.records.length);
     const decoder: Processor<IncomingRecord, Decoded<T>> = { name: o.decode.name, process: (record) => o.decode.process(record).map((item) => ({ item, record })) };
     const { items, deadLetters: undecodable } = processRecords(batch.records, decoder, stage);
     if (o.state && batch.topic === o.state.inputTopic) o.state.store.currentPartition = batch.partition;
-    const outputs = await o.process(items, {
-      topic: batch.topic, partition: batch.partition,
-      drop: (reason, n = 1) => m.recordsDropped.inc({ stage, reason }, n),
-    });
-    await deliverOutputs(outputs, batch);
-    await deliverDeadLetters(undecodable, 'undecodable', batch);
     const last = batch.records.at(-1);
     const id = `${batch.topic}\u0000${batch.partition}`;
     const previous = progress.get(id);
     const next = last ? BigInt(last.offset) + 1n : previous?.next;
+    const outputs = await o.process(items, {
+      topic: batch.topic, partition: batch.partition, nextOffset: next, highWatermark: BigInt(batch.highWatermark),
+      drop: (reason, n = 1) => m.recordsDropped.inc({ stage, reason }, n),
+    });
+    await deliverOutputs(outputs, batch);
+    await deliverDeadLetters(undecodable, 'undecodable', batch);
     if (next !== undefined) progress.set(id, { batch, next, committed: previous?.committed });
     await commitAll();
     if (next !== undefined) m.consumerLag.set({ stage, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - next));
@@ -185,10 +198,9 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
       }
       ownedStatePartitions = now;
     }
-    for (const id of progress.keys()) {
-      const [t, p] = id.split('\u0000');
-      if (t === topic && !partitions.includes(Number(p))) progress.delete(id);
-    }
+    // The consumer resumes from the committed offsets: progress past them, kept partitions' too, no longer holds.
+    for (const id of progress.keys()) if (id.slice(0, id.indexOf('\u0000')) === topic) progress.delete(id);
+    owned.set(topic, new Set(partitions));
     await o.onAssign?.(topic, committed, partitions);
   }
 

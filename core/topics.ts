@@ -47,6 +47,17 @@ export const TOPIC_TABLE = [
     partitions: 'pipeline', cleanup: 'compact', writers: ['detectors'], readers: ['detectors (restore on start and on rebalance)'],
   },
   {
+    id: 'featurePartials', name: 'peregrine.features.partials.v1',
+    what: 'features stage, internal: partial aggregates of one (entity, window, source partition), then each source partition\'s closed-through/idle markers on every partition (features/README.md)',
+    key: 'entity id (markers: none); partition = hash(entity id) mod partitions',
+    partitions: 'pipeline', cleanup: 'delete', retentionMs: 86_400_000, writers: ['features (source side)'], readers: ['features (merge side, group <features.groupId>-merge)'],
+  },
+  {
+    id: 'featureState', name: 'peregrine.features.state.v1', what: 'features stage, internal: first-seen histories per entity (changelog)',
+    key: 'entity id, in the partials partition of the entity', partitions: 'pipeline', cleanup: 'compact',
+    writers: ['features (merge side, before it commits)'], readers: ['features (merge side: restore on start and on rebalance)'],
+  },
+  {
     id: 'deadLetter', name: 'peregrine.deadletter.v1', what: 'records a stage could not handle, as they came, with source topic/partition/offset, stage and reason headers', key: 'as the record came',
     partitions: 1, cleanup: 'delete', retentionMs: 30 * 24 * 3_600_000, writers: ['every stage'], readers: ['operators'],
   },

@@ -7,7 +7,6 @@
  */
 import type { Processor } from '../core/component.ts';
 import { startConsumerStage, type ConsumerStage } from '../core/consumer-stage.ts';
-import { DecodeError } from '../core/errors.ts';
 import type { RequestEvent } from '../core/events.ts';
 import type { IncomingRecord } from '../core/kafka/adapter.ts';
 import type { Logger } from '../core/log.ts';
@@ -18,7 +17,7 @@ import { encodeEcsFinding, findingId } from '../findings/ecs/encode.ts';
 import type { Finding } from '../findings/finding.ts';
 import { findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from '../findings/sinks/findings.ts';
 import { decodeSpansRecord } from '../ingest/otlp/record.ts';
-import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
+import { decodeFeatureVector, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { detectorsConfig, type DetectorsConfig } from './config.ts';
 import type { DetectorFactory, DetectorSettings, RequestDetector, WindowDetector } from './detector.ts';
 
@@ -29,16 +28,13 @@ export interface DetectorsHooks {
   onFinding?(finding: EncodedFinding): void;
 }
 
-/** A feature vector record → the vector; a record of another schema or garbage is dead-lettered. */
+/**
+ * A feature vector record → the vector, read with the current schema whatever version wrote it (the record's
+ * fingerprint header names it); a record of an unknown schema or garbage is dead-lettered.
+ */
 export const decodeFeatures: Processor<IncomingRecord, FeatureVector> = {
   name: 'decode_features',
-  process(record) {
-    const fingerprint = record.headers[FINGERPRINT_HEADER]?.toString();
-    if (fingerprint !== undefined && fingerprint !== FEATURE_SCHEMA_FINGERPRINT) {
-      throw new DecodeError(`feature schema ${fingerprint} is not the running one (${FEATURE_SCHEMA_FINGERPRINT})`);
-    }
-    return [decodeFeatureVector(record.value)];
-  },
+  process: (record) => [decodeFeatureVector(record.value, record.headers[FINGERPRINT_HEADER]?.toString())],
 };
 
 const decodeRequests: Processor<IncomingRecord, RequestEvent> = { name: 'decode_spans', process: decodeSpansRecord };

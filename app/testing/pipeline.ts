@@ -12,7 +12,9 @@ export function isolatedConfig(name: string, options: { groups?: string; overrid
   return loadAppConfig({
     env: {},
     overrides: {
-      'topics.spans': `test-${name}-spans`, 'topics.features': `test-${name}-features`, 'topics.findings': `test-${name}-findings`,
+      'topics.spans': `test-${name}-spans`, 'topics.logs': `test-${name}-logs`, 'topics.metrics': `test-${name}-metrics`,
+      'topics.features': `test-${name}-features`, 'topics.findings': `test-${name}-findings`,
+      'topics.featurePartials': `test-${name}-feature-partials-${groups}`, 'topics.featureState': `test-${name}-feature-state-${groups}`,
       'topics.deadLetter': `test-${name}-dlq`, 'topics.detectorsState': `test-${name}-detectors-state`, 'topics.partitions': 3,
       'features.groupId': `test-${name}-features-${groups}`, 'features.idleFlushMs': 1500, 'features.allowedLatenessMs': 1000,
       'detectors.groupId': `test-${name}-detectors-${groups}`, 'detectors.requestsGroupId': `test-${name}-requests-${groups}`,

@@ -51,7 +51,10 @@ export interface ConsumeOptions {
   /** Where a group without committed offsets starts. */
   fromBeginning: boolean;
   onBatch(batch: RecordBatch): Promise<void>;
-  /** Called when partitions are assigned, before their first batch, with the group's committed offsets for them. */
+  /**
+   * Called after every rebalance, once per subscribed topic, with the partitions of it this member now owns (empty
+   * when none: the others were revoked) and the group's committed offsets for them, before their first batch.
+   */
   onAssign?(topic: string, committed: CommittedOffset[], partitions: number[]): Promise<void> | void;
 }
 
@@ -72,11 +75,20 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
+/** A partition's first and next offsets (decimal strings, like record offsets). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
 export interface KafkaAdapter {
   producer(): Promise<Producer>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
+  /** Every partition of a topic with its first and next offsets (how many partitions it has, where it ends). */
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /**
    * Every record of the given partitions from the beginning to their end as of the call, outside any consumer group
    * (restoring a changelog). A tombstone comes back with an empty value.

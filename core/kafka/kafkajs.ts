@@ -3,7 +3,7 @@ import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Admi
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, Producer, TopicSpec } from './adapter.ts';
+import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, PartitionOffsets, Producer, TopicSpec } from './adapter.ts';
 import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -62,6 +62,20 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
     return admin;
   }
 
+  async function topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const a = await getAdmin();
+    // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const offsets = await a.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
   async function committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
     const a = await getAdmin();
     const [result] = await a.fetchOffsets({ groupId, topics: [topic] });
@@ -96,10 +110,12 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
     committedOffsets,
 
+    topicOffsets,
+
     async readToEnd(topic: string, partitions: readonly number[]): Promise<IncomingRecord[]> {
       const a = await getAdmin();
       const ends = new Map<number, bigint>();
-      for (const p of await a.fetchTopicOffsets(topic)) {
+      for (const p of await topicOffsets(topic)) {
         if (partitions.includes(p.partition) && BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
       }
       if (ends.size === 0) return [];
@@ -163,9 +179,12 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
         const assigned = event.payload.memberAssignment as Record<string, number[]>;
         if (!options.onAssign) return;
         assignmentDone = assignmentDone.then(async () => {
-          for (const topic of Object.keys(assigned)) {
-            const committed = await committedOffsets(options.groupId, topic);
-            await options.onAssign!(topic, committed.filter((o) => assigned[topic]!.includes(o.partition)), assigned[topic]!);
+          // Every subscribed topic, with an empty list when this member got none of its partitions: a stage must
+          // hear that it lost them all, or it keeps acting for partitions another member now owns.
+          for (const topic of options.topics) {
+            const partitions = assigned[topic] ?? [];
+            const committed = partitions.length === 0 ? [] : await committedOffsets(options.groupId, topic);
+            await options.onAssign!(topic, committed.filter((o) => partitions.includes(o.partition)), partitions);
           }
         }).catch((e) => kafkaLog.error({ err: (e as Error).message, groupId: options.groupId }, 'handling a partition assignment failed'));
       });

@@ -66,6 +66,17 @@ class PartitionedStore<T> implements KeyedStore<T> {
   }
 }
 
+/** How a state's values become changelog record values and back (default: JSON). Decode throws on bad bytes. */
+export interface StateCodec {
+  encode(value: unknown, store: string): Buffer;
+  decode(bytes: Buffer, store: string): unknown;
+}
+
+const JSON_CODEC: StateCodec = {
+  encode: (value) => Buffer.from(JSON.stringify(value)),
+  decode: (bytes) => JSON.parse(bytes.toString()) as unknown,
+};
+
 export interface PartitionedStateOptions {
   /** Prefix of this state's store names on a changelog other states share; a restore keeps only its own records. */
   namespace?: string;
@@ -73,6 +84,8 @@ export interface PartitionedStateOptions {
   defaultMaxKeys: number;
   /** Counts evictions (the stage exports them on /metrics). */
   onEvict?(store: string, n: number): void;
+  /** Values that are not plain JSON (typed arrays, compact binary forms) bring their own codec. */
+  codec?: StateCodec;
 }
 
 export class PartitionedState {
@@ -81,9 +94,11 @@ export class PartitionedState {
   private readonly stores = new Map<string, PartitionedStore<unknown>>();
 
   private readonly prefix: string;
+  private readonly codec: StateCodec;
 
   constructor(private readonly options: PartitionedStateOptions) {
     this.prefix = options.namespace ? `${options.namespace}:` : '';
+    this.codec = options.codec ?? JSON_CODEC;
   }
 
   /** The store called `name` (created on first use; the same object afterwards). */
@@ -109,7 +124,7 @@ export class PartitionedState {
     for (const [name, s] of this.stores) {
       for (const [key, partition] of s.changed) {
         const e = s.entries_.get(key);
-        out.push({ key: `${name}${SEPARATOR}${key}`, value: e ? Buffer.from(JSON.stringify(e.value)) : null, partition });
+        out.push({ key: `${name}${SEPARATOR}${key}`, value: e ? this.codec.encode(e.value, name.slice(this.prefix.length)) : null, partition });
       }
       s.changed.clear();
     }
@@ -137,7 +152,7 @@ export class PartitionedState {
       }
       let value: unknown;
       try {
-        value = JSON.parse(record.value.toString());
+        value = this.codec.decode(record.value, name.slice(this.prefix.length));
       } catch {
         unreadable++;
         continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPERATION_FEATURES } from '../../features/entity_window/window.ts';
+import { OPERATION_FEATURES } from '../../features/window/vector.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { ErrorRatioDetector } from './detector.ts';
 
@@ -26,6 +26,13 @@ describe('ErrorRatioDetector', () => {
     expect(f!.message).toMatch(/40\.0% of 40 requests failed.*boom/);
     // the incident goes on: the baseline did not learn it
     expect(d.score(vector(7, 40, 16))).toBeDefined();
+  });
+
+  it('judges operations only (the same requests\' service, edge and client windows would repeat the finding)', () => {
+    const d = new ErrorRatioDetector(settings);
+    const asService = (v: FeatureVector): FeatureVector => ({ ...v, entityId: 'service:catalog', entityType: 'service', operation: undefined });
+    for (let i = 0; i < 6; i++) d.score(asService(vector(i, 40, 0)));
+    expect(d.score(asService(vector(6, 40, 30)))).toBeUndefined();
   });
 
   it('needs a warm baseline and enough requests', () => {

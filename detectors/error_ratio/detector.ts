@@ -34,6 +34,8 @@ export class ErrorRatioDetector {
   }
 
   score(v: FeatureVector): Finding | undefined {
+    // The service, edge and client windows of the same requests would repeat an operation's finding.
+    if (v.entityType !== 'operation') return undefined;
     const count = feature(v, 'request_count') ?? 0;
     const ratio = feature(v, 'error_ratio') ?? 0;
     const b = this.baselines.get(v.entityId);

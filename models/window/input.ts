@@ -11,13 +11,11 @@ import { createGunzip } from 'node:zlib';
 import avro from 'avsc';
 import { z } from 'zod';
 import { PeregrineError } from '../../core/errors.ts';
-import type { EntityType, FeatureVector } from '../../schemas/feature-vector.ts';
+import { ENTITY_TYPES, featureVectorFromAvro, type AvroFeatureVector, type FeatureVector } from '../../schemas/feature-vector.ts';
 
 export type Label = 'normal' | 'anomalous';
 export interface InputRow { line: number; vector: FeatureVector; label?: Label }
 export type MalformedHandler = (line: number, reason: string) => void;
-
-const ENTITY_TYPES = ['service', 'operation', 'edge', 'client', 'host', 'process'] as const;
 
 const FeatureVectorRow = z.object({
   entityId: z.string().min(1),
@@ -31,8 +29,10 @@ const FeatureVectorRow = z.object({
   values: z.array(z.number().nullable()),
   sampleCount: z.number().default(0),
   exemplars: z.array(z.object({
-    traceId: z.string(), spanId: z.string(), reason: z.enum(['error', 'slowest']), value: z.number(), statusMessage: z.string().optional(),
+    traceId: z.string(), spanId: z.string(), reason: z.enum(['error', 'slowest', 'largest']), value: z.number(), statusMessage: z.string().optional(),
   })).default([]),
+  attributes: z.record(z.string(), z.string()).optional(),
+  examples: z.record(z.string(), z.array(z.string())).optional(),
   label: z.enum(['normal', 'anomalous']).optional(),
 }).refine((r) => r.values.length === r.featureNames.length, { message: 'values and featureNames differ in length', path: ['values'] });
 
@@ -88,34 +88,19 @@ async function readHead(file: string): Promise<Buffer> {
   }
 }
 
-interface AvroRecord {
-  entity_id: string; entity_type: EntityType; service: string; operation: string | null;
-  window_start: number | Date; window_end: number | Date; feature_names: string[]; values: number[]; sample_count: number;
-  exemplars: Array<{ trace_id: string; span_id: string; reason: 'error' | 'slowest'; value: number; status_message: string | null }>;
-}
-
 /** Records of an Avro container file; a record is numbered from 1 like a line. */
 async function* readAvro(file: string, onMalformed: MalformedHandler): AsyncGenerator<InputRow> {
   const decoder = avro.createFileDecoder(file);
   let record = 0;
   try {
-    for await (const value of decoder as AsyncIterable<AvroRecord>) {
+    for await (const value of decoder as AsyncIterable<AvroFeatureVector>) {
       record++;
       const r = value;
       if (!r || typeof r.entity_id !== 'string' || !Array.isArray(r.values) || !Array.isArray(r.feature_names) || r.values.length !== r.feature_names.length) {
         onMalformed(record, 'record is not a FeatureVector (schemas/feature-vector.avsc)');
         continue;
       }
-      const ms = (t: number | Date) => (t instanceof Date ? t.getTime() : Number(t));
-      yield {
-        line: record,
-        vector: {
-          entityId: r.entity_id, entityType: r.entity_type, service: r.service, operation: r.operation ?? undefined,
-          windowStartMs: ms(r.window_start), windowEndMs: ms(r.window_end), featureNames: r.feature_names, values: r.values,
-          sampleCount: Number(r.sample_count),
-          exemplars: (r.exemplars ?? []).map((e) => ({ traceId: e.trace_id, spanId: e.span_id, reason: e.reason, value: e.value, statusMessage: e.status_message ?? undefined })),
-        },
-      };
+      yield { line: record, vector: featureVectorFromAvro(r) };
     }
   } catch (error) {
     // A corrupt block cannot be skipped: the rest of the file is unreadable.
