@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { create, findingsAcrossRestart, run, vector } from '../testing/vectors.ts';
+import { lateralMovement } from './detector.ts';
+
+const edges = ['edge:frontend->cart', 'edge:frontend->catalog', 'edge:cart->redis', 'edge:checkout->payment'];
+
+/** The usual call graph: every edge in the first window it is seen is new, then known; the history warms up. */
+function normalGraph(windows: number) {
+  return Array.from({ length: windows }, (_, i) => edges.map((e, k) => vector(e, { request_count: 20 + k, new_edge: i === 0 ? 1 : 0, history_age_s: i * 10 }, { window: i }))).flat();
+}
+
+describe('lateral_movement', () => {
+  it('fires T1021 on an edge never seen, once the history is warm', async () => {
+    const { detector } = await create(lateralMovement);
+    expect(run(detector, normalGraph(100))).toEqual([]);
+    const f = detector.score(vector('edge:cart->payment', { request_count: 3, new_edge: 1, history_age_s: 1000 }, { window: 100 }));
+    expect(f).toMatchObject({ detector: 'lateral_movement', kind: 'intrusion', threat: { tactic: { id: 'TA0008' }, technique: { id: 'T1021' } }, entityId: 'edge:cart->payment' });
+    expect(f!.message).toContain('cart called payment for the first time');
+    expect(f!.explanation).toEqual([{ feature: 'new_edge', actual: 1, typical: 0, share: 1, detector: 'lateral_movement' }]);
+  });
+
+  it('names SSH and weighs it more when the new callee listens on port 22', async () => {
+    const { detector } = await create(lateralMovement);
+    const ssh = detector.score(vector('edge:cart->10.0.3.4:22', { new_edge: 1, history_age_s: 1000 }, { window: 5 }))!;
+    const plain = detector.score(vector('edge:cart->10.0.3.4:8080', { new_edge: 1, history_age_s: 1000 }, { window: 5 }))!;
+    expect(ssh.threat?.subtechnique?.id).toBe('T1021.004');
+    expect(ssh.context?.destination).toEqual({ address: '10.0.3.4', ip: '10.0.3.4', port: 22 });
+    expect(ssh.riskScore).toBeGreaterThan(plain.riskScore);
+  });
+
+  it('is quiet while the history is young (cold start) and on edges it was shown before', async () => {
+    const { detector } = await create(lateralMovement);
+    expect(detector.score(vector('edge:a->b', { new_edge: 1, history_age_s: 30 }, { window: 3 }))).toBeUndefined();
+    // The features stage forgot the edge and calls it new again: not news.
+    expect(detector.score(vector('edge:a->b', { new_edge: 1, history_age_s: 5000 }, { window: 600 }))).toBeUndefined();
+  });
+
+  it('gives the same answers after a restart, also when the first window of the edge is read again', async () => {
+    const vectors = [...normalGraph(60), vector('edge:cart->payment', { new_edge: 1, history_age_s: 900 }, { window: 60 }), ...normalGraph(5).map((v) => ({ ...v, windowStartMs: v.windowStartMs + 610_000, windowEndMs: v.windowEndMs + 610_000 }))];
+    const { straight, restarted } = await findingsAcrossRestart(lateralMovement, {}, vectors, vectors.length - 5, 8);
+    expect(straight).toHaveLength(1);
+    expect(restarted).toEqual(straight);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * T1496 Resource Hijacking: CPU far above the entity's baseline for several windows in a row, in a pod, host or
+ * process where a binary never run before started shortly before (a miner dropped and launched).
+ *
+ * Busy is not hijacked: a load peak raises CPU too, so the default needs the new binary as well (`requireNewBinary`),
+ * and CPU must stay high for `sustainWindows` windows. A process entity that itself appeared after the first-seen
+ * history was warm is a new binary; it has no baseline yet, so its CPU is judged on the floor alone.
+ */
+import { z } from 'zod';
+import type { FeatureVector } from '../../schemas/feature-vector.ts';
+import { baselineLearningConfig, farAboveConfig, forWindow, floorsOnly } from '../baseline.ts';
+import type { WindowDetectorFactory } from '../detector.ts';
+import { closeEntity, judge, openEntity, type EntityState } from '../entity-state.ts';
+import type { Finding } from '../finding.ts';
+import { TACTICS, TECHNIQUES } from '../threat.ts';
+import { count, entityKind, examplesOf, historyAgeSeconds, measured, windowSeconds } from '../vector.ts';
+import { DEFAULT_LEARNING, entityKindsConfig, gatedDetector } from '../window-detector.ts';
+import { formatNumber, windowFinding } from '../window-finding.ts';
+
+export const RESOURCE_HIJACKING_DETECTOR = 'resource_hijacking';
+
+export const ResourceHijackingConfig = z.strictObject({
+  ...entityKindsConfig(['pod', 'host', 'process'], ['pod', 'host', 'process']),
+  /** CPU seconds per window; floors per 10 s (5 CPU-seconds per 10 s = half a core). */
+  cpu: farAboveConfig({ ratio: 3, z: 6, minDelta: 5, minimum: 5 }),
+  /** Consecutive windows CPU must stay far above the baseline. */
+  sustainWindows: z.number().int().min(1).default(3),
+  requireNewBinary: z.boolean().default(true),
+  /** How long before the high CPU began a new binary may have started (event-time seconds). */
+  newBinaryLookbackS: z.number().min(0).default(900),
+  /** Event-time seconds the first-seen history must have learnt before a binary counts as new. */
+  minHistoryAgeS: z.number().min(0).default(300),
+  baseline: baselineLearningConfig(DEFAULT_LEARNING),
+});
+export type ResourceHijackingConfig = z.infer<typeof ResourceHijackingConfig>;
+
+interface HijackState extends EntityState {
+  /** End of the last window with a new binary (event time), or -Infinity. */
+  newBinaryAtMs: number;
+  newBinaries: string[];
+  /** Consecutive windows far above the baseline, and when the run began. */
+  streak: number;
+  streakStartMs: number;
+}
+
+const BASE_RISK = 0.6;
+
+export const resourceHijacking: WindowDetectorFactory<ResourceHijackingConfig> = {
+  id: RESOURCE_HIJACKING_DETECTOR,
+  input: 'window',
+  config: ResourceHijackingConfig,
+  create(config, settings) {
+    const store = settings.store<HijackState>('workloads');
+    return gatedDetector(config, (v: FeatureVector): Finding | undefined => {
+      const cpu = measured(v, 'cpu_seconds');
+      const opened = openEntity<HijackState>(store, v, () => ({ newBinaryAtMs: -Infinity, newBinaries: [], streak: 0, streakStartMs: 0 }));
+      const { state, replay } = opened;
+      const historyWarm = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
+      const newProcess = entityKind(v) === 'process' && state.windows === 0 && historyWarm;
+      if (!replay && historyWarm && (count(v, 'new_binary_count') > 0 || newProcess)) {
+        state.newBinaryAtMs = v.windowEndMs;
+        state.newBinaries = [...examplesOf(v, 'new_binaries')].slice(0, 5);
+      }
+      if (cpu === undefined) {
+        closeEntity(store, v, opened, config.baseline);
+        return undefined;
+      }
+      const rule = forWindow(config.cpu, windowSeconds(v));
+      const recentNewBinary = v.windowEndMs - state.newBinaryAtMs <= config.newBinaryLookbackS * 1000 + (v.windowEndMs - v.windowStartMs) * config.sustainWindows;
+      // No baseline yet: only a fresh binary's CPU can be judged, on the floor alone.
+      const e = judge(state, 'cpu', cpu, rule, config.baseline, recentNewBinary ? floorsOnly(rule) : undefined);
+      const high = e !== undefined && e.evidence >= 1;
+      const streak = high ? (state.streak > 0 && !replay ? state.streak + 1 : replay ? state.streak : 1) : 0;
+      const streakStartMs = high && streak === 1 ? v.windowStartMs : state.streakStartMs;
+      const fires = high && streak >= config.sustainWindows && (!config.requireNewBinary || state.newBinaryAtMs >= streakStartMs - config.newBinaryLookbackS * 1000);
+      if (!replay) {
+        state.streak = streak;
+        state.streakStartMs = streakStartMs;
+      }
+      closeEntity(store, v, opened, config.baseline, high ? undefined : { cpu });
+      if (!fires) return undefined;
+      const cores = cpu / windowSeconds(v);
+      const named = state.newBinaries;
+      return windowFinding(v, {
+        detector: RESOURCE_HIJACKING_DETECTOR,
+        ruleName: 'Sustained CPU with a new binary',
+        ruleDescription: 'CPU far above this workload\'s baseline for several windows after a binary never run before started: resource hijacking (a miner)',
+        kind: 'intrusion',
+        threat: { tactic: TACTICS.impact, technique: TECHNIQUES.resourceHijacking },
+        base: BASE_RISK,
+        evidence: [{ ...e!, feature: 'cpu_seconds' }],
+        message: `${v.entityId}: ${formatNumber(cores)} cores for ${streak} windows (typically ${formatNumber(e!.typical / windowSeconds(v))})`
+          + (state.newBinaryAtMs > -Infinity ? ` after a new binary started` + (named.length > 0 ? ` (${named.join(', ')})` : '') : ''),
+      });
+    });
+  },
+};
