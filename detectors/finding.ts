@@ -20,7 +20,8 @@ export interface Contribution {
 /** The ECS context of a finding's entity, as far as it is known. */
 export interface EcsContext {
   source?: { ip?: string; address?: string };
-  destination?: { ip?: string; address?: string; port?: number; service?: string };
+  /** `address` is an IP, a host name or, for an instrumented callee, its service name. */
+  destination?: { ip?: string; address?: string; port?: number };
   user?: { name: string };
   host?: { name: string };
   process?: { executable: string; name: string };

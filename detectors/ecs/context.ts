@@ -61,7 +61,7 @@ function fromEntityId(entityId: string): EcsContext {
       const callee = rest.slice(arrow + 2);
       const { address, port } = splitHostPort(callee);
       const ip = ipOrUndefined(address);
-      return port === undefined ? { destination: { service: callee } } : { destination: { address, ...(ip ? { ip } : {}), port } };
+      return { destination: { address, ...(ip ? { ip } : {}), ...(port === undefined ? {} : { port }) } };
     }
     default:
       return {};
@@ -80,15 +80,11 @@ export function contextOf(v: FeatureVector): EcsContext {
   }
   if (a['container.id']) c.container = { id: a['container.id'] };
   if (a['process.executable']) c.process = { executable: a['process.executable'], name: basename(a['process.executable']) };
-  if (a['destination.address'] || a['destination.service']) {
+  const destination = a['destination.address'] ?? a['destination.service'];
+  if (destination) {
     const port = Number(a['destination.port']);
-    const ip = ipOrUndefined(a['destination.address']);
-    c.destination = {
-      ...(a['destination.address'] ? { address: a['destination.address'] } : {}),
-      ...(ip ? { ip } : {}),
-      ...(Number.isInteger(port) && port > 0 && port <= 65535 ? { port } : {}),
-      ...(a['destination.service'] ? { service: a['destination.service'] } : {}),
-    };
+    const ip = ipOrUndefined(destination);
+    c.destination = { address: destination, ...(ip ? { ip } : {}), ...(Number.isInteger(port) && port > 0 && port <= 65535 ? { port } : {}) };
   }
   if (a['http.request.method']) c.httpMethod = a['http.request.method'];
   return c;
