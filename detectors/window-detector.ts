@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import type { BaselineLearning } from './baseline.ts';
 import type { WindowDetector } from './detector.ts';
-import type { Finding } from './finding.ts';
+import type { Finding } from '../findings/finding.ts';
 import { entityKind } from './vector.ts';
 
 /** Baselines learn over 10 windows, then with a time constant of 20 windows, values clipped at 4 spreads. */

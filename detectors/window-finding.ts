@@ -4,10 +4,10 @@
  * risk (risk.ts), the severity band, the shares of the explanation, the ECS context and the trace links.
  */
 import type { FeatureVector } from '../schemas/feature-vector.ts';
-import { contextOf } from './ecs/context.ts';
-import { exemplarLinks, severityOf, windowFields, type Finding, type FindingKind } from './finding.ts';
+import { contextOf } from './context.ts';
+import { exemplarLinks, severityOf, windowFields, type Finding, type FindingKind } from '../findings/finding.ts';
 import { proportionalShares, riskFromEvidence } from './risk.ts';
-import type { Threat } from './threat.ts';
+import type { Threat } from '../findings/threat.ts';
 import { allExamplesOf } from './vector.ts';
 
 export interface FeatureEvidence {

@@ -14,8 +14,8 @@
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
-import type { Finding } from '../finding.ts';
-import { TACTICS, TECHNIQUES } from '../threat.ts';
+import type { Finding } from '../../findings/finding.ts';
+import { TACTICS, TECHNIQUES } from '../../findings/threat.ts';
 import { count, examplesOf, historyAgeSeconds } from '../vector.ts';
 import { entityKindsConfig, gatedDetector } from '../window-detector.ts';
 import { formatNumber, windowFinding, type FeatureEvidence } from '../window-finding.ts';

@@ -8,7 +8,7 @@ import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { baselineLearningConfig, farAboveConfig } from '../baseline.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
 import { judgeAndLearn, type EntityState } from '../entity-state.ts';
-import type { Finding } from '../finding.ts';
+import type { Finding } from '../../findings/finding.ts';
 import { count, measured } from '../vector.ts';
 import { DEFAULT_LEARNING, entityKindsConfig, gatedDetector } from '../window-detector.ts';
 import { formatNumber, windowFinding } from '../window-finding.ts';

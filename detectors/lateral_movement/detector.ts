@@ -9,9 +9,9 @@
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
-import type { Finding } from '../finding.ts';
-import { TACTICS, TECHNIQUES, type AttackEntry } from '../threat.ts';
-import { contextOf } from '../ecs/context.ts';
+import type { Finding } from '../../findings/finding.ts';
+import { TACTICS, TECHNIQUES, type AttackEntry } from '../../findings/threat.ts';
+import { contextOf } from '../context.ts';
 import { count, historyAgeSeconds } from '../vector.ts';
 import { formatNumber, windowFinding } from '../window-finding.ts';
 

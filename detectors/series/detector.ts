@@ -13,9 +13,9 @@
  */
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
-import { DEFAULT_SERIES_DETECTOR, SeriesDetector, type SeriesDetectorOptions, type SeriesDetectorState } from '../../models/series/detector.ts';
+import { DEFAULT_SERIES_DETECTOR, SeriesDetector, type SeriesDetectorOptions, type SeriesDetectorState } from '../../models/index.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
-import type { Finding } from '../finding.ts';
+import type { Finding } from '../../findings/finding.ts';
 import { count, measured } from '../vector.ts';
 import { entityKindsConfig, gatedDetector } from '../window-detector.ts';
 import { formatNumber, windowFinding, type FeatureEvidence } from '../window-finding.ts';

@@ -6,7 +6,7 @@ import { MetricsRegistry } from '../../core/metrics.ts';
 import { MemoryKeyedStore, type StoreChange } from '../../core/state/keyed-store.ts';
 import type { Exemplar, FeatureVector } from '../../schemas/feature-vector.ts';
 import type { DetectorSettings, WindowDetector, WindowDetectorFactory } from '../detector.ts';
-import type { Finding } from '../finding.ts';
+import type { Finding } from '../../findings/finding.ts';
 
 export const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 export const WINDOW_MS = 10_000;

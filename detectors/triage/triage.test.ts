@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyedStore, type StoreChange } from '../../core/state/keyed-store.ts';
-import { findingId } from '../ecs/encode.ts';
-import type { Finding } from '../finding.ts';
-import { TACTICS, TECHNIQUES } from '../threat.ts';
+import { findingId } from '../../findings/ecs/encode.ts';
+import type { Finding } from '../../findings/finding.ts';
+import { TACTICS, TECHNIQUES } from '../../findings/threat.ts';
 import { T0, WINDOW_MS } from '../testing/vectors.ts';
 import { combine, Triage, TriageConfig, type OpenFinding } from './triage.ts';
 

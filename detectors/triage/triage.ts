@@ -17,8 +17,8 @@
  */
 import { z } from 'zod';
 import type { KeyedStore } from '../../core/state/keyed-store.ts';
-import { findingId } from '../ecs/encode.ts';
-import { severityOf, type Contribution, type Finding, type FindingKind } from '../finding.ts';
+import { findingId } from '../../findings/ecs/encode.ts';
+import { severityOf, type Contribution, type Finding, type FindingKind } from '../../findings/finding.ts';
 import { combineRisks } from '../risk.ts';
 
 export const TriageConfig = z.strictObject({

@@ -5,9 +5,9 @@
  * `edge:<caller>-><callee>`). Pure.
  */
 import { isIP } from 'node:net';
-import type { FeatureVector } from '../../schemas/feature-vector.ts';
-import type { EcsContext } from '../finding.ts';
-import { attributesOf } from '../vector.ts';
+import type { FeatureVector } from '../schemas/feature-vector.ts';
+import type { EcsContext } from '../findings/finding.ts';
+import { attributesOf } from './vector.ts';
 
 /** `source.ip` is mapped as an IP: only a valid address goes there (brackets of an IPv6 literal dropped). */
 function ipOrUndefined(text: string | undefined): string | undefined {
