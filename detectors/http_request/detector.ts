@@ -73,7 +73,7 @@ export interface HttpRequestSettings {
 /** The calibrated threshold closest to the rate asked for; a model without calibration cannot run here. */
 export function thresholdFor(model: HttpModel, falsePositiveRate: number): { fpr: number; threshold: number } {
   const points = model.calibration?.thresholds ?? [];
-  if (points.length === 0) throw new ConfigError('the HTTP request model has no calibration (train it with `peregrine train http`)', 'detectors.httpRequest.model');
+  if (points.length === 0) throw new ConfigError('the HTTP request model has no calibration (train it with `peregrine train http`)', 'detectors.http_request.model');
   return points.reduce((best, p) => (Math.abs(p.fpr - falsePositiveRate) < Math.abs(best.fpr - falsePositiveRate) ? p : best));
 }
 

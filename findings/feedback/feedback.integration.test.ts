@@ -15,7 +15,7 @@ import { bulkIndex, ensureRolloverAlias } from '../../core/elasticsearch/client.
 import { deleteFindingsIndex } from '../../app/testing/pipeline.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { WindowModel } from '../../models/window/model.ts';
-import { generateWindowVectors } from '../../models/window/synthetic.ts';
+import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 import { findingsIndexTemplate } from '../../schemas/elasticsearch/findings.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from '../ecs/encode.ts';
