@@ -63,6 +63,18 @@ describe('brute_force', () => {
     expect(failures.typical).toBeLessThan(10);
   });
 
+  it('catches a slow spray (one attempt a second from rotating addresses) in its first window at the login operation', async () => {
+    const rand = seeded(9);
+    const { detector } = await create(bruteForce);
+    const op = (i: number, extra = 0) => {
+      const failures = noisyCount(rand, 0.3) + extra;
+      return vector('operation:frontend:POST /api/login', { request_count: noisyCount(rand, 4) + extra, failed_login_count: failures, auth_failure_count: failures, distinct_identities: noisyCount(rand, 3) + extra }, { window: i, operation: 'POST /api/login' });
+    };
+    expect(run(detector, Array.from({ length: 2160 }, (_, i) => op(i)))).toEqual([]);
+    // It began 5 s before the window's end, one attempt a second.
+    expect(detector.score(op(2160, 5))?.threat?.technique.id).toBe('T1110');
+  });
+
   it('is quiet on a service it has no baseline for yet (cold start), even when busy', async () => {
     const { detector } = await create(bruteForce);
     const busy = Array.from({ length: 5 }, (_, i) => vector('service:auth', { request_count: 900, failed_login_count: 40, distinct_identities: 300 }, { window: i }));

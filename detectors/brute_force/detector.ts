@@ -23,8 +23,13 @@ const SINGLE_ACTOR = new Set(['client']);
 
 export const BruteForceConfig = z.strictObject({
   ...entityKindsConfig(['client', 'service', 'operation'], ['client', 'service', 'operation']),
-  /** Failed logins (or 401/403 answers, whichever is larger) per window; floors per 10 s. */
+  /** A client's failed logins (or 401/403 answers, whichever is larger) per window; floors per 10 s. */
   failures: farAboveConfig({ ratio: 4, z: 6, minDelta: 5, minimum: 10 }),
+  /**
+   * The same for a service or operation (every client together): against its own baseline of typos, with a floor of 5
+   * per 10 s, so a spray of one attempt a second from rotating addresses shows in its first window.
+   */
+  serviceFailures: farAboveConfig({ ratio: 4, z: 6, minDelta: 4, minimum: 5 }),
   /** Distinct identities tried per window, judged when at least `identities.minimum` attempts failed. */
   identities: farAboveConfig({ ratio: 3, z: 6, minDelta: 3, minimum: 5 }),
   baseline: baselineLearningConfig(DEFAULT_LEARNING),
@@ -46,7 +51,7 @@ export const bruteForce: WindowDetectorFactory<BruteForceConfig> = {
       const identities = count(v, 'distinct_identities');
       const opened = openEntity(store, v, () => ({}));
       const single = SINGLE_ACTOR.has(entityKind(v));
-      const failureRule = forWindow(config.failures, seconds);
+      const failureRule = forWindow(single ? config.failures : config.serviceFailures, seconds);
       const identityRule = forWindow(config.identities, seconds);
       const evidence: FeatureEvidence[] = [];
       const byFailures = judge(opened.state, 'failures', failures, failureRule, config.baseline, single ? floorsOnly(failureRule) : undefined);

@@ -53,6 +53,16 @@ describe('exfiltration', () => {
     expect(run(detector, normalClient(5000, 4))).toEqual([]);
   });
 
+  it('judges a client without a history of its own against every client, and fires on a fresh scraper', async () => {
+    const { detector } = await create(exfiltration);
+    const rand = seeded(7);
+    const crowd = Array.from({ length: 3000 }, (_, i) => vector(`client:10.4.${i % 200}.${i % 7}`, { request_count: 10, response_bytes_sum: (50 + rand() * 400) * KB * (rand() < 0.02 ? 8 : 1) }, { window: Math.floor(i / 10) }));
+    expect(run(detector, crowd)).toEqual([]);
+    const f = detector.score(vector('client:203.0.113.99', { request_count: 300, response_bytes_sum: 40 * MB }, { window: 300 }));
+    expect(f?.entityId).toBe('client:203.0.113.99');
+    expect(f!.explanation[0].typical).toBeLessThan(MB);
+  });
+
   it('is quiet on a client or route it has no baseline for yet (cold start)', async () => {
     const { detector } = await create(exfiltration);
     expect(detector.score(vector('client:10.9.9.9', { request_count: 3, response_bytes_sum: 200 * MB }, { window: 0 }))).toBeUndefined();

@@ -3,15 +3,17 @@
  * a route answering far more bytes in one response than it ever does (a dump through an API, an injected query
  * returning a whole table).
  *
- * Two entities, two baselines: a client is judged on its bytes received per window against its own history (warm
- * only: a new client's first download says nothing), an operation on its largest response against its usual p95
- * response size (so whoever asks, a response the route never gives stands out).
+ * Two entities, two baselines: a client is judged on its bytes received per window against its own history, or,
+ * while it has none (a scraper from a fresh address), against what clients receive in a window altogether (one
+ * baseline over every client's windows); an operation is judged on its largest response against its usual p95
+ * response size (so whoever asks, a response the route never gives stands out). The rule is the same for both
+ * client baselines: 10× and 5 MB above the typical, so a crawler's busy minute is not a finding.
  */
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { baselineLearningConfig, farAboveConfig, forWindow } from '../baseline.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
-import { closeEntity, judge, judgeAndLearn, openEntity, type EntityState } from '../entity-state.ts';
+import { closeEntity, judge, openEntity, type EntityState } from '../entity-state.ts';
 import type { Finding } from '../../findings/finding.ts';
 import { TACTICS, TECHNIQUES } from '../../findings/threat.ts';
 import { count, measured, windowSeconds } from '../vector.ts';
@@ -33,6 +35,7 @@ export const ExfiltrationConfig = z.strictObject({
 export type ExfiltrationConfig = z.infer<typeof ExfiltrationConfig>;
 
 const BASE_RISK = 0.5;
+const ALL_CLIENTS = 'client:*';
 
 export const exfiltration: WindowDetectorFactory<ExfiltrationConfig> = {
   id: EXFILTRATION_DETECTOR,
@@ -40,10 +43,20 @@ export const exfiltration: WindowDetectorFactory<ExfiltrationConfig> = {
   config: ExfiltrationConfig,
   create(config, settings) {
     const store = settings.store<EntityState>('entities');
+    /** Every client's windows together: the baseline of a client that has none of its own yet. */
+    const population = settings.store<EntityState>('clients');
     function client(v: FeatureVector): FeatureEvidence | undefined {
       const bytes = count(v, 'response_bytes_sum');
-      const e = judgeAndLearn(store, v, { name: 'bytes', value: bytes, rule: forWindow(config.clientBytes, windowSeconds(v)) }, config.baseline);
-      return e && { ...e, feature: 'response_bytes_sum' };
+      const rule = forWindow(config.clientBytes, windowSeconds(v));
+      const opened = openEntity(store, v, () => ({}));
+      const all = openEntity(population, { ...v, entityId: ALL_CLIENTS }, () => ({}));
+      const own = judge(opened.state, 'bytes', bytes, rule, config.baseline);
+      const e = own ?? judge(all.state, 'bytes', bytes, rule, config.baseline);
+      const fired = e !== undefined && e.evidence >= 1;
+      closeEntity(store, v, opened, config.baseline, fired ? undefined : { bytes });
+      // Windows of several clients share one window end: the population learns them all (no replay guard by time).
+      if (!fired && !opened.replay) closeEntity(population, { ...v, entityId: ALL_CLIENTS }, { ...all, replay: false }, config.baseline, { bytes });
+      return fired ? { ...e, feature: 'response_bytes_sum' } : undefined;
     }
     function operation(v: FeatureVector): FeatureEvidence | undefined {
       const largest = measured(v, 'response_bytes_max');

@@ -18,7 +18,7 @@ export const LATENCY_DETECTOR = 'latency';
 export const LatencyConfig = z.strictObject({
   ...entityKindsConfig(['operation', 'service', 'edge'], ['operation']),
   /** p95 latency (ms) against the entity's baseline; not scaled by the window. */
-  p95: farAboveConfig({ ratio: 3, z: 8, minDelta: 250, minimum: 0 }),
+  p95: farAboveConfig({ ratio: 3, z: 8, minDelta: 150, minimum: 0 }),
   /** Windows with fewer requests are neither judged nor learnt (a p95 of two requests is noise). */
   minRequests: z.number().int().min(1).default(5),
   baseline: baselineLearningConfig(DEFAULT_LEARNING),

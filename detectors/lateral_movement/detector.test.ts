@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { create, findingsAcrossRestart, run, vector } from '../testing/vectors.ts';
-import { lateralMovement } from './detector.ts';
+import { isInternalAddress, lateralMovement } from './detector.ts';
 
 const edges = ['edge:frontend->cart', 'edge:frontend->catalog', 'edge:cart->redis', 'edge:checkout->payment'];
 
@@ -21,11 +21,30 @@ describe('lateral_movement', () => {
 
   it('names SSH and weighs it more when the new callee listens on port 22', async () => {
     const { detector } = await create(lateralMovement);
-    const ssh = detector.score(vector('edge:cart->10.0.3.4:22', { new_edge: 1, history_age_s: 1000 }, { window: 5 }))!;
-    const plain = detector.score(vector('edge:cart->10.0.3.4:8080', { new_edge: 1, history_age_s: 1000 }, { window: 5 }))!;
+    run(detector, normalGraph(40));
+    const ssh = detector.score(vector('edge:cart->10.0.3.4:22', { new_edge: 1, history_age_s: 1000 }, { window: 40 }))!;
+    const plain = detector.score(vector('edge:cart->10.0.3.4:8080', { new_edge: 1, history_age_s: 1000 }, { window: 40 }))!;
     expect(ssh.threat?.subtechnique?.id).toBe('T1021.004');
     expect(ssh.context?.destination).toEqual({ address: '10.0.3.4', ip: '10.0.3.4', port: 22 });
     expect(ssh.riskScore).toBeGreaterThan(plain.riskScore);
+  });
+
+  it('leaves connections to outside addresses to new_destination', async () => {
+    const { detector } = await create(lateralMovement);
+    run(detector, normalGraph(40));
+    expect(detector.score(vector('edge:cart->203.0.113.99:443', { new_edge: 1, history_age_s: 1000 }, { window: 40 }))).toBeUndefined();
+    expect(detector.score(vector('edge:cart->192.168.4.2:5432', { new_edge: 1, history_age_s: 1000 }, { window: 40 }))?.threat?.technique.id).toBe('T1021');
+    expect(isInternalAddress('172.20.1.1')).toBe(true);
+    expect(isInternalAddress('172.32.1.1')).toBe(false);
+    expect(isInternalAddress('fd00::1')).toBe(true);
+    expect(isInternalAddress('2001:db8::1')).toBe(false);
+  });
+
+  it('is quiet on the edges of a caller that just appeared (a service starting up)', async () => {
+    const { detector } = await create(lateralMovement);
+    run(detector, normalGraph(100));
+    const firstOrder = ['edge:fulfilment->payment', 'edge:fulfilment->email', 'edge:fulfilment->shipping'].map((e) => vector(e, { request_count: 1, new_edge: 1, history_age_s: 1000 }, { window: 100 }));
+    expect(run(detector, [...firstOrder, vector('edge:fulfilment->currency', { new_edge: 1, history_age_s: 1010 }, { window: 101 })])).toEqual([]);
   });
 
   it('is quiet while the history is young (cold start) and on edges it was shown before', async () => {

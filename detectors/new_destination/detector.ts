@@ -20,9 +20,12 @@ import { formatBytes, formatNumber, windowFinding } from '../window-finding.ts';
 export const NEW_DESTINATION_DETECTOR = 'new_destination';
 
 export const NewDestinationConfig = z.strictObject({
-  ...entityKindsConfig(['pod', 'host', 'process'], ['pod', 'host']),
-  /** Outbound bytes per window in a window with a new destination; floors per 10 s. */
-  bytesOut: farAboveConfig({ ratio: 3, z: 6, minDelta: 256 * 1024, minimum: 256 * 1024 }),
+  ...entityKindsConfig(['pod', 'host', 'process'], ['pod', 'host', 'process']),
+  /**
+   * Outbound bytes per window in a window with a new destination; floors per 10 s. What goes to the new destination
+   * adds to the usual traffic, so the rule is additive (ratio 1): the usual bytes plus 256 KB and 4 spreads.
+   */
+  bytesOut: farAboveConfig({ ratio: 1, z: 4, minDelta: 256 * 1024, minimum: 256 * 1024 }),
   /** Event-time seconds the first-seen history must have learnt before a destination counts as new. */
   minHistoryAgeS: z.number().min(0).default(300),
   baseline: baselineLearningConfig(DEFAULT_LEARNING),

@@ -19,20 +19,23 @@ const miner = (from: number, windows: number, newBinaryAt = from) => Array.from(
 }, { window: from + k, examples: from + k === newBinaryAt ? { new_binaries: ['/tmp/.x/kworker'] } : undefined }));
 
 describe('resource_hijacking', () => {
-  it('fires T1496 when CPU stays far above the baseline after a new binary, naming the binary', async () => {
+  it('fires T1496 in the first window with a new binary and a CPU jump, naming the binary', async () => {
     const { detector } = await create(resourceHijacking);
     expect(run(detector, normalPod(300, 1))).toEqual([]);
     const findings = run(detector, miner(300, 5));
-    expect(findings.map((f) => f.windowStartMs)).toEqual(miner(302, 3).map((v) => v.windowStartMs));
+    expect(findings.map((f) => f.windowStartMs)).toEqual(miner(300, 5).map((v) => v.windowStartMs));
     expect(findings[0]).toMatchObject({ detector: 'resource_hijacking', kind: 'intrusion', threat: { tactic: { id: 'TA0040' }, technique: { id: 'T1496' } } });
     expect(findings[0].message).toContain('/tmp/.x/kworker');
     expect(findings[0].explanation[0].typical).toBeLessThan(4);
   });
 
-  it('fires on a new process entity with sustained CPU, judged on the floor (no baseline of its own)', async () => {
+  it('fires on a new process entity from its first window, on the floor of half a core (no baseline of its own)', async () => {
     const { detector } = await create(resourceHijacking);
-    const proc = Array.from({ length: 4 }, (_, i) => vector('process:node-1:/tmp/xmrig', { cpu_seconds: 9.5, exec_count: i === 0 ? 1 : 0, history_age_s: 7200 }, { window: i }));
-    expect(run(detector, proc).length).toBe(2);
+    // The miner started 7 s into its first window: 3 s at 1.85 cores.
+    const proc = [5.5, 18.5, 18.5].map((cpu, i) => vector('process:node-1:/tmp/xmrig', { cpu_seconds: cpu, exec_count: i === 0 ? 1 : 0, new_binary_count: i === 0 ? 1 : 0, history_age_s: 7200 }, { window: i }));
+    expect(run(detector, proc).map((f) => f.windowStartMs)).toEqual(proc.map((v) => v.windowStartMs));
+    const { detector: longer } = await create(resourceHijacking, { sustainWindows: 3 });
+    expect(run(longer, proc)).toHaveLength(1);
   });
 
   it('stays quiet on load peaks, on high CPU without a new binary, and on a new binary with ordinary CPU', async () => {
@@ -54,8 +57,8 @@ describe('resource_hijacking', () => {
 
   it('gives the same answers after a restart from its persisted store', async () => {
     const vectors = [...normalPod(200, 4), ...miner(200, 6)];
-    const { straight, restarted } = await findingsAcrossRestart(resourceHijacking, {}, vectors, 150, 10);
-    expect(straight).toHaveLength(4);
+    const { straight, restarted } = await findingsAcrossRestart(resourceHijacking, {}, vectors, 203, 10);
+    expect(straight).toHaveLength(6);
     expect(restarted).toEqual(straight);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * T1496 Resource Hijacking: CPU far above the entity's baseline for several windows in a row, in a pod, host or
- * process where a binary never run before started shortly before (a miner dropped and launched).
+ * T1496 Resource Hijacking: CPU far above the entity's baseline in a pod, host or process where a binary never run
+ * before started in the same window or shortly before (a miner dropped and launched).
  *
- * Busy is not hijacked: a load peak raises CPU too, so the default needs the new binary as well (`requireNewBinary`),
- * and CPU must stay high for `sustainWindows` windows. A process entity that itself appeared after the first-seen
- * history was warm is a new binary; it has no baseline yet, so its CPU is judged on the floor alone.
+ * Busy is not hijacked: a load peak raises CPU too, so the default needs the new binary as well (`requireNewBinary`);
+ * with that corroboration the CPU rise needed is moderate (1.5× and half a core above the baseline), and it fires on
+ * the first window with both, so a miner is reported within one window of starting. `sustainWindows` > 1 waits for a
+ * longer run instead. A process entity that itself appeared after the first-seen history was warm is a new binary; it
+ * has no baseline yet, so its CPU is judged on the floor alone (half a core).
  */
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
@@ -22,9 +24,9 @@ export const RESOURCE_HIJACKING_DETECTOR = 'resource_hijacking';
 export const ResourceHijackingConfig = z.strictObject({
   ...entityKindsConfig(['pod', 'host', 'process'], ['pod', 'host', 'process']),
   /** CPU seconds per window; floors per 10 s (5 CPU-seconds per 10 s = half a core). */
-  cpu: farAboveConfig({ ratio: 3, z: 6, minDelta: 5, minimum: 5 }),
-  /** Consecutive windows CPU must stay far above the baseline. */
-  sustainWindows: z.number().int().min(1).default(3),
+  cpu: farAboveConfig({ ratio: 1.5, z: 6, minDelta: 5, minimum: 5 }),
+  /** Consecutive windows CPU must stay far above the baseline (1: the first window fires). */
+  sustainWindows: z.number().int().min(1).default(1),
   requireNewBinary: z.boolean().default(true),
   /** How long before the high CPU began a new binary may have started (event-time seconds). */
   newBinaryLookbackS: z.number().min(0).default(900),

@@ -97,6 +97,7 @@ export function testSettings(id: string, restoredFrom?: TestSettings): TestSetti
 export async function create<C>(factory: WindowDetectorFactory<C>, config: Record<string, unknown> = {}, restoredFrom?: TestSettings): Promise<{ detector: WindowDetector; settings: TestSettings }> {
   const settings = testSettings(factory.id, restoredFrom);
   const detector = await factory.create(factory.config.parse(config), settings);
+  if (!detector) throw new Error(`${factory.id}: the configuration turned it off`);
   return { detector, settings };
 }
 

@@ -61,6 +61,16 @@ describe('Triage', () => {
     expect(later.at(-1)!.status).toBe('updated');
   });
 
+  it('lets the series detector corroborate another detector but raise nothing alone', () => {
+    const { t, store } = triage();
+    const series = (w: number) => finding('series', w, 30, { kind: 'anomaly' });
+    expect(t.window([series(0)])).toBeUndefined();
+    expect(store.size).toBe(0);
+    const both = t.window([flood(1), series(1)])!;
+    expect(both.contributions!.map((c) => c.detector)).toEqual(['flood', 'series']);
+    expect(TriageConfig.parse({ corroborateOnly: [] }).corroborateOnly).toEqual([]);
+  });
+
   it('opens a new finding after the suppression period, and after the longest open time', () => {
     const { t } = triage({ suppressionS: 60, maxOpenS: 300 });
     const a = t.window([bruteForce(0)])!;

@@ -3,7 +3,8 @@
  * repeats of an incident update that finding instead of adding alerts. Pure apart from its state (a KeyedStore of
  * the open findings per entity, so grouping survives restarts); time is the windows' event time.
  *
- * Combining: several detectors on the same (entity, window) are independent evidence; the combined risk is their
+ * Combining: several detectors on the same (entity, window) are independent evidence (those listed in
+ * `corroborateOnly` join others' findings but raise none alone); the combined risk is their
  * noisy-OR and each one's share of it is exact (see risk.ts). The explanation keeps every detector's features, each
  * share scaled by its detector's share, so all shares still sum to 1; all techniques are kept.
  *
@@ -22,6 +23,12 @@ import { severityOf, type Contribution, type Finding, type FindingKind } from '.
 import { combineRisks } from '../risk.ts';
 
 export const TriageConfig = z.strictObject({
+  /**
+   * Detectors whose findings only corroborate: they join a finding another detector raised on the same (entity,
+   * window) but raise none alone. The series detector finds deviations without a technique; alone they would be
+   * alerts a SOC cannot act on.
+   */
+  corroborateOnly: z.array(z.string()).default(['series']),
   /** Event-time seconds after an open finding's last window within which a repeat updates it. */
   suppressionS: z.number().min(0).default(600),
   /** Event-time seconds after its first window an open finding stops taking repeats. */
@@ -114,7 +121,7 @@ export class Triage {
    * or undefined when there were none.
    */
   window(findings: readonly Finding[]): TriagedFinding | undefined {
-    if (findings.length === 0) return undefined;
+    if (findings.every((x) => this.config.corroborateOnly.includes(x.detector))) return undefined;
     const f = combine(findings);
     const detectors = [...new Set(findings.map((x) => x.detector))].sort();
     const suppressionMs = this.config.suppressionS * 1000;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRolloverAlias } from '../../core/elasticsearch/client.ts';
-import { deleteFindingsIndex } from '../../core/testing/pipeline.ts';
+import { deleteFindingsIndex } from '../../app/testing/pipeline.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { findingsIndexTemplate } from '../../schemas/elasticsearch/findings.ts';
 import { encodeEcsFinding } from '../ecs/encode.ts';
@@ -33,7 +33,7 @@ function encoded(count: number): EncodedFinding {
     id: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', group: { count, firstSeenMs: Date.UTC(2026, 0, 1), lastSeenMs: Date.UTC(2026, 0, 1) + 10_000 * count },
     context: { source: { ip: '203.0.113.9', address: '203.0.113.9' } },
   };
-  return { finding, id: finding.id!, doc: encodeEcsFinding(finding, { jaegerUiUrl: 'http://127.0.0.1:16686' }) };
+  return { id: finding.id!, key: finding.entityId, doc: encodeEcsFinding(finding, { jaegerUiUrl: 'http://127.0.0.1:16686' }) };
 }
 
 async function documents(): Promise<Array<{ index: string; count: number }>> {
