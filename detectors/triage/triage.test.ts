@@ -78,6 +78,8 @@ describe('Triage', () => {
     expect(b.id).not.toBe(a.id);
     const ids = Array.from({ length: 40 }, (_, k) => t.window([bruteForce(11 + k)])!.id);
     expect(new Set(ids).size).toBe(2); // 40 windows of 10 s: past 300 s open, a second finding starts
+    const { t: off } = triage({ suppressionS: 0 });
+    expect(new Set([0, 1, 2].map((w) => off.window([bruteForce(w)])!.id)).size).toBe(3);
   });
 
   it('joins windows whose detectors overlap the open finding, and keeps unrelated detectors apart', () => {

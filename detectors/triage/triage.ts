@@ -29,7 +29,7 @@ export const TriageConfig = z.strictObject({
    * alerts a SOC cannot act on.
    */
   corroborateOnly: z.array(z.string()).default(['series']),
-  /** Event-time seconds after an open finding's last window within which a repeat updates it. */
+  /** Event-time seconds after an open finding's last window within which a repeat updates it (0: no grouping). */
   suppressionS: z.number().min(0).default(600),
   /** Event-time seconds after its first window an open finding stops taking repeats. */
   maxOpenS: z.number().min(1).default(86_400),
@@ -131,7 +131,8 @@ export class Triage {
     const replayed = all.find((g) => f.windowEndMs <= g.lastSeenMs && f.windowStartMs >= g.firstSeenMs && g.detectors.some((d) => detectors.includes(d)));
     if (replayed) return this.emit(f, replayed, 'updated');
     const groups = all.filter((g) => f.windowStartMs - g.lastSeenMs <= suppressionMs + this.config.retainClosedS * 1000);
-    const isOpen = (g: OpenFinding) => f.windowStartMs - g.lastSeenMs <= suppressionMs && f.windowStartMs - g.firstSeenMs < maxOpenMs;
+    // Strictly within the period: 0 turns grouping off, every window its own finding.
+    const isOpen = (g: OpenFinding) => f.windowStartMs - g.lastSeenMs < suppressionMs && f.windowStartMs - g.firstSeenMs < maxOpenMs;
     const group = groups.find((g) => isOpen(g) && g.detectors.some((d) => detectors.includes(d)));
     let status: TriageStatus;
     let current: OpenFinding;
