@@ -146,22 +146,25 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       }
       const handle: Producer = {
         async send(topic: string, messages: OutgoingMessage[]) {
-          if (messages.length === 0) return;
-          try {
-            await p.send({
-              topic,
-              acks: -1,
-              compression: CompressionTypes.None,
-              messages: messages.map((m) => ({
-                key: m.key ?? null,
-                value: m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
-                headers: m.headers as Record<string, string | Buffer>,
-                partition: m.partition,
-                timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),
-              })),
-            });
-          } catch (e) {
-            throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
+          // The broker refuses a record batch over its message.max.bytes (1 MB by default) and kafkajs puts everything
+          // for one partition in one batch: send in requests of at most REQUEST_BYTES, in order.
+          for (const chunk of chunksBySize(messages, REQUEST_BYTES)) {
+            try {
+              await p.send({
+                topic,
+                acks: -1,
+                compression: CompressionTypes.None,
+                messages: chunk.map((m) => ({
+                  key: m.key ?? null,
+                  value: m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+                  headers: m.headers as Record<string, string | Buffer>,
+                  partition: m.partition,
+                  timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),
+                })),
+              });
+            } catch (e) {
+              throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
+            }
           }
         },
         close: () => p.disconnect(),
@@ -237,4 +240,26 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       if (admin) await admin.disconnect();
     },
   };
+}
+
+/** Bytes of messages one produce request carries at most (half the broker's default limit, for headers and framing). */
+const REQUEST_BYTES = 512 * 1024;
+
+/** Consecutive runs of messages whose keys and values add up to at most `maxBytes` (a larger message goes alone). */
+export function chunksBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const out: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = (m.key === undefined || m.key === null ? 0 : Buffer.byteLength(m.key)) + (m.value?.byteLength ?? 0) + 64;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }

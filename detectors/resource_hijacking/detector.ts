@@ -5,8 +5,8 @@
  * Busy is not hijacked: a load peak raises CPU too, so the default needs the new binary as well (`requireNewBinary`);
  * with that corroboration the CPU rise needed is moderate (1.5× and half a core above the baseline), and it fires on
  * the first window with both, so a miner is reported within one window of starting. `sustainWindows` > 1 waits for a
- * longer run instead. A process entity that itself appeared after the first-seen history was warm is a new binary; it
- * has no baseline yet, so its CPU is judged on the floor alone (half a core).
+ * longer run instead. A process entity of a new binary (the features stage marks its first window) has no baseline
+ * yet, so its CPU is judged on the floor alone (half a core).
  */
 import { z } from 'zod';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
@@ -58,8 +58,7 @@ export const resourceHijacking: WindowDetectorFactory<ResourceHijackingConfig> =
       const opened = openEntity<HijackState>(store, v, () => ({ newBinaryAtMs: -Infinity, newBinaries: [], streak: 0, streakStartMs: 0 }));
       const { state, replay } = opened;
       const historyWarm = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
-      const newProcess = entityKind(v) === 'process' && state.windows === 0 && historyWarm;
-      if (!replay && historyWarm && (count(v, 'new_binary_count') > 0 || newProcess)) {
+      if (!replay && historyWarm && count(v, 'new_binary_count') > 0) {
         state.newBinaryAtMs = v.windowEndMs;
         state.newBinaries = [...examplesOf(v, 'new_binaries')].slice(0, 5);
       }
