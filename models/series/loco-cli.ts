@@ -13,6 +13,7 @@ interface LocoOptions {
   trials: string;
   refine: string;
   seed: string;
+  selection: string;
   final?: boolean;
   json?: boolean;
 }
@@ -49,10 +50,14 @@ export function registerLocoCommand(evaluate: Command): void {
     .option('--trials <n>', 'random configurations per fold', String(DEFAULT_TUNE.trials))
     .option('--refine <n>', 'local refinement steps per fold', String(DEFAULT_TUNE.refineSteps))
     .option('--seed <n>', 'search seed', String(DEFAULT_TUNE.seed))
+    .option('--selection <how>', 'best (highest on the tuning categories) | consensus (median of the best tenth)', DEFAULT_TUNE.selection)
     .option('--final', 'also tune on every category (the parameters to ship) and print them')
     .option('--json', 'print the full result as JSON')
     .action(async (options: LocoOptions) => {
-      const tune = { trials: positiveInt('trials', options.trials), refineSteps: positiveInt('refine', options.refine), seed: positiveInt('seed', options.seed) };
+      if (options.selection !== 'best' && options.selection !== 'consensus') throw new ConfigError(`--selection must be best or consensus, got ${options.selection}`);
+      const tune = {
+        trials: positiveInt('trials', options.trials), refineSteps: positiveInt('refine', options.refine), seed: positiveInt('seed', options.seed), selection: options.selection,
+      } as const;
       const files = await loadSeriesCorpus(options.data, options.labels);
       const started = Date.now();
       const progress = (what: string) => process.stderr.write(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s  ${what}\n`);
@@ -78,7 +83,7 @@ export function registerLocoCommand(evaluate: Command): void {
         return;
       }
       const name = options.baseline ? path.basename(path.resolve(options.baseline)) : undefined;
-      const lines = [`NAB standard score, leave one category out (${tune.trials} random + ${tune.refineSteps} refinement trials per fold, seed ${tune.seed})`, ''];
+      const lines = [`NAB standard score, leave one category out (${tune.trials} random + ${tune.refineSteps} refinement trials per fold, seed ${tune.seed}, ${tune.selection} selection)`, ''];
       lines.push(`${'held-out category'.padEnd(24)} ${'files'.padStart(5)} ${'windows'.padStart(7)}  ${'tuned-on score'.padStart(14)}  ${'held-out (NAB)'.padStart(14)}  ${'at tuned thr.'.padStart(13)}` + (name ? `  ${`${name} (NAB)`.padStart(16)}  ${`${name} at others' thr.`.padStart(24)}` : ''));
       for (const f of loco.folds) {
         const b = baseline?.categories.find((c) => c.category === f.category);

@@ -22,7 +22,7 @@ export function categoryOf(name: string): string {
 
 /** The hyper-parameters the search moves; the others keep their defaults (bounded memory, etc.). */
 export type TunedOptions = Pick<SeriesDetectorOptions,
-  'warmupRows' | 'buckets' | 'neighbourWeight' | 'valueWeight' | 'transitionWeight' | 'timeOfDayWeight' | 'slotsPerDay'
+  'warmupRows' | 'buckets' | 'neighbourWeight' | 'transitionWeight' | 'timeOfDayWeight' | 'slotsPerDay'
   | 'shortAlpha' | 'longAlpha' | 'minStd' | 'settleRows' | 'restLevel' | 'rest'>;
 
 /** A seeded PRNG (mulberry32): the same seed gives the same search. */
@@ -39,6 +39,8 @@ export function prng(seed: number): () => number {
 
 interface Dimension {
   key: keyof TunedOptions;
+  integer?: boolean;
+  choices?: readonly number[];
   sample(rand: () => number): number;
   /** A neighbour of a value for local refinement. */
   step(value: number, rand: () => number): number;
@@ -49,6 +51,7 @@ const linear = (key: keyof TunedOptions, lo: number, hi: number, integer = false
   const round = (x: number) => (integer ? Math.round(x) : Number(x.toPrecision(3)));
   return {
     key,
+    integer,
     sample: (r) => round(lo + r() * (hi - lo)),
     step: (v, r) => round(clamp(v + (r() - 0.5) * 0.3 * (hi - lo), lo, hi)),
   };
@@ -60,6 +63,7 @@ const logScale = (key: keyof TunedOptions, lo: number, hi: number): Dimension =>
 });
 const choice = (key: keyof TunedOptions, values: readonly number[]): Dimension => ({
   key,
+  choices: values,
   sample: (r) => values[Math.floor(r() * values.length)],
   step: (v, r) => {
     const i = values.indexOf(v);
@@ -67,12 +71,14 @@ const choice = (key: keyof TunedOptions, values: readonly number[]): Dimension =
   },
 });
 
-/** The search space: ranges wide enough to hold every sensible setting, nothing fitted to a file. */
+/**
+ * The search space: ranges wide enough to hold every sensible setting, nothing fitted to a file. The value weight
+ * stays 1: novelty is a weighted mean, so only the other weights relative to it matter.
+ */
 export const SEARCH_SPACE: readonly Dimension[] = [
   linear('warmupRows', 50, 400, true),
   linear('buckets', 3, 20, true),
   linear('neighbourWeight', 0, 1),
-  linear('valueWeight', 0, 2),
   linear('transitionWeight', 0, 2),
   linear('timeOfDayWeight', 0, 2),
   choice('slotsPerDay', [12, 24, 48]),
@@ -105,13 +111,19 @@ export function standardScore(scored: readonly ScoredFile[]): { score: number; t
 export interface TuneOptions {
   /** Random configurations tried before local refinement. */
   trials: number;
+  /**
+   * `best`: the configuration that scored highest on the tuning files. `consensus`: each parameter's median (the most
+   * frequent choice) over the best tenth of every configuration tried, a flatter region of the score surface than
+   * its highest point, which a handful of tuning files overfit.
+   */
+  selection: 'best' | 'consensus';
   /** Local refinement steps around the best configuration. */
   refineSteps: number;
   seed: number;
   onTrial?(trial: number, score: number, best: number): void;
 }
 
-export const DEFAULT_TUNE: TuneOptions = { trials: 160, refineSteps: 80, seed: 1 };
+export const DEFAULT_TUNE: TuneOptions = { trials: 160, refineSteps: 80, seed: 1, selection: 'consensus' };
 
 export interface TuneResult {
   options: TunedOptions;
@@ -135,12 +147,18 @@ export function neutralStart(): TunedOptions {
 export function tuneSeries(files: readonly SeriesFileData[], options: TuneOptions = DEFAULT_TUNE): TuneResult {
   const rand = prng(options.seed);
   const evaluate = (o: TunedOptions) => standardScore(scoreFiles(files, o));
+  const tried: Array<{ options: TunedOptions; score: number }> = [];
+  const evaluateAndKeep = (o: TunedOptions) => {
+    const result = evaluate(o);
+    tried.push({ options: o, score: result.score });
+    return result;
+  };
   let best = neutralStart();
-  let bestResult = evaluate(best);
+  let bestResult = evaluateAndKeep(best);
   let trial = 0;
   for (; trial < options.trials; trial++) {
     const candidate = Object.fromEntries(SEARCH_SPACE.map((d) => [d.key, d.sample(rand)])) as unknown as TunedOptions;
-    const result = evaluate(candidate);
+    const result = evaluateAndKeep(candidate);
     if (result.score > bestResult.score) {
       best = candidate;
       bestResult = result;
@@ -154,14 +172,37 @@ export function tuneSeries(files: readonly SeriesFileData[], options: TuneOption
       const d = SEARCH_SPACE[Math.floor(rand() * SEARCH_SPACE.length)];
       (candidate as Record<string, number>)[d.key] = d.step(candidate[d.key], rand);
     }
-    const result = evaluate(candidate);
+    const result = evaluateAndKeep(candidate);
     if (result.score > bestResult.score) {
       best = candidate;
       bestResult = result;
     }
     options.onTrial?.(trial, result.score, bestResult.score);
   }
+  if (options.selection === 'consensus') {
+    const chosen = consensusOf(tried);
+    const result = evaluate(chosen);
+    return { options: chosen, score: result.score, threshold: result.threshold, trials: trial };
+  }
   return { options: best, score: bestResult.score, threshold: bestResult.threshold, trials: trial };
+}
+
+/** Each parameter's median (most frequent value for choices) over the best tenth (at least 5) of the configurations. */
+export function consensusOf(tried: ReadonlyArray<{ options: TunedOptions; score: number }>): TunedOptions {
+  const top = [...tried].sort((a, b) => b.score - a.score).slice(0, Math.max(5, Math.ceil(tried.length / 10)));
+  const out: Record<string, number> = {};
+  for (const d of SEARCH_SPACE) {
+    const values = top.map((t) => t.options[d.key]).sort((a, b) => a - b);
+    if (d.choices) {
+      const counts = new Map<number, number>();
+      for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+      out[d.key] = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
+    } else {
+      const median = values.length % 2 ? values[(values.length - 1) / 2] : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
+      out[d.key] = d.integer ? Math.round(median) : Number(median.toPrecision(3));
+    }
+  }
+  return out as unknown as TunedOptions;
 }
 
 export interface FoldResult {
