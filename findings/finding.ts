@@ -56,7 +56,13 @@ export interface Finding {
   /** When several detectors fired on this (entity, window): each one's part (see detectors/triage). */
   contributions?: Contribution[];
   /** Repeats of this finding within the suppression period (see detectors/triage): the document is updated. */
-  group?: { count: number; firstSeenMs: number; lastSeenMs: number };
+  group?: {
+    count: number;
+    firstSeenMs: number;
+    lastSeenMs: number;
+    /** For the feed's readers (a webhook pages on `new` and `escalated`, not on every update). */
+    status?: 'new' | 'updated' | 'escalated';
+  };
   /** The document id, when triage chose it (a group keeps the id of its first window); else from (entity, detector, window). */
   id?: string;
   context?: EcsContext;

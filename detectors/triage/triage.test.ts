@@ -54,11 +54,10 @@ describe('Triage', () => {
   it('groups repeats of the same (entity, detector) into one open finding: stable id, count, first and last seen', () => {
     const { t } = triage();
     const first = t.window([bruteForce(0)])!;
-    expect(first).toMatchObject({ id: findingId(bruteForce(0)), status: 'new', group: { count: 1, firstSeenMs: T0, lastSeenMs: T0 + WINDOW_MS } });
+    expect(first).toMatchObject({ id: findingId(bruteForce(0)), group: { count: 1, firstSeenMs: T0, lastSeenMs: T0 + WINDOW_MS, status: 'new' } });
     const later = [1, 2, 5, 30].map((w) => t.window([bruteForce(w)])!);
     expect(new Set(later.map((f) => f.id))).toEqual(new Set([first.id]));
-    expect(later.at(-1)!.group).toEqual({ count: 5, firstSeenMs: T0, lastSeenMs: T0 + 31 * WINDOW_MS });
-    expect(later.at(-1)!.status).toBe('updated');
+    expect(later.at(-1)!.group).toEqual({ count: 5, firstSeenMs: T0, lastSeenMs: T0 + 31 * WINDOW_MS, status: 'updated' });
   });
 
   it('lets the series detector corroborate another detector but raise nothing alone', () => {
@@ -95,9 +94,9 @@ describe('Triage', () => {
     const { t } = triage();
     t.window([bruteForce(0, 45)]);
     const up = t.window([bruteForce(1, 80)])!;
-    expect(up.status).toBe('escalated');
+    expect(up.group.status).toBe('escalated');
     const down = t.window([bruteForce(2, 41)])!;
-    expect(down).toMatchObject({ status: 'updated', riskScore: 80, severity: 73 });
+    expect(down).toMatchObject({ group: { status: 'updated' }, riskScore: 80, severity: 73 });
   });
 
   it('gives the same ids on a replay from scratch, and does not count a re-read window twice after a restart', () => {

@@ -59,8 +59,7 @@ export type TriageStatus = 'new' | 'updated' | 'escalated';
 
 export interface TriagedFinding extends Finding {
   id: string;
-  group: { count: number; firstSeenMs: number; lastSeenMs: number };
-  status: TriageStatus;
+  group: { count: number; firstSeenMs: number; lastSeenMs: number; status: TriageStatus };
 }
 
 const KIND_RANK: Record<FindingKind, number> = { anomaly: 0, fault: 1, intrusion: 2 };
@@ -164,8 +163,7 @@ export class Triage {
       riskScore,
       severity: severityOf(riskScore),
       kind: g.kind,
-      group: { count: g.count, firstSeenMs: g.firstSeenMs, lastSeenMs: g.lastSeenMs },
-      status,
+      group: { count: g.count, firstSeenMs: g.firstSeenMs, lastSeenMs: g.lastSeenMs, status },
     };
   }
 }

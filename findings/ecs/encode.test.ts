@@ -36,7 +36,7 @@ const combined: Finding = {
     { detector: 'brute_force', ruleName: 'Failed logins across many identities', riskScore: 88, share: 0.6, threat: { tactic: TACTICS.credentialAccess, technique: TECHNIQUES.bruteForce } },
     { detector: 'flood', ruleName: 'Request flood', riskScore: 75, share: 0.4, threat: { tactic: TACTICS.impact, technique: TECHNIQUES.endpointDenialOfService, subtechnique: TECHNIQUES.serviceExhaustionFlood } },
   ],
-  group: { count: 3, firstSeenMs: 1_767_225_600_000, lastSeenMs: 1_767_225_630_000 },
+  group: { count: 3, firstSeenMs: 1_767_225_600_000, lastSeenMs: 1_767_225_630_000, status: 'updated' },
   id: 'b8a3f0c2d1e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8',
   context: { source: { ip: '203.0.113.9', address: '203.0.113.9' }, user: { name: 'alice' }, httpMethod: 'POST' },
   examples: { identities: ['alice', 'bob', 'carol'] },

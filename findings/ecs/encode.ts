@@ -107,7 +107,12 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
       explanation: f.explanation,
       exemplars: f.exemplars.map((e) => ({ trace_id: e.traceId, span_id: e.spanId, reason: e.reason, url: traceLink(settings.jaegerUiUrl, e.traceId) })),
       ...(f.contributions ? { contributions: f.contributions.map((c) => ({ detector: c.detector, rule: c.ruleName, risk_score: c.riskScore, share: c.share, technique: c.threat?.subtechnique?.id ?? c.threat?.technique.id })) } : {}),
-      ...(f.group ? { group: { count: f.group.count, first_seen: new Date(f.group.firstSeenMs).toISOString(), last_seen: new Date(f.group.lastSeenMs).toISOString() } } : {}),
+      ...(f.group ? {
+        group: {
+          count: f.group.count, first_seen: new Date(f.group.firstSeenMs).toISOString(), last_seen: new Date(f.group.lastSeenMs).toISOString(),
+          ...(f.group.status ? { status: f.group.status } : {}),
+        },
+      } : {}),
       window: { start: new Date(f.windowStartMs).toISOString(), end: new Date(f.windowEndMs).toISOString() },
       ...(f.examples ? { examples: f.examples } : {}),
       ...(f.model ? { model: f.model } : {}),

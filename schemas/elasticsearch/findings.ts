@@ -65,7 +65,7 @@ export function findingsIndexTemplate(alias: string) {
               detector: keyword,
               explanation: { type: 'nested', properties: { feature: keyword, actual: { type: 'double' }, typical: { type: 'double' }, share: { type: 'float' }, detector: keyword } },
               contributions: { type: 'nested', properties: { detector: keyword, rule: keyword, risk_score: { type: 'float' }, share: { type: 'float' }, technique: keyword } },
-              group: { properties: { count: { type: 'long' }, first_seen: date, last_seen: date } },
+              group: { properties: { count: { type: 'long' }, first_seen: date, last_seen: date, status: keyword } },
               window: { properties: { start: date, end: date } },
               // Named examples per feature (new_binaries, identities, missing_routes...): searchable as keywords.
               examples: { type: 'flattened' },
