@@ -47,6 +47,7 @@ interface WorkloadState {
 }
 
 const MAX_KNOWN_SHELLS = 64;
+const MAX_COMMAND_CHARS = 256;
 
 const SHELL_RISK = 0.6;
 const NEW_BINARY_RISK = 0.5;
@@ -64,7 +65,8 @@ export const commandInterpreter: WindowDetectorFactory<CommandInterpreterConfig>
       const replay = v.windowEndMs <= state.lastEndMs;
       const historyWarm = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
       const settled = v.windowStartMs - state.firstStartMs >= config.minEntityAgeS * 1000;
-      const shellNames = examplesOf(v, 'shell_execs');
+      // Command lines are remembered per entity: bounded, so one huge argument list cannot grow the state.
+      const shellNames = examplesOf(v, 'shell_execs').map((c) => c.slice(0, MAX_COMMAND_CHARS));
       // On a replay the window's own command lines are already known: judge them as the first time did.
       const known = replay ? [] : state.knownShells;
       const onlyKnownShells = shellNames.length > 0 && shellNames.every((c) => known.includes(c));
