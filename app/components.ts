@@ -7,6 +7,16 @@ import type { DetectorFactory } from '../detectors/detector.ts';
 import { entityWindowDetector } from '../detectors/entity_window/index.ts';
 import { errorRatioDetector } from '../detectors/error_ratio/index.ts';
 import { httpRequestDetector } from '../detectors/http_request/index.ts';
+import { bruteForceDetector } from '../detectors/brute_force/index.ts';
+import { commandInterpreterDetector } from '../detectors/command_interpreter/index.ts';
+import { exfiltrationDetector } from '../detectors/exfiltration/index.ts';
+import { floodDetector } from '../detectors/flood/index.ts';
+import { latencyDetector } from '../detectors/latency/index.ts';
+import { lateralMovementDetector } from '../detectors/lateral_movement/index.ts';
+import { newDestinationDetector } from '../detectors/new_destination/index.ts';
+import { resourceHijackingDetector } from '../detectors/resource_hijacking/index.ts';
+import { scanningDetector } from '../detectors/scanning/index.ts';
+import { seriesDetector } from '../detectors/series/index.ts';
 import { detectorsStage } from '../detectors/stage.ts';
 import { featuresStage } from '../features/stage.ts';
 import { findingsStage } from '../findings/stage.ts';
@@ -17,6 +27,16 @@ export const DETECTORS: readonly DetectorFactory[] = [
   errorRatioDetector as DetectorFactory,
   entityWindowDetector as DetectorFactory,
   httpRequestDetector as DetectorFactory,
+  bruteForceDetector as DetectorFactory,
+  scanningDetector as DetectorFactory,
+  exfiltrationDetector as DetectorFactory,
+  newDestinationDetector as DetectorFactory,
+  lateralMovementDetector as DetectorFactory,
+  commandInterpreterDetector as DetectorFactory,
+  resourceHijackingDetector as DetectorFactory,
+  floodDetector as DetectorFactory,
+  latencyDetector as DetectorFactory,
+  seriesDetector as DetectorFactory,
 ];
 
 /** In the order they start (and stop in reverse): what produces before what consumes. */

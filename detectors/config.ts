@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DeprecatedKey } from '../core/config.ts';
 import type { DetectorFactory } from './detector.ts';
+import { TriageConfig } from './triage/triage.ts';
 
 /** `detectors:` — the stage's own keys and one section per detector (`detectors.<id>`), each with its defaults. */
 export function detectorsConfig(factories: readonly DetectorFactory[]) {
@@ -11,11 +12,13 @@ export function detectorsConfig(factories: readonly DetectorFactory[]) {
     requestsGroupId: z.string().default('peregrine-detectors-requests'),
     /** Keys each detector store keeps at most (entities × what it learns about them); the least recently used go. */
     maxStateKeys: z.number().int().min(100).default(200_000),
+    /** How the window detectors' findings become findings a SOC can triage (detectors/triage). */
+    triage: TriageConfig.prefault({}),
     ...Object.fromEntries(factories.map((f) => [f.id, f.config.default(f.config.parse({}) as never)])),
   });
 }
 
-export type DetectorsConfig = { groupId: string; requestsGroupId: string; maxStateKeys: number } & Record<string, unknown>;
+export type DetectorsConfig = { groupId: string; requestsGroupId: string; maxStateKeys: number; triage: TriageConfig } & Record<string, unknown>;
 
 /** Keys of earlier releases, still read with a warning naming the new key. */
 export function deprecatedDetectorKeys(factories: readonly DetectorFactory[]): DeprecatedKey[] {

@@ -20,6 +20,7 @@ import { decodeSpansRecord } from '../ingest/otlp/record.ts';
 import { decodeFeatureVector, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
 import { detectorsConfig, type DetectorsConfig } from './config.ts';
 import type { DetectorFactory, DetectorSettings, RequestDetector, WindowDetector } from './detector.ts';
+import { Triage } from './triage/triage.ts';
 
 export const DETECTORS_STAGE = 'detectors';
 
@@ -88,8 +89,10 @@ export function detectorsStage(factories: readonly DetectorFactory[]): StageFact
       const stopDetectors = () => { for (const d of [...windowDetectors, ...requestDetectors]) d.detector.stop?.(); };
       await ensureTopics(kafka, topics, ['features', 'spans', 'findings', 'detectorsState', 'deadLetter']);
       const producer = await kafka.producer();
+      // One finding per (entity, window) from every window detector, repeats grouped under the first one's id.
+      const triage = new Triage(config.triage, windowState.store('triage/open', { maxKeys: config.triage.maxEntities }));
       const encode = (finding: Finding): EncodedFinding => ({
-        id: findingId(finding), key: finding.entityId, doc: encodeEcsFinding(finding, { jaegerUiUrl: platform.jaeger.uiUrl }),
+        id: finding.id ?? findingId(finding), key: finding.entityId, doc: encodeEcsFinding(finding, { jaegerUiUrl: platform.jaeger.uiUrl }),
       });
       const common = {
         kafka, producer, deadLetterTopic: topics.deadLetter, metrics, log, signal,
@@ -102,10 +105,10 @@ export function detectorsStage(factories: readonly DetectorFactory[]): StageFact
         consumers.push(await startConsumerStage<FeatureVector, EncodedFinding>({
           ...common, stage: DETECTORS_STAGE, groupId: config.groupId, topics: [topics.features], decode: decodeFeatures,
           state: { store: windowState, topic: topics.detectorsState, inputTopic: topics.features },
-          process: (items) => items.flatMap(({ item: v }) => windowDetectors.flatMap(({ detector }) => {
-            const finding = detector.score(v);
+          process: (items) => items.flatMap(({ item: v }) => {
+            const finding = triage.window(windowDetectors.flatMap(({ detector }) => detector.score(v) ?? []));
             return finding ? [encode(finding)] : [];
-          })),
+          }),
         }));
         if (requestDetectors.length > 0) {
           consumers.push(await startConsumerStage<RequestEvent, EncodedFinding>({

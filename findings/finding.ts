@@ -1,4 +1,34 @@
 import type { Exemplar, FeatureVector } from '../schemas/feature-vector.ts';
+import type { Threat } from './threat.ts';
+
+/**
+ * What a finding is about, for the SOC and for ECS `event.category`: an attack technique (`intrusion`, with
+ * `threat`), an availability problem (`fault`: errors, latency), or an unexplained deviation (`anomaly`: models).
+ */
+export type FindingKind = 'intrusion' | 'fault' | 'anomaly';
+
+/** One detector's part in a finding several detectors raised on the same (entity, window). */
+export interface Contribution {
+  detector: string;
+  ruleName: string;
+  riskScore: number;
+  /** Share of the combined risk (all contributions sum to 1). */
+  share: number;
+  threat?: Threat;
+}
+
+/** The ECS context of a finding's entity, as far as it is known. */
+export interface EcsContext {
+  source?: { ip?: string; address?: string };
+  /** `address` is an IP, a host name or, for an instrumented callee, its service name. */
+  destination?: { ip?: string; address?: string; port?: number };
+  user?: { name: string };
+  host?: { name: string };
+  process?: { executable: string; name: string };
+  container?: { id: string };
+  orchestrator?: { type: string; namespace?: string; resource?: { type: string; name: string } };
+  httpMethod?: string;
+}
 
 /** What a detector concludes about one (entity, window): the input of the ECS encoder and of the alert feed. */
 export interface Finding {
@@ -16,10 +46,28 @@ export interface Finding {
   /** ECS event.severity: 21 low, 47 medium, 73 high, 99 critical (Elastic Security's bands). */
   severity: number;
   message: string;
-  explanation: Array<{ feature: string; actual: number; typical: number; share: number }>;
+  /** Per feature: actual vs this entity's typical value and its share of the score (shares sum to 1). */
+  explanation: Array<{ feature: string; actual: number; typical: number; share: number; detector?: string }>;
   exemplars: Array<{ traceId: string; spanId?: string; reason: string }>;
   model?: { name: string; version: string };
-  threat?: { tactic: { id: string; name: string }; technique: { id: string; name: string } };
+  threat?: Threat;
+  /** Default: `intrusion` with a threat, else `fault`. */
+  kind?: FindingKind;
+  /** When several detectors fired on this (entity, window): each one's part (see detectors/triage). */
+  contributions?: Contribution[];
+  /** Repeats of this finding within the suppression period (see detectors/triage): the document is updated. */
+  group?: {
+    count: number;
+    firstSeenMs: number;
+    lastSeenMs: number;
+    /** For the feed's readers (a webhook pages on `new` and `escalated`, not on every update). */
+    status?: 'new' | 'updated' | 'escalated';
+  };
+  /** The document id, when triage chose it (a group keeps the id of its first window); else from (entity, detector, window). */
+  id?: string;
+  context?: EcsContext;
+  /** Named examples from the vector (new binaries, identities tried, missing routes...). */
+  examples?: Record<string, string[]>;
   urlPath?: string;
   sourceIp?: string;
   /** The whole feature vector a window finding judged: analyst feedback on the finding turns it into training data. */

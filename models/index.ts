@@ -23,3 +23,4 @@ export async function loadHttpModel(dir: string): Promise<HttpModel> {
 export async function followModel<M extends { dispose(): void }>(options: FollowModelOptions<M>): Promise<{ loaded: LoadedModel<M>; stop(): void }> {
   return (await import('./registry/follow.ts')).followModel(options);
 }
+export { SeriesDetector, DEFAULT_SERIES_DETECTOR, type SeriesDetectorOptions, type SeriesDetectorState } from './series/detector.ts';

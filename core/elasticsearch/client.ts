@@ -92,21 +92,24 @@ function responseReason(e: unknown): string {
 export interface BulkDocument {
   id: string;
   doc: Record<string, unknown>;
+  /** A concrete index for this document instead of the call's (an update of a document in an index rolled over). */
+  index?: string;
 }
 
 /**
  * Indexes documents under explicit ids, so re-sending a batch updates instead of duplicating. Throws a retryable
  * error if any item failed for a reason worth retrying; a permanently rejected item throws a non-retryable one.
+ * Returns the concrete index each document went to.
  */
-export async function bulkIndex(client: Client, index: string, docs: BulkDocument[]): Promise<void> {
-  if (docs.length === 0) return;
+export async function bulkIndex(client: Client, index: string, docs: BulkDocument[]): Promise<string[]> {
+  if (docs.length === 0) return [];
   let response;
   try {
-    response = await client.bulk({ operations: docs.flatMap((d) => [{ index: { _index: index, _id: d.id } }, d.doc]) });
+    response = await client.bulk({ operations: docs.flatMap((d) => [{ index: { _index: d.index ?? index, _id: d.id } }, d.doc]) });
   } catch (e) {
     throw new UnavailableError('elasticsearch', `bulk to ${index} failed: ${(e as Error).message}`, { cause: e });
   }
-  if (!response.errors) return;
+  if (!response.errors) return response.items.map((item) => item.index?._index ?? index);
   const failed = response.items.map((item, i) => ({ i, result: item.index })).filter(({ result }) => result?.error);
   const first = failed[0]!.result!;
   const message = `elasticsearch: ${failed.length} of ${docs.length} documents rejected by ${index}: ${first.error!.type}: ${first.error!.reason}`;

@@ -10,6 +10,7 @@ import { compatibilityPartitioner, ProduceAcks, Producer as KafkaProducer, type 
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { OutgoingMessage, Producer } from './adapter.ts';
+import { chunksBySize, REQUEST_BYTES } from './chunks.ts';
 
 const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
@@ -83,7 +84,16 @@ export async function createPlatformaticProducer(config: KafkaConfig): Promise<P
         };
       }
       try {
-        await producer.send({ messages: out });
+        // In order, each request under the broker's message limit (a large batch of state would be refused whole).
+        const chunks = chunksBySize(messages, REQUEST_BYTES);
+        if (chunks.length === 1) await producer.send({ messages: out });
+        else {
+          let at = 0;
+          for (const chunk of chunks) {
+            await producer.send({ messages: out.slice(at, at + chunk.length) });
+            at += chunk.length;
+          }
+        }
       } catch (e) {
         throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
       }

@@ -51,6 +51,7 @@ export class EntityWindowDetector {
     const because = top.map((c) => `${c.feature} ${format(c.actual)} (typically ${format(c.typical)})`).join(', ');
     return {
       detector: ENTITY_WINDOW_DETECTOR,
+      kind: 'anomaly',
       ruleName: 'Unusual operation window',
       ruleDescription: 'The entity-window autoencoder could not reconstruct this window of an operation from what it learned as normal',
       ...windowFields(v),

@@ -56,6 +56,7 @@ export class ErrorRatioDetector {
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     return {
       detector: ERROR_RATIO_DETECTOR,
+      kind: 'fault',
       ruleName: 'Error ratio spike',
       ruleDescription: 'The share of failing requests of an operation rose far above its baseline',
       ...windowFields(v),

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { findingsIndexTemplate, findingsMappedFields } from '../../schemas/elasticsearch/findings.ts';
 import type { Finding } from '../finding.ts';
-import { encodeEcsFinding, findingId } from './encode.ts';
+import { TACTICS, TECHNIQUES } from '../threat.ts';
+import { encodeEcsFinding, eventCategorisation, findingId } from './encode.ts';
 
 const finding: Finding = {
   detector: 'error_ratio', ruleName: 'Error ratio spike', ruleDescription: 'desc',
@@ -18,9 +19,57 @@ const finding: Finding = {
   request: { method: 'GET', target: '/api/products/7?q=1', headers: { host: 'shop' }, body: '', bodySize: 0 },
 };
 
+/** Two detectors on one client window, grouped with two earlier windows (what detectors/triage writes). */
+const combined: Finding = {
+  detector: 'brute_force', ruleName: 'Failed logins across many identities (+1 more)', ruleDescription: 'Failed logins across many identities; Request flood',
+  entityId: 'client:203.0.113.9', entityType: 'client', service: 'auth', windowStartMs: 1_767_225_620_000, windowEndMs: 1_767_225_630_000,
+  riskScore: 93.2, severity: 99, message: 'client:203.0.113.9: 400 failed logins in 10 s across 380 identities; also flood: 120 requests/s',
+  explanation: [
+    { feature: 'failed_login_count', actual: 400, typical: 0.1, share: 0.4, detector: 'brute_force' },
+    { feature: 'distinct_identities', actual: 380, typical: 0, share: 0.2, detector: 'brute_force' },
+    { feature: 'request_count', actual: 1200, typical: 3, share: 0.4, detector: 'flood' },
+  ],
+  exemplars: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', reason: 'error' }],
+  kind: 'intrusion',
+  threat: { tactic: TACTICS.credentialAccess, technique: TECHNIQUES.bruteForce },
+  contributions: [
+    { detector: 'brute_force', ruleName: 'Failed logins across many identities', riskScore: 88, share: 0.6, threat: { tactic: TACTICS.credentialAccess, technique: TECHNIQUES.bruteForce } },
+    { detector: 'flood', ruleName: 'Request flood', riskScore: 75, share: 0.4, threat: { tactic: TACTICS.impact, technique: TECHNIQUES.endpointDenialOfService, subtechnique: TECHNIQUES.serviceExhaustionFlood } },
+  ],
+  group: { count: 3, firstSeenMs: 1_767_225_600_000, lastSeenMs: 1_767_225_630_000, status: 'updated' },
+  id: 'b8a3f0c2d1e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8',
+  context: { source: { ip: '203.0.113.9', address: '203.0.113.9' }, user: { name: 'alice' }, httpMethod: 'POST' },
+  examples: { identities: ['alice', 'bob', 'carol'] },
+  urlPath: '/api/login',
+  vector: { names: ['failed_login_count', 'distinct_identities', 'request_count'], values: [400, 380, 1200], sampleCount: 1200 },
+};
+
+/** An availability fault on an operation of a pod. */
+const fault: Finding = {
+  detector: 'latency', ruleName: 'Latency far above baseline', ruleDescription: 'The p95 latency of an operation rose far above its baseline',
+  entityId: 'operation:catalog:GetProduct', entityType: 'operation', service: 'catalog', operation: 'GetProduct',
+  windowStartMs: 1_767_225_600_000, windowEndMs: 1_767_225_610_000, riskScore: 62.5, severity: 47, message: 'catalog GetProduct: p95 2500 ms over 40 requests (typically 45 ms)',
+  explanation: [{ feature: 'latency_p95_ms', actual: 2500, typical: 45, share: 1, detector: 'latency' }],
+  exemplars: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', reason: 'slowest' }],
+  kind: 'fault',
+  context: { host: { name: 'node-1' }, orchestrator: { type: 'kubernetes', namespace: 'shop', resource: { type: 'pod', name: 'catalog-5c7b' } }, container: { id: 'c0ffee' } },
+};
+
+/** A workload finding: a new binary in a process on a host, sending to a new destination. */
+const workload: Finding = {
+  detector: 'new_destination', ruleName: 'Data sent to a destination never used before', ruleDescription: 'desc',
+  entityId: 'process:node-1:/tmp/x', entityType: 'process', service: 'node-1', windowStartMs: 1_767_225_600_000, windowEndMs: 1_767_225_610_000,
+  riskScore: 70, severity: 73, message: 'sent 60 MB', explanation: [{ feature: 'bytes_out', actual: 62_914_560, typical: 1024, share: 1, detector: 'new_destination' }],
+  exemplars: [], kind: 'intrusion', threat: { tactic: TACTICS.exfiltration, technique: TECHNIQUES.exfiltrationOverAlternativeProtocol },
+  context: { host: { name: 'node-1' }, process: { executable: '/tmp/x', name: 'x' }, destination: { address: '198.51.100.23', ip: '198.51.100.23', port: 443 } },
+};
+
 /** Every leaf path of a document, arrays of objects walked into. */
 function leafPaths(value: unknown, prefix = ''): string[] {
-  if (Array.isArray(value)) return value.length && typeof value[0] === 'object' ? value.flatMap((v) => leafPaths(v, prefix)) : [prefix];
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [];
+    return typeof value[0] === 'object' ? value.flatMap((v) => leafPaths(v, prefix)) : [prefix];
+  }
   if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
   return [prefix];
 }
@@ -52,10 +101,49 @@ describe('encodeEcsFinding', () => {
 
   it('writes only fields the index template maps', () => {
     const mapped = findingsMappedFields();
-    const unmapped = leafPaths(doc).filter((p) => !covered(mapped, p));
-    expect(unmapped).toEqual([]);
+    for (const f of [finding, combined, fault, workload]) {
+      const unmapped = leafPaths(encodeEcsFinding(f, { jaegerUiUrl: 'http://j' })).filter((p) => !covered(mapped, p));
+      expect(unmapped).toEqual([]);
+    }
     const disabled = findingsIndexTemplate('peregrine-findings').template.mappings.properties.peregrine.properties.features;
     expect(disabled).toEqual({ type: 'object', enabled: false });
+  });
+
+  for (const [name, f] of Object.entries({ combined, fault, workload })) {
+    it(`matches the golden document of a ${name} finding`, () => {
+      const encoded = encodeEcsFinding(f, { jaegerUiUrl: 'http://127.0.0.1:16686' });
+      const golden = new URL(`./testdata/${name}.golden.json`, import.meta.url);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, JSON.stringify(encoded, null, 2) + '\n');
+      expect(encoded).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+    });
+  }
+
+  it('keeps a triaged finding\'s id and spans its group in event.start/end, the window in peregrine.window', () => {
+    const d = encodeEcsFinding(combined, { jaegerUiUrl: 'http://j' }) as { event: Record<string, unknown>; peregrine: Record<string, unknown>; '@timestamp': string };
+    expect(d.event).toMatchObject({ id: combined.id, start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:00:30.000Z' });
+    expect(d.peregrine.window).toEqual({ start: '2026-01-01T00:00:20.000Z', end: '2026-01-01T00:00:30.000Z' });
+    expect(d['@timestamp']).toBe('2026-01-01T00:00:30.000Z');
+  });
+
+  it('names every technique of a combined finding, with sub-techniques and references', () => {
+    expect(encodeEcsFinding(combined, { jaegerUiUrl: 'http://j' }).threat).toEqual({
+      framework: 'MITRE ATT&CK',
+      tactic: { id: ['TA0006', 'TA0040'], name: ['Credential Access', 'Impact'], reference: ['https://attack.mitre.org/tactics/TA0006/', 'https://attack.mitre.org/tactics/TA0040/'] },
+      technique: {
+        id: ['T1110', 'T1499'], name: ['Brute Force', 'Endpoint Denial of Service'],
+        reference: ['https://attack.mitre.org/techniques/T1110/', 'https://attack.mitre.org/techniques/T1499/'],
+        subtechnique: { id: ['T1499.002'], name: ['Service Exhaustion Flood'], reference: ['https://attack.mitre.org/techniques/T1499/002/'] },
+      },
+    });
+    expect(encodeEcsFinding(fault, { jaegerUiUrl: 'http://j' })).not.toHaveProperty('threat');
+  });
+
+  it('categorises intrusions as intrusion_detection and faults by their domain, with types ECS allows', () => {
+    expect(eventCategorisation('intrusion', 'client')).toEqual({ category: ['intrusion_detection', 'web'], type: ['info'] });
+    expect(eventCategorisation('fault', 'operation')).toEqual({ category: ['web'], type: ['error'] });
+    expect(eventCategorisation('fault', 'host')).toEqual({ category: ['host'], type: ['info'] });
+    expect(eventCategorisation('anomaly', 'edge')).toEqual({ category: ['network'], type: ['info'] });
+    expect(eventCategorisation('intrusion', 'process')).toEqual({ category: ['intrusion_detection', 'process'], type: ['info'] });
   });
 
   it('derives the id from entity, detector and window only', () => {

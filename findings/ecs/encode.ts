@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Finding } from '../finding.ts';
+import type { Finding, FindingKind } from '../finding.ts';
+import { attackReference, type AttackEntry, type Threat } from '../threat.ts';
 
 export interface EcsEncodeSettings {
   /** Base of trace links, e.g. http://127.0.0.1:16686. */
@@ -15,23 +16,81 @@ export function traceLink(jaegerUiUrl: string, traceId: string): string {
   return `${jaegerUiUrl.replace(/\/+$/, '')}/trace/${traceId}`;
 }
 
+/** ECS `event.category` of the entity's domain: what the finding is about. */
+function domainOf(entityType: string): string {
+  switch (entityType) {
+    case 'edge':
+      return 'network';
+    case 'host':
+    case 'pod':
+      return 'host';
+    case 'process':
+      return 'process';
+    default:
+      return 'web';
+  }
+}
+
+/**
+ * ECS `event.category` / `event.type`: an intrusion is `intrusion_detection` (and its domain), a fault or an anomaly
+ * only its domain; a fault of a web entity is an `error`, everything else `info` (the types ECS allows with them).
+ */
+export function eventCategorisation(kind: FindingKind, entityType: string): { category: string[]; type: string[] } {
+  const domain = domainOf(entityType);
+  if (kind === 'intrusion') return { category: ['intrusion_detection', domain], type: ['info'] };
+  return { category: [domain], type: [kind === 'fault' && domain === 'web' ? 'error' : 'info'] };
+}
+
+/** ECS `threat.*` for every technique a finding carries (a combined finding may carry several). */
+function threatFields(f: Finding): Record<string, unknown> | undefined {
+  const threats: Threat[] = [...(f.contributions ?? []).flatMap((c) => (c.threat ? [c.threat] : [])), ...(f.threat ? [f.threat] : [])];
+  if (threats.length === 0) return undefined;
+  const unique = <T extends { id: string }>(entries: T[]): T[] => [...new Map(entries.map((e) => [e.id, e])).values()];
+  const list = (entries: AttackEntry[]) => ({ id: entries.map((e) => e.id), name: entries.map((e) => e.name), reference: entries.map((e) => attackReference(e.id)) });
+  const subtechniques = unique(threats.flatMap((t) => (t.subtechnique ? [t.subtechnique] : [])));
+  return {
+    framework: 'MITRE ATT&CK',
+    tactic: list(unique(threats.map((t) => t.tactic))),
+    technique: { ...list(unique(threats.map((t) => t.technique))), ...(subtechniques.length > 0 ? { subtechnique: list(subtechniques) } : {}) },
+  };
+}
+
+/** ECS fields of the entity's context (source, destination, user, host, process, container, orchestrator, http). */
+function contextFields(f: Finding): Record<string, unknown> {
+  const c = f.context ?? {};
+  const out: Record<string, unknown> = {};
+  const sourceIp = f.sourceIp ?? c.source?.ip;
+  if (sourceIp || c.source?.address) out.source = { ...(sourceIp ? { ip: sourceIp } : {}), ...(c.source?.address ? { address: c.source.address } : {}) };
+  if (c.destination) out.destination = { ...c.destination };
+  if (c.user) out.user = { name: c.user.name };
+  if (c.host) out.host = { name: c.host.name };
+  if (c.process) out.process = { executable: c.process.executable, name: c.process.name };
+  if (c.container) out.container = { id: c.container.id };
+  if (c.orchestrator) out.orchestrator = c.orchestrator;
+  if (c.httpMethod) out.http = { request: { method: c.httpMethod } };
+  if (f.urlPath) out.url = { path: f.urlPath };
+  return out;
+}
+
 /** A finding as an Elastic Common Schema alert document (Kibana and Elastic Security read it as it is). */
 export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Record<string, unknown> {
-  const id = findingId(f);
+  const id = f.id ?? findingId(f);
   const example = f.exemplars[0];
+  const kind = f.kind ?? (f.threat ? 'intrusion' : 'fault');
+  const start = f.group?.firstSeenMs ?? f.windowStartMs;
+  const end = f.group?.lastSeenMs ?? f.windowEndMs;
   const doc: Record<string, unknown> = {
-    '@timestamp': new Date(f.windowEndMs).toISOString(),
+    '@timestamp': new Date(end).toISOString(),
     message: f.message,
     ecs: { version: '8.11.0' },
     event: {
       id,
       kind: 'alert',
-      category: ['intrusion_detection'],
-      type: ['info'],
+      ...eventCategorisation(kind, f.entityType),
       module: 'peregrine',
       dataset: 'peregrine.findings',
-      start: new Date(f.windowStartMs).toISOString(),
-      end: new Date(f.windowEndMs).toISOString(),
+      start: new Date(start).toISOString(),
+      end: new Date(end).toISOString(),
       severity: f.severity,
       risk_score: f.riskScore,
       risk_score_norm: f.riskScore,
@@ -39,12 +98,23 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
     },
     rule: { id: `peregrine.${f.detector}`, name: f.ruleName, description: f.ruleDescription, ruleset: 'peregrine' },
     service: { name: f.service },
+    ...contextFields(f),
     peregrine: {
       entity: { id: f.entityId, type: f.entityType },
+      kind,
       operation: f.operation,
       detector: f.detector,
       explanation: f.explanation,
       exemplars: f.exemplars.map((e) => ({ trace_id: e.traceId, span_id: e.spanId, reason: e.reason, url: traceLink(settings.jaegerUiUrl, e.traceId) })),
+      ...(f.contributions ? { contributions: f.contributions.map((c) => ({ detector: c.detector, rule: c.ruleName, risk_score: c.riskScore, share: c.share, technique: c.threat?.subtechnique?.id ?? c.threat?.technique.id })) } : {}),
+      ...(f.group ? {
+        group: {
+          count: f.group.count, first_seen: new Date(f.group.firstSeenMs).toISOString(), last_seen: new Date(f.group.lastSeenMs).toISOString(),
+          ...(f.group.status ? { status: f.group.status } : {}),
+        },
+      } : {}),
+      window: { start: new Date(f.windowStartMs).toISOString(), end: new Date(f.windowEndMs).toISOString() },
+      ...(f.examples ? { examples: f.examples } : {}),
       ...(f.model ? { model: f.model } : {}),
       ...(f.vector ? { features: { names: f.vector.names, values: f.vector.values, sample_count: f.vector.sampleCount } } : {}),
       ...(f.request ? { request: { method: f.request.method, target: f.request.target, headers: f.request.headers, body: f.request.body, body_size: f.request.bodySize } } : {}),
@@ -54,14 +124,7 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
     doc.trace = { id: example.traceId };
     if (example.spanId) doc.span = { id: example.spanId };
   }
-  if (f.threat) {
-    doc.threat = {
-      framework: 'MITRE ATT&CK',
-      tactic: { id: [f.threat.tactic.id], name: [f.threat.tactic.name] },
-      technique: { id: [f.threat.technique.id], name: [f.threat.technique.name] },
-    };
-  }
-  if (f.urlPath) doc.url = { path: f.urlPath };
-  if (f.sourceIp) doc.source = { ip: f.sourceIp };
+  const threat = threatFields(f);
+  if (threat) doc.threat = threat;
   return doc;
 }

@@ -1,4 +1,5 @@
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
+import { UnavailableError } from '../../core/errors.ts';
 import { writeResult, type Sink } from '../../core/component.ts';
 import { bulkIndex } from '../../core/elasticsearch/client.ts';
 import { DecodeError } from '../../core/errors.ts';
@@ -16,9 +17,48 @@ export interface EncodedFinding {
   doc: Record<string, unknown>;
 }
 
-/** Findings into the write alias, under their ids: re-sending never duplicates. */
-export function elasticsearchFindingsSink(client: Client, alias: string): Sink<EncodedFinding> {
-  return { name: 'elasticsearch', write: (items) => writeResult(() => bulkIndex(client, alias, items.map((f) => ({ id: f.id, doc: f.doc })))) };
+/**
+ * Where finding ids already live behind a rollover alias: the search covers every index the alias names (the write
+ * index and those rolled over). A document indexed less than a refresh ago is not visible to it; the sink's own
+ * cache of what it wrote covers that case.
+ */
+export async function locateFindings(client: Client, alias: string, ids: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (ids.length === 0) return found;
+  let response;
+  try {
+    response = await client.search({ index: alias, query: { ids: { values: [...ids] } }, _source: false, size: ids.length, ignore_unavailable: true });
+  } catch (e) {
+    // No index yet: nothing to find.
+    if (e instanceof errors.ResponseError && e.statusCode === 404) return found;
+    throw new UnavailableError('elasticsearch', `locating findings in ${alias} failed: ${(e as Error).message}`, { cause: e });
+  }
+  for (const hit of response.hits.hits) if (hit._id) found.set(hit._id, hit._index);
+  return found;
+}
+
+/**
+ * Findings into the write alias, under their ids: re-sending never duplicates. A finding whose id already lives in
+ * an index the alias has rolled away from (a grouped finding updated, a replay after a rollover) is written to that
+ * index instead, so one id stays one document across rollovers. Where ids live is cached (`cacheSize` most recent).
+ */
+export function elasticsearchFindingsSink(client: Client, alias: string, options: { cacheSize?: number } = {}): Sink<EncodedFinding> {
+  const cacheSize = options.cacheSize ?? 100_000;
+  const indexOf = new Map<string, string>();
+  const remember = (id: string, index: string): void => {
+    indexOf.delete(id);
+    indexOf.set(id, index);
+    if (indexOf.size > cacheSize) indexOf.delete(indexOf.keys().next().value as string);
+  };
+  return {
+    name: 'elasticsearch',
+    write: (items) => writeResult(async () => {
+      const unknown = [...new Set(items.filter((f) => !indexOf.has(f.id)).map((f) => f.id))];
+      for (const [id, index] of await locateFindings(client, alias, unknown)) remember(id, index);
+      const written = await bulkIndex(client, alias, items.map((f) => ({ id: f.id, doc: f.doc, index: indexOf.get(f.id) })));
+      items.forEach((f, i) => remember(f.id, written[i]));
+    }),
+  };
 }
 
 /** The SOC alert feed: the ECS document as JSON, keyed by entity, its id in a header. */

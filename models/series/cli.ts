@@ -4,6 +4,7 @@ import type { ModelCommandGroups } from '../cli.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { registerNabCommand } from '../nab/cli.ts';
 import { listCsvTree, scoreFileTo, scoreFileToFile, type ScoreStreamResult } from './score.ts';
+import { registerLocoCommand } from './loco-cli.ts';
 
 interface ScoreSeriesOptions {
   input?: string;
@@ -85,4 +86,5 @@ export function registerSeriesCommands(groups: ModelCommandGroups): void {
     .addHelpText('after', '\nExamples:\n  peregrine score series --input data.csv > scored.csv\n  peregrine score series --dir ../shared/data/nab/data --out results/peregrine\n')
     .action(scoreSeries);
   registerNabCommand(groups.evaluate);
+  registerLocoCommand(groups.evaluate);
 }

@@ -70,3 +70,27 @@ describe('SeriesDetector', () => {
     }
   });
 });
+
+describe('SeriesDetector state', () => {
+  it('continues exactly where it was after a JSON round trip of its state, at any point (warm-up, settle, scoring)', () => {
+    const { t, v } = series(2500, 21, 1800);
+    const straight = new SeriesDetector({ maxContexts: 500 });
+    const expected = t.map((ts, i) => straight.update(ts, v[i]));
+    for (const cut of [10, 160, 190, 1000, 1900]) {
+      const first = new SeriesDetector({ maxContexts: 500 });
+      const head = t.slice(0, cut).map((ts, i) => first.update(ts, v[i]));
+      const second = SeriesDetector.fromState(JSON.parse(JSON.stringify(first.toState())), { maxContexts: 500 });
+      const tail = t.slice(cut).map((ts, i) => second.update(ts, v[cut + i]));
+      expect([...head, ...tail]).toEqual(expected);
+    }
+  });
+
+  it('restores a series that started flat', () => {
+    const first = new SeriesDetector();
+    for (let i = 0; i < 300; i++) first.update(Date.UTC(2024, 0, 1) + i * 300_000, 5);
+    const second = SeriesDetector.fromState(JSON.parse(JSON.stringify(first.toState())));
+    const a = first.update(Date.UTC(2024, 0, 2), 9);
+    expect(second.update(Date.UTC(2024, 0, 2), 9)).toBe(a);
+    expect(a).toBeGreaterThan(0);
+  });
+});

@@ -76,6 +76,36 @@ export function normalCdf(z: number): number {
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
+/** Everything a SeriesDetector has learnt, as plain JSON (count tables as flat [key, count, key, count...] lists). */
+export interface SeriesDetectorState {
+  warming: boolean;
+  settleLeft: number;
+  constantValue: number;
+  constantRows: number;
+  constantSlots: number[];
+  warmValues: number[];
+  warmTimes: number[];
+  origin: number;
+  width: number;
+  valueCounts: number[];
+  transitionCounts: number[];
+  timeOfDayCounts: number[];
+  previousBucket: number;
+  shortNovelty: number;
+  longMean: number;
+  longVariance: number;
+  restLeft: number;
+}
+
+const flatten = (counts: Map<number, number>): number[] => {
+  const out: number[] = [];
+  for (const [k, c] of counts) out.push(k, c);
+  return out;
+};
+const unflatten = (flat: readonly number[], into: Map<number, number>): void => {
+  for (let i = 0; i + 1 < flat.length; i += 2) into.set(flat[i], flat[i + 1]);
+};
+
 export class SeriesDetector {
   private readonly o: SeriesDetectorOptions;
   private warming = true;
@@ -106,6 +136,39 @@ export class SeriesDetector {
     this.constantSlots = new Float64Array(Math.ceil(this.o.slotsPerDay));
     this.weightSum = this.o.valueWeight + this.o.transitionWeight + this.o.timeOfDayWeight;
     if (!(this.weightSum > 0)) throw new RangeError('the novelty weights must add up to more than 0');
+  }
+
+  /** What it has learnt, to persist; `SeriesDetector.fromState` with the same options continues exactly where it was. */
+  toState(): SeriesDetectorState {
+    return {
+      warming: this.warming, settleLeft: this.settleLeft, constantValue: this.constantValue, constantRows: this.constantRows,
+      constantSlots: Array.from(this.constantSlots), warmValues: [...this.warmValues], warmTimes: [...this.warmTimes],
+      origin: this.origin, width: this.width,
+      valueCounts: flatten(this.valueCounts), transitionCounts: flatten(this.transitionCounts), timeOfDayCounts: flatten(this.timeOfDayCounts),
+      previousBucket: this.previousBucket, shortNovelty: this.shortNovelty, longMean: this.longMean, longVariance: this.longVariance, restLeft: this.restLeft,
+    };
+  }
+
+  static fromState(state: SeriesDetectorState, options: Partial<SeriesDetectorOptions> = {}): SeriesDetector {
+    const d = new SeriesDetector(options);
+    d.warming = state.warming;
+    d.settleLeft = state.settleLeft;
+    d.constantValue = state.constantValue;
+    d.constantRows = state.constantRows;
+    d.constantSlots.set(state.constantSlots.slice(0, d.constantSlots.length));
+    d.warmValues.push(...state.warmValues);
+    d.warmTimes.push(...state.warmTimes);
+    d.origin = state.origin;
+    d.width = state.width;
+    unflatten(state.valueCounts, d.valueCounts);
+    unflatten(state.transitionCounts, d.transitionCounts);
+    unflatten(state.timeOfDayCounts, d.timeOfDayCounts);
+    d.previousBucket = state.previousBucket;
+    d.shortNovelty = state.shortNovelty;
+    d.longMean = state.longMean;
+    d.longVariance = state.longVariance;
+    d.restLeft = state.restLeft;
+    return d;
   }
 
   /** Score one row (anomaly score in [0, 1]); rows must come in stream order. Non-finite values score 0, unlearnt. */

@@ -20,7 +20,8 @@ export function findingsIndexTemplate(alias: string) {
     index_patterns: [`${alias}-0*`],
     priority: 200,
     template: {
-      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      // Findings are few and a SOC waits for them: searchable within a fifth of a second, not the default second.
+      settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '200ms' },
       mappings: {
         dynamic: false,
         properties: {
@@ -39,20 +40,35 @@ export function findingsIndexTemplate(alias: string) {
           trace: { properties: { id: keyword } },
           span: { properties: { id: keyword } },
           url: { properties: { path: keyword } },
-          source: { properties: { ip: { type: 'ip' } } },
+          source: { properties: { ip: { type: 'ip' }, address: keyword } },
+          destination: { properties: { ip: { type: 'ip' }, address: keyword, port: { type: 'long' } } },
+          user: { properties: { name: keyword } },
+          host: { properties: { name: keyword } },
+          process: { properties: { executable: keyword, name: keyword } },
+          container: { properties: { id: keyword } },
+          orchestrator: { properties: { type: keyword, namespace: keyword, resource: { properties: { type: keyword, name: keyword } } } },
+          http: { properties: { request: { properties: { method: keyword } } } },
           threat: {
             properties: {
               framework: keyword,
-              tactic: { properties: { id: keyword, name: keyword } },
-              technique: { properties: { id: keyword, name: keyword } },
+              tactic: { properties: { id: keyword, name: keyword, reference: keyword } },
+              technique: {
+                properties: { id: keyword, name: keyword, reference: keyword, subtechnique: { properties: { id: keyword, name: keyword, reference: keyword } } },
+              },
             },
           },
           peregrine: {
             properties: {
               entity: { properties: { id: keyword, type: keyword } },
+              kind: keyword,
               operation: keyword,
               detector: keyword,
-              explanation: { type: 'nested', properties: { feature: keyword, actual: { type: 'double' }, typical: { type: 'double' }, share: { type: 'float' } } },
+              explanation: { type: 'nested', properties: { feature: keyword, actual: { type: 'double' }, typical: { type: 'double' }, share: { type: 'float' }, detector: keyword } },
+              contributions: { type: 'nested', properties: { detector: keyword, rule: keyword, risk_score: { type: 'float' }, share: { type: 'float' }, technique: keyword } },
+              group: { properties: { count: { type: 'long' }, first_seen: date, last_seen: date, status: keyword } },
+              window: { properties: { start: date, end: date } },
+              // Named examples per feature (new_binaries, identities, missing_routes...): searchable as keywords.
+              examples: { type: 'flattened' },
               exemplars: { properties: { trace_id: keyword, span_id: keyword, reason: keyword, url: keyword } },
               model: { properties: { name: keyword, version: keyword } },
               // Kept for retraining from analyst feedback, not searched: not indexed.
