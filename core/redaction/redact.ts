@@ -1,6 +1,7 @@
 /**
- * Redaction at the source: nothing the sensor exports may carry credentials or card numbers.
- * Pure string functions. Masks are typed (`[REDACTED:jwt]`) so detectors still see that a secret
+ * Redaction: nothing Peregrine exports or stores may carry credentials or card numbers. One implementation for the
+ * sensor (at the source, ebpf/agent/records.ts) and the detectors (findings are masked before they are encoded for
+ * Elasticsearch, Kafka or a webhook, while detectors judge the raw values in memory). Pure string functions. Masks are typed (`[REDACTED:jwt]`) so detectors still see that a secret
  * was there. Applied to header values, request targets (path and query), bodies (JSON, forms,
  * text) and command lines — before anything is encoded or written.
  */
