@@ -2,4 +2,4 @@
 // The `peregrine` command. TypeScript sources run through tsx's loader, so there is no build step.
 import { register } from 'tsx/esm/api';
 register();
-await import('../core/cli/main.ts');
+await import('../app/cli/main.ts');

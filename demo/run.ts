@@ -2,12 +2,20 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Config } from '../core/config.ts';
 import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import type { Logger } from '../core/log.ts';
-import { startPipeline } from '../core/runtime.ts';
+import type { FeatureVector } from '../schemas/feature-vector.ts';
+import type { Finding } from '../findings/finding.ts';
 import { ERROR_RATIO_DETECTOR } from '../detectors/error_ratio/detector.ts';
 import { fetchJaegerTrace, isErrorSpan, tag, type JaegerSpan } from './jaeger.ts';
 import { CATALOG_SERVICE, GET_PRODUCT, PRODUCTS, startShop, type Shop } from './shop.ts';
 
+/** Starts the features and detectors stages (app/runtime.ts passes itself in: the demo sits below the wiring). */
+export type StartPipeline = (config: Config, log: Logger, options: { hooks: {
+  onEmit?(vectors: FeatureVector[]): void;
+  onFinding?(finding: Finding, doc: Record<string, unknown>): void;
+} }) => Promise<{ stop(): Promise<void> }>;
+
 export interface DemoOptions {
+  startPipeline: StartPipeline;
   once: boolean;
   normalSeconds: number;
   failureSeconds: number;
@@ -79,7 +87,7 @@ export async function runDemo(config: Config, log: Logger, options: DemoOptions)
   // warmupWindows of them, so the failure waits for that (a slow machine closes windows late).
   let normalSince = Infinity;
   const warmWindows = new Set<number>();
-  const pipeline = await startPipeline(config, log, {
+  const pipeline = await options.startPipeline(config, log, {
     hooks: {
       onEmit: (vectors) => {
         for (const v of vectors) {

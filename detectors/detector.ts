@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { KeyedStore } from '../core/state/keyed-store.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
-import type { Finding } from './finding.ts';
+import type { Finding } from '../findings/finding.ts';
 
 /** What the detectors stage provides to every detector it creates: dependencies are passed in, never looked up. */
 export interface DetectorSettings {

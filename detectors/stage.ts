@@ -8,17 +8,15 @@ import { kafkaTopicSink } from '../core/kafka/sink.ts';
 import type { RunningStage, StageContext } from '../core/stage.ts';
 import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { decodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER, type FeatureVector } from '../schemas/feature-vector.ts';
-import { encodeEcsFinding, findingId } from './ecs/encode.ts';
+import { encodeEcsFinding, findingId } from '../findings/ecs/encode.ts';
 import { ERROR_RATIO_DETECTOR, ErrorRatioDetector } from './error_ratio/detector.ts';
 import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './entity_window/detector.ts';
 import { HTTP_REQUEST_DETECTOR, HttpRequestDetector } from './http_request/detector.ts';
-import { followModel } from './model-loader.ts';
-import { WindowModel } from '../models/window/model.ts';
-import { HttpModel } from '../models/http/model.ts';
 import { decodeSpansRecord } from '../ingest/otlp/record.ts';
 import type { RequestEvent } from '../core/events.ts';
-import type { Finding } from './finding.ts';
-import { elasticsearchFindingsSink, findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from './sinks/findings.ts';
+import type { Finding } from '../findings/finding.ts';
+import { elasticsearchFindingsSink, findingDeadLetter, kafkaFindingsSink, type EncodedFinding } from '../findings/sinks/findings.ts';
+import { followModel, WindowModel, HttpModel } from '../models/index.ts';
 
 export const DETECTORS_STAGE = 'detectors';
 

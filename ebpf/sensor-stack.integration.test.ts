@@ -15,7 +15,7 @@ import { DEFAULT_LOADER, Sensor } from './agent/sensor.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import { KafkaConfig } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
-import { TOPICS } from '../schemas/topics.ts';
+import { TOPICS } from '../core/topics.ts';
 import { decodeTraceRequest } from '../ingest/otlp/traces.ts';
 import { decodeLogsRequest } from '../ingest/otlp/logs.ts';
 import { activityEvents } from '../ingest/normalize/activity.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WindowModel } from '../../models/window/model.ts';
 import { generateWindowVectors } from '../../models/window/synthetic.ts';
 import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './detector.ts';
+import { WindowModel } from '../../models/index.ts';
 
 describe('EntityWindowDetector', () => {
   let model: WindowModel;

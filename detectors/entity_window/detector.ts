@@ -5,9 +5,8 @@
  * from the model it holds; the stage swaps in a new champion with `useModel`.
  */
 import { feature, type FeatureVector } from '../../schemas/feature-vector.ts';
-import type { WindowModel } from '../../models/window/model.ts';
-import { severityOf, windowFields, exemplarLinks, type Finding } from '../finding.ts';
-import type { LoadedModel } from '../model-loader.ts';
+import { severityOf, windowFields, exemplarLinks, type Finding } from '../../findings/finding.ts';
+import { type WindowModel, type LoadedModel } from '../../models/index.ts';
 
 export const ENTITY_WINDOW_DETECTOR = 'entity_window';
 

@@ -1,6 +1,6 @@
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { feature } from '../../schemas/feature-vector.ts';
-import { severityOf, windowFields, exemplarLinks, type Finding } from '../finding.ts';
+import { severityOf, windowFields, exemplarLinks, type Finding } from '../../findings/finding.ts';
 
 export interface ErrorRatioSettings {
   warmupWindows: number;

@@ -10,14 +10,14 @@ import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter } from '../../core/kafka/kafkajs.ts';
 import { createLogger } from '../../core/log.ts';
-import { startPipeline } from '../../core/runtime.ts';
-import { deleteFindingsIndex, isolatedConfig, waitFor } from '../../core/testing/pipeline.ts';
+import { startPipeline } from '../../app/runtime.ts';
+import { deleteFindingsIndex, isolatedConfig, waitFor } from '../../app/testing/pipeline.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { pixieRowsToTraceRequest, pixieRowToRequestEvent, validatePixieRow, type PixieHttpRow } from '../../ingest/pixie/index.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
-import { HttpModel } from '../../models/http/model.ts';
 import { httpRequestOf } from './detector.ts';
+import { HttpModel } from '../../models/index.ts';
 
 const run = Date.now().toString(36);
 const log = createLogger({ level: 'warn' });

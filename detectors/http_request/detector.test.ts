@@ -4,9 +4,8 @@ import type { RequestEvent } from '../../core/events.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 import { pixieRowToRequestEvent, validatePixieRow, type PixieHttpRow } from '../../ingest/pixie/index.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
-import { HttpModel } from '../../models/http/model.ts';
-import { parseHttpRow } from '../../models/http/request.ts';
 import { HTTP_REQUEST_DETECTOR, HttpRequestDetector, httpRequestOf } from './detector.ts';
+import { HttpModel, parseHttpRow } from '../../models/index.ts';
 
 const CSIC = sharedDataPath('csic2010');
 

@@ -9,10 +9,8 @@
 import { isIP } from 'node:net';
 import { arrayAttribute, type RequestEvent } from '../../core/events.ts';
 import { ConfigError } from '../../core/errors.ts';
-import type { HttpModel } from '../../models/http/model.ts';
-import { parseHttpRow, type HttpRequest } from '../../models/http/request.ts';
-import { severityOf, type Finding } from '../finding.ts';
-import type { LoadedModel } from '../model-loader.ts';
+import { severityOf, type Finding } from '../../findings/finding.ts';
+import { parseHttpRow, type HttpModel, type HttpRequest, type LoadedModel } from '../../models/index.ts';
 
 export const HTTP_REQUEST_DETECTOR = 'http_request';
 

@@ -12,7 +12,7 @@ import {
   addFeedbackOptions, addTrackingOptions, feedbackWeightOf, trackingRequested, trainHttpTracked, type FeedbackCliOptions, type TrackingCliOptions,
 } from '../registry/tracking-cli.ts';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
-import { labelledRequests } from '../../detectors/feedback/store.ts';
+import { labelledRequests } from '../../findings/feedback/store.ts';
 
 type TrainHttpOptions = { input: string; out: string } & TrackingCliOptions & FeedbackCliOptions;
 

@@ -13,16 +13,16 @@ import { readFeatureVectors, type InputRow } from './input.ts';
 import { WindowModel, type WindowTrainOptions } from './model.ts';
 import { prepareWindowData, SCORE_BATCH, windowTrainingJob } from './job.ts';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
-import { labelledVectors } from '../../detectors/feedback/store.ts';
-import { ENTITY_WINDOW_DETECTOR } from '../../detectors/entity_window/detector.ts';
-import { ERROR_RATIO_DETECTOR } from '../../detectors/error_ratio/detector.ts';
+import { labelledVectors } from '../../findings/feedback/store.ts';
 
-/** Detectors whose findings carry the window's feature vector. */
-const WINDOW_DETECTORS = [ENTITY_WINDOW_DETECTOR, ERROR_RATIO_DETECTOR];
-
-/** Analysts' verdicts as rows: each false positive `weight` times as normal training data, true positives as labelled anomalies. */
-async function feedbackRows(configFile: string | undefined, weight: number): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
-  const labelled = await withElasticsearch(configFile, (es, config) => labelledVectors(es, config, { detectors: WINDOW_DETECTORS }));
+/**
+ * Analysts' verdicts as rows: each false positive `weight` times as normal training data, true positives as labelled
+ * anomalies. Only judged windows whose vector carries every feature the training data has are usable, whichever
+ * detector raised them (a client window of a brute-force finding has other features than an operation window).
+ */
+async function feedbackRows(configFile: string | undefined, weight: number, featureNames: readonly string[]): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
+  const judged = await withElasticsearch(configFile, (es, config) => labelledVectors(es, config));
+  const labelled = judged.filter((l) => featureNames.every((name) => l.vector.featureNames.includes(name)));
   const normal: InputRow[] = [];
   for (const l of labelled) if (l.verdict === 'false_positive') for (let k = 0; k < weight; k++) normal.push({ line: 0, vector: l.vector });
   const anomalous = labelled.filter((l) => l.verdict === 'true_positive').map((l): InputRow => ({ line: 0, vector: l.vector, label: 'anomalous' }));
@@ -137,7 +137,7 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
           task.title = `Read ${rows.length} vectors (${malformed.count} malformed skipped)${evalRows ? `, ${evalRows.length} evaluation vectors` : ''}`;
           if (options.feedback) {
             const weight = feedbackWeightOf(options);
-            const fb = await feedbackRows(options.config, weight);
+            const fb = await feedbackRows(options.config, weight, rows[0]!.vector.featureNames);
             rows.push(...fb.normal);
             // True positives only evaluate: into --eval when given, else as labelled anomalies of the input.
             if (evalRows) evalRows.push(...fb.anomalous);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,8 +30,13 @@ describe('feature vector files', () => {
   it('reads an Avro object container file of schemas/feature-vector.avsc', async () => {
     const file = path.join(dir, 'vectors.avro');
     await new Promise<void>((resolve, reject) => {
-      const encoder = avro.createFileEncoder(file, avro.Type.forSchema(schema));
-      encoder.on('error', reject).on('finish', resolve);
+      // Wait for the file itself to be closed, not for the encoder to finish: under load the encoder finished while
+      // the file stream still held the data, and the read found a file without its Avro header.
+      const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema));
+      const out = createWriteStream(file);
+      encoder.on('error', reject);
+      out.on('error', reject).on('close', resolve);
+      encoder.pipe(out);
       for (const v of vectors.slice(0, 50)) {
         encoder.write({ entity_id: v.entityId, entity_type: v.entityType, service: v.service, operation: v.operation ?? null, window_start: v.windowStartMs,
           window_end: v.windowEndMs, feature_names: v.featureNames, values: v.values, sample_count: v.sampleCount, exemplars: [] });

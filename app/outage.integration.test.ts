@@ -1,15 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
-import { loadConfig, type Config } from './config.ts';
-import { createElasticsearchClient } from './elasticsearch/client.ts';
-import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
-import { createKafkaAdapter } from './kafka/kafkajs.ts';
-import { createLogger } from './log.ts';
+import { loadConfig, type Config } from '../core/config.ts';
+import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
+import { DEAD_LETTER_HEADERS } from '../core/kafka/dead-letter.ts';
+import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
+import { createLogger } from '../core/log.ts';
 import { startPipeline } from './runtime.ts';
-import { encodeTraceRequest, sdkSpans } from './testing/otlp-spans.ts';
+import { encodeTraceRequest, sdkSpans } from '../core/testing/otlp-spans.ts';
 import { committedTotal, deleteFindingsIndex, isolatedConfig, waitFor } from './testing/pipeline.ts';
-import { TcpProxy } from './testing/tcp-proxy.ts';
+import { TcpProxy } from '../core/testing/tcp-proxy.ts';
 
 const log = createLogger({ level: 'error', pretty: false });
 const run = randomUUID().slice(0, 8);

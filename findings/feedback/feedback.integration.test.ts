@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkIndex, ensureRolloverAlias } from '../../core/elasticsearch/client.ts';
-import { deleteFindingsIndex } from '../../core/testing/pipeline.ts';
+import { deleteFindingsIndex } from '../../app/testing/pipeline.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { WindowModel } from '../../models/window/model.ts';
 import { generateWindowVectors } from '../../models/window/synthetic.ts';
@@ -25,7 +25,7 @@ import { pixieRowToRequestEvent, validatePixieRow } from '../../ingest/pixie/ind
 import { parseHttpRow } from '../../models/http/request.ts';
 import { HttpModel } from '../../models/http/model.ts';
 import { syntheticAttacks, syntheticRows } from '../../models/http/synthetic.ts';
-import { requestRowOf } from '../http_request/detector.ts';
+import { requestRowOf } from '../../detectors/http_request/detector.ts';
 
 const exec = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');

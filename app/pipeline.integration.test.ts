@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
-import { loadConfig } from './config.ts';
-import { createElasticsearchClient } from './elasticsearch/client.ts';
-import { createKafkaAdapter } from './kafka/kafkajs.ts';
-import { createLogger } from './log.ts';
+import { loadConfig } from '../core/config.ts';
+import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
+import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
+import { createLogger } from '../core/log.ts';
 import { startPipeline } from './runtime.ts';
-import { encodeTraceRequest, sdkSpans, type TestSpan } from './testing/otlp-spans.ts';
-import { DEAD_LETTER_HEADERS } from './kafka/dead-letter.ts';
+import { encodeTraceRequest, sdkSpans, type TestSpan } from '../core/testing/otlp-spans.ts';
+import { DEAD_LETTER_HEADERS } from '../core/kafka/dead-letter.ts';
 import { committedTotal, deleteFindingsIndex, isolatedConfig, waitFor } from './testing/pipeline.ts';
 
 const log = createLogger({ level: 'warn', pretty: false });

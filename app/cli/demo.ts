@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createLogger } from '../../core/log.ts';
 import { ensureStackUp, stackDown, stackStatus } from '../../deploy/local/stack.ts';
 import { runDemo } from '../../demo/run.ts';
+import { startPipeline } from '../runtime.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -30,6 +31,7 @@ export function registerDemoCommand(program: Command): void {
       let ok = false;
       try {
         const result = await runDemo(config, log, {
+          startPipeline,
           once: Boolean(opts.once), normalSeconds: opts.normalSeconds, failureSeconds: opts.failureSeconds,
           requestsPerSecond: opts.rps, otlpTracesUrl: `${opts.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, print, signal: controller.signal,
         });

@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
-import { loadConfig, type Config } from '../config.ts';
-import type { KafkaAdapter } from '../kafka/adapter.ts';
+import { loadConfig, type Config } from '../../core/config.ts';
+import type { KafkaAdapter } from '../../core/kafka/adapter.ts';
 
 /**
  * A configuration whose topics, consumer groups and findings alias belong to one test (`name` must be unique per

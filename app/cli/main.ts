@@ -5,9 +5,9 @@ import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
-import { registerFindingsCommands } from '../../detectors/feedback/cli.ts';
-import { ConfigError, PeregrineError } from '../errors.ts';
-import { logger } from '../log.ts';
+import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
+import { ConfigError, PeregrineError } from '../../core/errors.ts';
+import { logger } from '../../core/log.ts';
 
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')

@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import { Gauge } from 'prom-client';
-import { ConfigError, errorMessage, isRetryable } from '../core/errors.ts';
-import type { Logger } from '../core/log.ts';
-import type { MetricsRegistry } from '../core/metrics.ts';
-import { MlflowClient } from '../core/mlflow.ts';
-import { readManifest } from '../models/package/index.ts';
-import { downloadModelVersion, resolveModelDir, resolveModelVersion } from '../models/registry/artifacts.ts';
-import { isModelUri, parseModelUri } from '../models/registry/uri.ts';
+import { ConfigError, errorMessage, isRetryable } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { MetricsRegistry } from '../../core/metrics.ts';
+import { MlflowClient } from '../../core/mlflow.ts';
+import { readManifest } from '../package/index.ts';
+import { downloadModelVersion, resolveModelDir, resolveModelVersion } from './artifacts.ts';
+import { isModelUri, parseModelUri } from './uri.ts';
 
 /** A loaded model and what findings call it. */
 export interface LoadedModel<M> {

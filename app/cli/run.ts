@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createLogger } from '../../core/log.ts';
 import { startPipeline, DEFAULT_STAGES, STAGES } from '../runtime.ts';
 
 export function untilSignal(): Promise<NodeJS.Signals> {
