@@ -3,6 +3,8 @@
  * model, and how requests are parsed the way the request model sees them. Detectors import models only from here.
  */
 export { WindowModel } from './window/model.ts';
-export { HttpModel } from './http/model.ts';
-export { parseHttpRow, type HttpRequest } from './http/request.ts';
+export { HttpModel, type Calibration } from './http/model.ts';
+export { parseHttpRow, type HttpRequest, type HttpRow } from './http/request.ts';
+export { maskedRow, modelView } from './http/view.ts';
+export type { Contribution } from './http/profile.ts';
 export { followModel, type LoadedModel, type FollowModelOptions } from './registry/follow.ts';

@@ -5,9 +5,7 @@
  * calibrated risk (risk.ts). Pure apart from the model it is given; the model scores the whole batch in one call.
  */
 import type { RedactionConfig } from '../../core/redaction/redact.ts';
-import type { HttpModel } from '../../models/http/model.ts';
-import type { HttpRequest, HttpRow } from '../../models/http/request.ts';
-import { modelView } from '../../models/http/view.ts';
+import { modelView, type HttpModel, type HttpRequest, type HttpRow } from '../../models/index.ts';
 import { requestPartsOfRow } from '../signatures/parts.ts';
 import { scanRequest, type SignatureHit } from '../signatures/scan.ts';
 import { combineRisk, type CombineOptions, type RiskAssessment } from './risk.ts';

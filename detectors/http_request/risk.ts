@@ -11,8 +11,7 @@
  * contributions are the sources' shares of the evidence (summing to 1), the model's split over the request parts
  * that drove its score. Pure.
  */
-import type { Calibration } from '../../models/http/model.ts';
-import type { Contribution } from '../../models/http/profile.ts';
+import type { Calibration, Contribution } from '../../models/index.ts';
 import type { Confidence, SignatureHit } from '../signatures/scan.ts';
 
 export const SIGNATURE_EVIDENCE: Readonly<Record<Confidence, number>> = { high: 4, medium: 3 };

@@ -18,6 +18,22 @@ const finding: Finding = {
   request: { method: 'GET', target: '/api/products/7?q=1', headers: { host: 'shop' }, body: '', bodySize: 0 },
 };
 
+const requestFinding: Finding = {
+  detector: 'http_request', ruleName: 'Web attack', ruleDescription: 'desc', entityId: 'client:203.0.113.9', entityType: 'client',
+  service: 'shop', operation: 'GET /api/items/{id}', windowStartMs: 1_767_225_600_000, windowEndMs: 1_767_225_660_000,
+  riskScore: 96, severity: 99, message: '3 requests from 203.0.113.9 to GET /api/items/{id}: sql_injection', groupKey: 'GET /api/items/{id}',
+  explanation: [{ feature: 'signature:sql_injection:union_select', actual: 4, typical: 0, share: 0.8 }, { feature: 'model:value:q', actual: 9.2, typical: 0, share: 0.2 }],
+  exemplars: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', reason: 'worst_request' }],
+  threat: { tactic: { id: 'TA0001', name: 'Initial Access' }, technique: { id: 'T1190', name: 'Exploit Public-Facing Application' } },
+  urlPath: '/api/items/{id}', sourceIp: '203.0.113.9', httpMethod: 'GET', userAgent: 'sqlmap/1.8', requestCount: 3,
+  request: { method: 'GET', target: "/api/items/7?q=1%27+union+select+1--&token=abc", headers: { cookie: 'sid=s3cr3t' }, body: '' },
+  examples: [{
+    timeMs: 1_767_225_601_000, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', riskScore: 96, modelScore: 31.5,
+    request: { method: 'GET', target: "/api/items/7?q=1%27+union+select+1--&token=abc", headers: { cookie: 'sid=s3cr3t' }, body: '' },
+    signatures: [{ kind: 'sql_injection', construct: 'union_select', location: 'query', field: 'q', fragment: '%27+union+select+1--', start: 1, end: 21, decoded: "' union select 1--" }],
+  }],
+};
+
 /** Every leaf path of a document, arrays of objects walked into. */
 function leafPaths(value: unknown, prefix = ''): string[] {
   if (Array.isArray(value)) return value.length && typeof value[0] === 'object' ? value.flatMap((v) => leafPaths(v, prefix)) : [prefix];
@@ -58,10 +74,26 @@ describe('encodeEcsFinding', () => {
     expect(disabled).toEqual({ type: 'object', enabled: false });
   });
 
+  it('encodes a request finding with its masked examples, fragments and offsets (golden)', () => {
+    const requestDoc = encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' });
+    const golden = new URL('./testdata/request-finding.golden.json', import.meta.url);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, JSON.stringify(requestDoc, null, 2) + '\n');
+    expect(requestDoc).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+    expect(requestDoc).toMatchObject({ http: { request: { method: 'GET' } }, user_agent: { original: 'sqlmap/1.8' }, source: { ip: '203.0.113.9' }, peregrine: { signatures: ['sql_injection'], requests: 3 } });
+    const text = JSON.stringify(requestDoc);
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('token=abc');
+    const mapped = findingsMappedFields();
+    expect(leafPaths(requestDoc).filter((p) => !covered(mapped, p))).toEqual([]);
+  });
+
   it('derives the id from entity, detector and window only', () => {
     expect(findingId(finding)).toBe(findingId({ ...finding }));
     expect(findingId(finding)).not.toBe(findingId({ ...finding, windowStartMs: finding.windowStartMs + 10_000 }));
     expect(findingId(finding)).not.toBe(findingId({ ...finding, detector: 'other' }));
     expect(doc.event).toHaveProperty('id', findingId(finding));
+    // A request group's route is part of its id; findings without one keep the ids they always had.
+    expect(findingId({ ...finding, groupKey: 'GET /a' })).not.toBe(findingId({ ...finding, groupKey: 'GET /b' }));
+    expect(findingId({ ...finding, groupKey: undefined })).toBe(findingId(finding));
   });
 });

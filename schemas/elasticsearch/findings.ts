@@ -39,6 +39,8 @@ export function findingsIndexTemplate(alias: string) {
           trace: { properties: { id: keyword } },
           span: { properties: { id: keyword } },
           url: { properties: { path: keyword } },
+          http: { properties: { request: { properties: { method: keyword } } } },
+          user_agent: { properties: { original: keyword } },
           source: { properties: { ip: { type: 'ip' } } },
           threat: {
             properties: {
@@ -58,6 +60,10 @@ export function findingsIndexTemplate(alias: string) {
               // Kept for retraining from analyst feedback, not searched: not indexed.
               features: { type: 'object', enabled: false },
               request: { type: 'object', enabled: false },
+              // Request findings: how many requests the group holds, which signature kinds hit, and its worst requests.
+              requests: { type: 'long' },
+              signatures: keyword,
+              examples: { type: 'object', enabled: false },
             },
           },
         },
