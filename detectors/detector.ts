@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { KeyedStore } from '../core/state/keyed-store.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
+import type { LabelledRequestRow } from '../findings/feedback/store.ts';
 import type { Finding } from '../findings/finding.ts';
 
 /** What the detectors stage provides to every detector it creates: dependencies are passed in, never looked up. */
@@ -25,6 +26,8 @@ export interface DetectorSettings {
    * detector; values must be JSON-serialisable; the stage persists changes before it commits offsets.
    */
   store<T>(name: string, options?: { maxKeys?: number }): KeyedStore<T>;
+  /** Analysts' verdicts on this detector's request findings as labelled rows (retraining reads them); absent without Elasticsearch. */
+  feedback?: { labelledRequests(): Promise<LabelledRequestRow[]> };
 }
 
 /** Judges closed windows of one entity (feature vectors from `peregrine.features.v1`). */
@@ -51,12 +54,13 @@ interface FactoryBase<C> {
 
 export interface WindowDetectorFactory<C = unknown> extends FactoryBase<C> {
   readonly input: 'window';
-  create(config: C, settings: DetectorSettings): WindowDetector | Promise<WindowDetector>;
+  /** Undefined: the configuration turns it off (a model detector with no model named). */
+  create(config: C, settings: DetectorSettings): WindowDetector | undefined | Promise<WindowDetector | undefined>;
 }
 
 export interface RequestDetectorFactory<C = unknown> extends FactoryBase<C> {
   readonly input: 'request';
-  create(config: C, settings: DetectorSettings): RequestDetector | Promise<RequestDetector>;
+  create(config: C, settings: DetectorSettings): RequestDetector | undefined | Promise<RequestDetector | undefined>;
 }
 
 export type DetectorFactory<C = unknown> = WindowDetectorFactory<C> | RequestDetectorFactory<C>;

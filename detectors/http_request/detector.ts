@@ -7,51 +7,14 @@
  * the request that drove the score. Pure apart from the model it holds.
  */
 import { isIP } from 'node:net';
-import { arrayAttribute, type RequestEvent } from '../../core/events.ts';
+import type { RequestEvent } from '../../core/events.ts';
+import { THREAT_T1190 } from './groups.ts';
+import { HTTP_REQUEST_DETECTOR, requestRowOf, type HttpRequestRow } from './live.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { severityOf, type Finding } from '../../findings/finding.ts';
 import { parseHttpRow, type HttpModel, type HttpRequest, type LoadedModel } from '../../models/index.ts';
 
-export const HTTP_REQUEST_DETECTOR = 'http_request';
-
-const HEADER_PREFIX = 'http.request.header.';
-const THREAT: NonNullable<Finding['threat']> = {
-  tactic: { id: 'TA0001', name: 'Initial Access' },
-  technique: { id: 'T1190', name: 'Exploit Public-Facing Application' },
-};
-
-/** `http.request.header.*` attributes arrive flattened: an OTLP string array as JSON text. */
-function headerValue(value: string | number | boolean): string {
-  return arrayAttribute(value)?.map(String).join(', ') ?? String(value);
-}
-
-/** A server-side HTTP request event as an http_events row (what the request model trains on); undefined for anything else. */
-export function requestRowOf(event: RequestEvent): HttpRequestRow | undefined {
-  if (event.spanKind !== 'server' || event.protocol !== 'http' || !event.method || event.path === undefined) return undefined;
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(event.attributes)) {
-    if (key.startsWith(HEADER_PREFIX)) headers[key.slice(HEADER_PREFIX.length)] = headerValue(value);
-  }
-  if (event.userAgent !== undefined && headers['user-agent'] === undefined) headers['user-agent'] = event.userAgent;
-  return {
-    id: event.spanId,
-    req_method: event.method,
-    req_path: event.query !== undefined ? `${event.path}?${event.query}` : event.path,
-    req_body: event.requestBody ?? '',
-    req_headers: headers,
-    req_body_size: event.requestBytes,
-  };
-}
-
-/** The columns of an http_events row the request model reads (CSIC 2010's rows have the same). */
-export interface HttpRequestRow {
-  id: unknown;
-  req_method: string;
-  req_path: string;
-  req_body: string;
-  req_headers: Record<string, string>;
-  req_body_size?: number;
-}
+export { HTTP_REQUEST_DETECTOR, requestRowOf, type HttpRequestRow };
 
 /**
  * A server-side HTTP request event as the request model sees requests (the same parse as its training
@@ -129,7 +92,7 @@ export class HttpRequestDetector {
         explanation: top.map((c) => ({ feature: c.field ? `${c.component}:${c.field}` : c.component, actual: c.score, typical: 0, share: total > 0 ? c.score / total : 0 })),
         exemplars: event.traceId ? [{ traceId: event.traceId, spanId: event.spanId, reason: 'anomalous_request' }] : [],
         model: { name, version },
-        threat: THREAT,
+        threat: THREAT_T1190,
         urlPath: event.path,
         // ECS source.ip is an ip field: a host name there would get the finding refused.
         sourceIp: event.clientAddress !== undefined && isIP(event.clientAddress) !== 0 ? event.clientAddress : undefined,

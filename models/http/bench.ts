@@ -9,7 +9,8 @@ import { initTf, tfBackendName } from '../tf.ts';
 import { evaluationReport, type LabelledScore } from './evaluate.ts';
 import { readJsonLines } from './jsonl.ts';
 import { HttpModel } from './model.ts';
-import { parseHttpRow, type HttpRequest } from './request.ts';
+import type { HttpRequest } from './request.ts';
+import { modelView } from './view.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 export interface HttpBenchOptions {
@@ -44,7 +45,7 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const passes = options.passes ?? 5;
   await initTf();
   const train: HttpRequest[] = [];
-  for await (const l of readJsonLines(path.join(dataDir, 'train-normal.jsonl.gz'))) if ('value' in l) train.push(parseHttpRow(l.value));
+  for await (const l of readJsonLines(path.join(dataDir, 'train-normal.jsonl.gz'))) if ('value' in l) train.push(modelView(l.value));
   const devRows: Array<Record<string, unknown>> = [];
   for await (const l of readJsonLines(path.join(dataDir, 'dev.jsonl.gz'))) if ('value' in l) devRows.push(l.value as Record<string, unknown>);
 
@@ -54,7 +55,7 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const trainSeconds = (performance.now() - wall0) / 1000;
   const trainCpuSeconds = cpuSeconds(process.cpuUsage(cpu0));
 
-  const dev = devRows.map((r) => parseHttpRow(r));
+  const dev = devRows.map((r) => modelView(r));
   model.scoreBatch(dev.slice(0, batchSize)); // warm up
   let scored = 0;
   const cpu1 = process.cpuUsage();
@@ -72,7 +73,7 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const cpu2 = process.cpuUsage();
   for (let p = 0; p < passes; p++) {
     for (let i = 0; i < devRows.length; i += batchSize) {
-      model.scoreBatch(devRows.slice(i, i + batchSize).map((r) => parseHttpRow(r)));
+      model.scoreBatch(devRows.slice(i, i + batchSize).map((r) => modelView(r)));
       endToEnd += Math.min(batchSize, devRows.length - i);
     }
   }

@@ -9,7 +9,7 @@
 import { DecodeError } from '../../core/errors.ts';
 import { redactBody, redactHeaders, redactTarget, type RedactionConfig } from '../../core/redaction/redact.ts';
 import { routeTemplate } from '../../ingest/normalize/route.ts';
-import { parseHttpRow, type HttpRequest, type HttpRow } from './request.ts';
+import { parseHttpRow, validHttpRow, type HttpRequest, type HttpRow } from './request.ts';
 
 export interface ViewOptions {
   /** The route the instrumentation named (`http.route`); default: the template made from the path. */
@@ -33,9 +33,9 @@ export function maskedRow<R extends HttpRow>(row: R, options: ViewOptions = {}):
   };
 }
 
-/** The request the model scores or trains on: `parseHttpRow` of the masked, templated row. */
-export function modelView(row: HttpRow, options: ViewOptions = {}): HttpRequest {
-  return parseHttpRow(maskedRow(row, options));
+/** The request the model scores or trains on: `parseHttpRow` of the masked, templated row; DecodeError for unusable rows. */
+export function modelView(json: unknown, options: ViewOptions = {}): HttpRequest {
+  return parseHttpRow(maskedRow(validHttpRow(json), options));
 }
 
 /** Header pairs of a row; unusable headers raise the DecodeError `parseHttpRow` would. */

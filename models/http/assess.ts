@@ -5,9 +5,11 @@
  * calibrated risk (risk.ts). Pure apart from the model it is given; the model scores the whole batch in one call.
  */
 import type { RedactionConfig } from '../../core/redaction/redact.ts';
-import { modelView, type HttpModel, type HttpRequest, type HttpRow } from '../../models/index.ts';
-import { requestPartsOfRow } from '../signatures/parts.ts';
-import { scanRequest, type SignatureHit } from '../signatures/scan.ts';
+import type { HttpModel } from './model.ts';
+import type { HttpRequest, HttpRow } from './request.ts';
+import { requestPartsOfRow } from './signatures/parts.ts';
+import { scanRequest, type SignatureHit } from './signatures/scan.ts';
+import { modelView } from './view.ts';
 import { combineRisk, type CombineOptions, type RiskAssessment } from './risk.ts';
 
 export interface RequestInput {

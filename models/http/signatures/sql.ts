@@ -211,6 +211,12 @@ function terminates(tokens: Token[], i: number): boolean {
   return t === undefined || t.type === 'comment' || t.type === ';' || (t.type === 'str' && t.open === true && i === tokens.length - 1);
 }
 
+/** A comment that ends the value (at most a filler character or two after its marker, as in `-- -` or `--+`). */
+function cutsOff(t: Token): boolean {
+  const marker = t.text.startsWith('#') ? 1 : 2;
+  return t.text.slice(marker).replace(/\*\/$/, '').trim().length <= 2;
+}
+
 function isSelectAt(tokens: Token[], i: number): boolean {
   while (tokens[i]?.type === '(') i++;
   return tokens[i]?.type === 'kw' && tokens[i].text === 'select';
@@ -254,13 +260,15 @@ function continuation(tokens: Token[], strict: boolean, afterQuote = false): { c
   const t = tokens[i];
   if (!t) return undefined;
   const end = (j: number) => tokens[Math.min(j, tokens.length) - 1]?.end ?? t.end;
-  if (t.type === 'comment') return strict ? undefined : { construct: 'comment_terminator', end: t.start + Math.min(t.text.length, 2) };
+  // A comment cutting the query off right after the break (`admin'--`, `x'#`): the comment must be the value's end,
+  // not a dash in prose ("5'10\" -- Kim").
+  if (t.type === 'comment') return strict || !cutsOff(t) ? undefined : { construct: 'comment_terminator', end: t.start + Math.min(t.text.length, 2) };
   if (t.type === ';') {
     const next = tokens[i + 1];
     const stmt = statementAt(tokens, i + 1);
     if (stmt > 0) return { construct: 'stacked_query', end: end(stmt) };
     // `';--` ends the query where the attacker wants it.
-    if (!strict && (next === undefined || next.type === 'comment')) return i > 0 || next ? { construct: 'comment_terminator', end: end(i + 2) } : undefined;
+    if (!strict && (next === undefined || (next.type === 'comment' && cutsOff(next)))) return i > 0 || next ? { construct: 'comment_terminator', end: end(i + 2) } : undefined;
     if (next?.type === 'kw' && STATEMENT_STARTS.has(next.text) && !strict) return { construct: 'stacked_query', end: end(i + 2) };
     return undefined;
   }

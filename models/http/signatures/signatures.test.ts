@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sharedDataPath } from '../../core/testing/shared-data.ts';
-import { readJsonLines } from '../../models/http/jsonl.ts';
+import { sharedDataPath } from '../../../core/testing/shared-data.ts';
+import { readJsonLines } from '../jsonl.ts';
 import { decodeValue, rawRange } from './decode.ts';
 import { requestPartsOfRow } from './parts.ts';
 import { scanRequest, type SignatureHit, type SignatureKind } from './scan.ts';

@@ -2,8 +2,7 @@
  * One calibrated risk for a request from the request model's score and the signature hits. Each source gives its
  * evidence in the same unit — decades of rarity among normal requests, −log10 of the estimated share of normal
  * requests that would show as much: the model's from its calibration (the out-of-fold normal scores at FPR 3 %, 1 %,
- * 0.5 %, 0.1 %, interpolated log-linearly, and past the last point one decade per ln 10 of score, since the score is a
- * sum of surprisals in nats), a signature's from its confidence (a high-confidence construct was seen in none of
+ * 0.5 %, 0.1 %, interpolated log-linearly, and past the last point as steeply as over its last decade), a signature's from its confidence (a high-confidence construct was seen in none of
  * CSIC 2010's 36,000 normal requests nor the benign corpus, so 1 in 10⁴ is a cautious rate; medium 1 in 10³). Evidence
  * adds up across sources (different signature kinds add; several hits of one kind count once), and
  * risk = 20 × evidence, capped at 100: risk 60 is "as rare as 1 in 1,000 normal requests", 80 one in 10,000. A
@@ -11,8 +10,9 @@
  * contributions are the sources' shares of the evidence (summing to 1), the model's split over the request parts
  * that drove its score. Pure.
  */
-import type { Calibration, Contribution } from '../../models/index.ts';
-import type { Confidence, SignatureHit } from '../signatures/scan.ts';
+import type { Calibration } from './model.ts';
+import type { Contribution } from './profile.ts';
+import type { Confidence, SignatureHit } from './signatures/scan.ts';
 
 export const SIGNATURE_EVIDENCE: Readonly<Record<Confidence, number>> = { high: 4, medium: 3 };
 /** The model's evidence is extrapolated past its calibration only this far (1 in 100,000). */
@@ -53,8 +53,12 @@ export function modelEvidence(score: number, calibration: Calibration | undefine
     if (score > b.threshold || b.threshold === a.threshold) continue;
     return decades(a.fpr) + ((decades(b.fpr) - decades(a.fpr)) * (score - a.threshold)) / (b.threshold - a.threshold);
   }
+  // Past the last point, the tail goes on as steeply as it fell over its last decade (a sum of surprisals has a fatter
+  // tail than one surprisal), and never steeper than one decade per ln 10 nats.
   const last = points.at(-1)!;
-  return Math.min(MAX_MODEL_EVIDENCE, Math.max(decades(last.fpr), decades(last.fpr) + (score - last.threshold) / Math.LN10));
+  const decadeBefore = [...points].reverse().find((p) => p.fpr >= 10 * last.fpr && p.threshold < last.threshold);
+  const slope = decadeBefore ? Math.min(1 / Math.LN10, (decades(last.fpr) - decades(decadeBefore.fpr)) / (last.threshold - decadeBefore.threshold)) : 1 / Math.LN10;
+  return Math.min(MAX_MODEL_EVIDENCE, decades(last.fpr) + slope * (score - last.threshold));
 }
 
 /** The evidence at which a request alerts, for a share of normal requests allowed to alert. */
