@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
-import { loadConfig, type Config } from '../core/config.ts';
+import { loadAppConfig, type AppConfig } from './config.ts';
 import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import { DEAD_LETTER_HEADERS } from '../core/kafka/dead-letter.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
@@ -13,7 +13,7 @@ import { TcpProxy } from '../core/testing/tcp-proxy.ts';
 
 const log = createLogger({ level: 'error', pretty: false });
 const run = randomUUID().slice(0, 8);
-const es = createElasticsearchClient(loadConfig({ env: {} }).elasticsearch);
+const es = createElasticsearchClient(loadAppConfig({ env: {} }).elasticsearch);
 const aliases: string[] = [];
 
 afterAll(async () => {
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 /** Eight windows of GetProduct spans, windows 5 and 6 half failing: two findings. Written onto the config's spans topic. */
-async function produceScenario(config: Config): Promise<void> {
+async function produceScenario(config: AppConfig): Promise<void> {
   const t0 = Date.UTC(2026, 1, 1);
   const built = await sdkSpans(Array.from({ length: 8 * 20 }, (_, n) => {
     const w = Math.floor(n / 20);
@@ -42,7 +42,7 @@ async function count(alias: string): Promise<number> {
   return (await es.count({ index: alias })).count;
 }
 
-describe('an Elasticsearch outage delays findings, it does not drop or double them', () => {
+describe('an Elasticsearch outage delays indexing, it does not stall the feed, drop or double findings', () => {
   it('retries while the cluster is unreachable and indexes each finding once when it is back', async () => {
     const proxy = new TcpProxy({ host: '127.0.0.1', port: 9200 });
     await proxy.up();
@@ -55,9 +55,14 @@ describe('an Elasticsearch outage delays findings, it does not drop or double th
     await proxy.down();
     await produceScenario(config);
 
-    // The detectors stage meets the outage and keeps retrying.
+    // The findings stage meets the outage and keeps retrying...
     const metricsUrl = `http://127.0.0.1:${pipeline.metricsPort}/metrics`;
-    await waitFor('sink retries', async () => (/peregrine_errors_total\{stage="detectors",kind="sink"\} [1-9]/.test(await (await fetch(metricsUrl)).text()) ? true : undefined), 60_000);
+    await waitFor('sink retries', async () => (/peregrine_errors_total\{stage="findings",kind="sink"\} [1-9]/.test(await (await fetch(metricsUrl)).text()) ? true : undefined), 60_000);
+    // ...while detection and the alert feed go on: both findings are on the feed before Elasticsearch is back.
+    const kafka = createKafkaAdapter(config.kafka, log);
+    const feed = await kafka.readToEnd(config.topics.findings, [0, 1, 2]);
+    await kafka.close();
+    expect(feed).toHaveLength(2);
 
     await proxy.up();
     const n = await waitFor('two findings', async () => { const c = await count(alias).catch(() => 0); return c >= 2 ? c : undefined; }, 60_000);
@@ -86,12 +91,12 @@ describe('an Elasticsearch outage delays findings, it does not drop or double th
     await consumer.stop();
     expect(dead).toHaveLength(2);
     expect(dead.every((d) => /^elasticsearch: .*rejected/.test(d.reason ?? '') && /^[0-9a-f]{40}$/.test(d.id ?? ''))).toBe(true);
-    // The detectors stage committed past them: its group has no lag left on the features topic.
-    const featuresCommitted = () => committedTotal(kafka, config.detectors.groupId, config.topics.features);
-    await waitFor('the detectors commit', async () => ((await featuresCommitted()) >= 8 ? true : undefined), 20_000);
-    expect(await featuresCommitted()).toBe(8);
+    // The findings stage committed past them: its group has no lag left on the alert feed.
+    const feedCommitted = () => committedTotal(kafka, config.findings.groupId, config.topics.findings);
+    await waitFor('the indexer commit', async () => ((await feedCommitted()) >= 2 ? true : undefined), 20_000);
+    expect(await feedCommitted()).toBe(2);
     const metrics = await (await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="detectors",reason="rejected_by_elasticsearch"\} 2/);
+    expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="findings",reason="rejected_by_elasticsearch"\} 2/);
     await pipeline.stop();
     await kafka.close();
   });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
-import { loadConfig } from '../core/config.ts';
+import { loadAppConfig } from './config.ts';
 import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import { createLogger } from '../core/log.ts';
@@ -12,7 +12,7 @@ import { committedTotal, deleteFindingsIndex, isolatedConfig, waitFor } from './
 
 const log = createLogger({ level: 'warn', pretty: false });
 const run = randomUUID().slice(0, 8);
-const es = createElasticsearchClient(loadConfig({ env: {} }).elasticsearch);
+const es = createElasticsearchClient(loadAppConfig({ env: {} }).elasticsearch);
 const config = (groups: string) => isolatedConfig(`pipeline-${run}`, { groups });
 afterAll(async () => {
   await deleteFindingsIndex(es, config('a').elasticsearch.findingsAlias);

@@ -1,25 +1,26 @@
+/**
+ * The one place where real clients are built and stages wired. Kafka is checked before any stage starts, so an
+ * unreachable broker stops start-up with a message naming it; each stage checks its own peers (Elasticsearch) before
+ * it opens anything.
+ */
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { Config } from '../core/config.ts';
-import { checkElasticsearch, createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import type { Logger } from '../core/log.ts';
 import { MetricsRegistry } from '../core/metrics.ts';
-import type { RunningStage, StageContext } from '../core/stage.ts';
-import { startFeaturesStage, FEATURES_STAGE, type FeaturesStageOptions } from '../features/stage.ts';
-import { startDetectorsStage, DETECTORS_STAGE, type DetectorsStageOptions } from '../detectors/stage.ts';
-import { decodeSpansRecord } from '../ingest/otlp/record.ts';
-import { startIngestStage, INGEST_STAGE } from '../ingest/receiver/stage.ts';
+import type { RunningStage, StageFactory } from '../core/stage.ts';
+import type { DetectorsHooks } from '../detectors/stage.ts';
+import type { FeaturesHooks } from '../features/stage.ts';
+import type { FindingsHooks } from '../findings/stage.ts';
+import { STAGES } from './components.ts';
+import type { AppConfig } from './config.ts';
 
-export const STAGES = [INGEST_STAGE, FEATURES_STAGE, DETECTORS_STAGE] as const;
-/** What `peregrine run` starts without stage names. `ingest` binds 4317/4318, which the stack's collector holds by default. */
-export const DEFAULT_STAGES: readonly StageName[] = [FEATURES_STAGE, DETECTORS_STAGE];
-export type StageName = (typeof STAGES)[number];
+export const STAGE_IDS = STAGES.map((s) => s.id);
+/** What `peregrine run` starts without stage names. */
+export const DEFAULT_STAGES = STAGES.filter((s) => s.runByDefault).map((s) => s.id);
 
-export interface PipelineHooks {
-  onEmit?: FeaturesStageOptions['onEmit'];
-  onFinding?: DetectorsStageOptions['onFinding'];
-}
+/** Every stage's callbacks (tests and the demo watch what the pipeline emits, finds and indexes). */
+export type PipelineHooks = FeaturesHooks & DetectorsHooks & FindingsHooks;
 
 export interface Pipeline {
   stages: RunningStage[];
@@ -27,36 +28,42 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-/**
- * The one place where real clients are built and stages wired. Peers are checked before any stage starts, so an
- * unreachable broker or cluster stops start-up with a message naming it.
- */
-export async function startPipeline(config: Config, log: Logger, options: { stages?: string[]; clock?: Clock; hooks?: PipelineHooks } = {}): Promise<Pipeline> {
-  const names = options.stages?.length ? options.stages : [...DEFAULT_STAGES];
-  const unknown = names.filter((n) => !(STAGES as readonly string[]).includes(n));
-  if (unknown.length) throw new ConfigError(`unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`, 'stages');
+/** The stage factory a name means, following deprecated names (with a warning). */
+export function resolveStages(names: readonly string[], log: Logger): Array<(typeof STAGES)[number]> {
+  return names.map((name) => {
+    const stage = STAGES.find((s) => s.id === name) ?? STAGES.find((s) => (s as StageFactory).deprecatedIds?.includes(name));
+    if (!stage) throw new ConfigError(`unknown stage ${name} (stages: ${STAGE_IDS.join(', ')})`, 'stages');
+    if (stage.id !== name) log.warn({ stage: name, use: stage.id }, `stage name ${name} is deprecated and will be removed in the next release: use ${stage.id}`);
+    return stage;
+  });
+}
+
+export async function startPipeline(config: AppConfig, log: Logger, options: { stages?: string[]; clock?: Clock; hooks?: PipelineHooks } = {}): Promise<Pipeline> {
+  const selected = resolveStages(options.stages?.length ? options.stages : DEFAULT_STAGES, log);
+  // In the component list's order, whatever order they were named in.
+  const factories = STAGES.filter((s) => selected.includes(s));
   const metrics = new MetricsRegistry();
   const controller = new AbortController();
   const kafka = createKafkaAdapter(config.kafka, log);
   await kafka.checkReachable();
-  const elasticsearch = names.includes(DETECTORS_STAGE) ? createElasticsearchClient(config.elasticsearch) : undefined;
-  if (elasticsearch) await checkElasticsearch(elasticsearch, config.elasticsearch.url);
-  const ctx: StageContext = { config, kafka, metrics, log, clock: options.clock ?? systemClock, signal: controller.signal };
   const served = await metrics.serve(config.metrics);
   const scheme = config.metrics.tls ? 'https' : 'http';
   log.info({ url: `${scheme}://${config.metrics.host}:${served.port}/metrics`, auth: Boolean(config.metrics.authToken) }, 'metrics and /healthz served');
   const stages: RunningStage[] = [];
   const stop = async () => {
     controller.abort();
-    for (const s of stages.reverse()) await s.stop().catch((e) => log.error({ err: (e as Error).message, stage: s.name }, 'stop failed'));
+    for (const s of [...stages].reverse()) await s.stop().catch((e) => log.error({ err: (e as Error).message, stage: s.name }, 'stop failed'));
     await kafka.close();
-    await elasticsearch?.close();
     await new Promise((resolve) => served.server.close(resolve));
   };
   try {
-    if (names.includes(INGEST_STAGE)) stages.push(await startIngestStage(ctx));
-    if (names.includes(FEATURES_STAGE)) stages.push(await startFeaturesStage(ctx, { decode: decodeSpansRecord, onEmit: options.hooks?.onEmit }));
-    if (elasticsearch) stages.push(await startDetectorsStage(ctx, { elasticsearch, onFinding: options.hooks?.onFinding }));
+    for (const factory of factories) {
+      const stage = await (factory as StageFactory<unknown, PipelineHooks>).create({
+        config: config[factory.id], platform: config, kafka, metrics, log, clock: options.clock ?? systemClock, signal: controller.signal,
+      }, options.hooks);
+      stages.push(stage);
+      metrics.addHealthCheck(stage.name, () => stage.healthy());
+    }
   } catch (e) {
     await stop();
     throw e;

@@ -4,7 +4,7 @@
  * series detector (>= 1,000,000 points/s, models/series/bench.ts). A family whose bench module is missing or fails is
  * reported under `missing`. The last line of stdout is one JSON object with every figure.
  */
-import { benchWindowModel } from '../models/window/bench.ts';
+import { benchWindowModel } from './models/window.ts';
 
 const figures: Record<string, unknown> = {};
 const missing: Record<string, string> = {};

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExportTraceServiceRequest } from '../ingest/otlp/reference.ts';
 import { sdkTraceRequest } from '../ingest/otlp/sdk-fixtures.ts';
-import { startTestReceiver } from '../ingest/receiver/testing.ts';
+import { startTestReceiver } from '../ingest/receiver/testing/test-receiver.ts';
 import { parseExportRequest, splitRequest } from '../ingest/receiver/split.ts';
 import { decodeTraceRequest } from '../ingest/otlp/index.ts';
 

@@ -24,7 +24,7 @@ describe('processRecords', () => {
       [DEAD_LETTER_HEADERS.topic]: 't', [DEAD_LETTER_HEADERS.partition]: '2', [DEAD_LETTER_HEADERS.offset]: '2',
       [DEAD_LETTER_HEADERS.reason]: 'parse: not a number: x', [DEAD_LETTER_HEADERS.stage]: 'test',
     });
-    expect(deadLetters[0]!.value.toString()).toBe('x');
+    expect(String(deadLetters[0]!.value)).toBe('x');
   });
 
   it('lets a programming error through instead of hiding it in the dead letters', () => {

@@ -58,6 +58,16 @@ export class MetricsRegistry {
     });
   }
 
+  /** The counter called `name`, made on first use (several components may count into it). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return (this.registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** The gauge called `name`, made on first use. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return (this.registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
   /** A stage reports its health here; /healthz is 200 only while every check passes. */
   addHealthCheck(name: string, check: () => boolean): void {
     this.health.set(name, check);

@@ -1,21 +1,26 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { Config } from '../core/config.ts';
+import type { PlatformConfig } from '../core/config.ts';
 import { createElasticsearchClient } from '../core/elasticsearch/client.ts';
 import type { Logger } from '../core/log.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
-import type { Finding } from '../findings/finding.ts';
+import type { EncodedFinding } from '../findings/sinks/findings.ts';
 import { ERROR_RATIO_DETECTOR } from '../detectors/error_ratio/detector.ts';
 import { fetchJaegerTrace, isErrorSpan, tag, type JaegerSpan } from './jaeger.ts';
 import { CATALOG_SERVICE, GET_PRODUCT, PRODUCTS, startShop, type Shop } from './shop.ts';
 
 /** Starts the features and detectors stages (app/runtime.ts passes itself in: the demo sits below the wiring). */
-export type StartPipeline = (config: Config, log: Logger, options: { hooks: {
+export type StartPipeline<C extends DemoConfig> = (config: C, log: Logger, options: { hooks: {
   onEmit?(vectors: FeatureVector[]): void;
-  onFinding?(finding: Finding, doc: Record<string, unknown>): void;
+  onIndexed?(finding: EncodedFinding): void;
 } }) => Promise<{ stop(): Promise<void> }>;
 
-export interface DemoOptions {
-  startPipeline: StartPipeline;
+/** What the demo reads of the configuration. */
+export type DemoConfig = PlatformConfig;
+
+export interface DemoOptions<C extends DemoConfig> {
+  startPipeline: StartPipeline<C>;
+  /** Windows the error-ratio baseline learns before it judges (`detectors.error_ratio.warmupWindows`). */
+  warmupWindows: number;
   once: boolean;
   normalSeconds: number;
   failureSeconds: number;
@@ -59,7 +64,7 @@ async function traffic(shop: Shop, seconds: number, rps: number, signal: AbortSi
 
 interface FindingHit { _id: string; _source: { trace?: { id?: string }; event?: { url?: string } } }
 
-async function findExpected(es: Client, config: Config, sinceMs: number): Promise<FindingHit | undefined> {
+async function findExpected(es: Client, config: PlatformConfig, sinceMs: number): Promise<FindingHit | undefined> {
   const result = await es.search<FindingHit['_source']>({
     index: config.elasticsearch.findingsAlias,
     size: 1,
@@ -80,7 +85,7 @@ async function findExpected(es: Client, config: Config, sinceMs: number): Promis
  * The walking skeleton end to end: shop → OTLP → the stack's front end (Peregrine's receiver) → otlp_spans → features → detectors → a finding in
  * Elasticsearch whose example trace Jaeger returns with the failing GetProduct span.
  */
-export async function runDemo(config: Config, log: Logger, options: DemoOptions): Promise<DemoResult> {
+export async function runDemo<C extends DemoConfig>(config: C, log: Logger, options: DemoOptions<C>): Promise<DemoResult> {
   const { print, signal } = options;
   let findings = 0;
   // The catalog's GetProduct windows closed since this round's normal traffic began: its baseline is trusted after
@@ -94,10 +99,11 @@ export async function runDemo(config: Config, log: Logger, options: DemoOptions)
           if (v.service === CATALOG_SERVICE && v.operation === GET_PRODUCT && v.windowEndMs > normalSince) warmWindows.add(v.windowStartMs);
         }
       },
-      onFinding: (f, doc) => {
+      onIndexed: ({ doc }) => {
         findings++;
-        const event = doc.event as { url?: string };
-        print(`FINDING risk=${f.riskScore} ${f.ruleName}: ${f.message}\n        trace: ${event.url ?? '(no exemplar)'}`);
+        const event = doc.event as { url?: string; risk_score?: number };
+        const rule = doc.rule as { name?: string };
+        print(`FINDING risk=${event.risk_score} ${rule.name}: ${String(doc.message)}\n        trace: ${event.url ?? '(no exemplar)'}`);
       },
     },
   });
@@ -110,7 +116,7 @@ export async function runDemo(config: Config, log: Logger, options: DemoOptions)
       warmWindows.clear();
       normalSince = Date.now();
       await traffic(shop, options.normalSeconds, options.requestsPerSecond, signal);
-      const warmupWindows = config.detectors.errorRatio.warmupWindows;
+      const warmupWindows = options.warmupWindows;
       const warmDeadline = Date.now() + 120_000;
       while (options.once && !signal.aborted && warmWindows.size < warmupWindows && Date.now() < warmDeadline) {
         print(`baseline warming up: ${warmWindows.size} of ${warmupWindows} ${GET_PRODUCT} windows closed; normal traffic goes on`);

@@ -23,7 +23,9 @@ export interface DetectorSettings {
   configKey: string;
   /**
    * A per-key store that survives restarts and rebalances (baselines, learned history). `name` is unique within the
-   * detector; values must be JSON-serialisable; the stage persists changes before it commits offsets.
+   * detector; values must be JSON-serialisable; the stage persists changes before it commits offsets, so after a crash
+   * the last windows may be scored again on restored state: keep what you learn idempotent per window (remember the
+   * last window end you learned from, as error_ratio does).
    */
   store<T>(name: string, options?: { maxKeys?: number }): KeyedStore<T>;
   /** Analysts' verdicts on this detector's request findings as labelled rows (retraining reads them); absent without Elasticsearch. */
@@ -34,12 +36,15 @@ export interface DetectorSettings {
 export interface WindowDetector {
   /** Pure apart from its state: no I/O, no clock (time is the window's). Undefined when nothing is wrong. */
   score(v: FeatureVector): Finding | undefined;
+  /** Reported on /healthz with the stage (a model detector whose model cannot be used says so here). */
+  healthy?(): boolean;
   stop?(): void;
 }
 
 /** Judges server requests (request events decoded from `otlp_spans`), a batch at a time. */
 export interface RequestDetector {
   score(events: RequestEvent[]): Finding[];
+  healthy?(): boolean;
   stop?(): void;
 }
 

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../core/config.ts';
+import type { LoadConfig } from '../core/config.ts';
 import { createKafkaAdapter } from '../core/kafka/kafkajs.ts';
 import { createLogger } from '../core/log.ts';
+import { ensureTopics } from '../core/topics.ts';
 import { readPixieRowsFile } from './pixie/file.ts';
 import { pixieRowsToTraceRequest } from './pixie/index.ts';
 
 /** `peregrine import pixie FILE`: Pixie http_events rows → OTLP spans on otlp_spans, as Pixie's OpenTelemetry export makes them. */
-export function registerImportCommands(program: Command): void {
+export function registerImportCommands(program: Command, loadConfig: LoadConfig): void {
   const importer = program.command('import').description('import telemetry from other tools');
   importer
     .command('pixie')
@@ -21,7 +22,7 @@ export function registerImportCommands(program: Command): void {
       const rows = await readPixieRowsFile(file);
       const kafka = createKafkaAdapter(config.kafka, log);
       await kafka.checkReachable();
-      await kafka.ensureTopics([{ topic: config.topics.spans, partitions: config.topics.partitions }]);
+      await ensureTopics(kafka, config.topics, ['spans']);
       const producer = await kafka.producer();
       const startedAt = Date.now();
       try {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from '../core/mlflow.ts';
 import { ensureStackUp, STACK_URLS } from '../deploy/local/stack.ts';
-import { generateWindowVectors } from '../models/window/synthetic.ts';
+import { generateWindowVectors } from '../models/window/synthetic.fixture.ts';
 import { removeModelAndExperiment } from '../models/registry/testing.ts';
 
 const run = promisify(execFile);

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
+import { loadAppConfig } from '../config.ts';
 import { createLogger } from '../../core/log.ts';
 import { ensureStackUp, stackDown, stackStatus } from '../../deploy/local/stack.ts';
 import { runDemo } from '../../demo/run.ts';
 import { startPipeline } from '../runtime.ts';
+import type { ErrorRatioConfig } from '../../detectors/error_ratio/index.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -16,7 +17,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--rps <n>', 'shopper requests per second', (v) => Number(v), 30)
     .option('--otlp-endpoint <url>', 'OTLP/HTTP endpoint the shop exports to', 'http://127.0.0.1:4318')
     .action(async (opts: { config?: string; once?: boolean; normalSeconds: number; failureSeconds: number; rps: number; otlpEndpoint: string }) => {
-      const config = loadConfig({ file: opts.config });
+      const config = loadAppConfig({ file: opts.config });
       const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
       const print = (line: string) => process.stdout.write(`${line}\n`);
       const controller = new AbortController();
@@ -31,7 +32,7 @@ export function registerDemoCommand(program: Command): void {
       let ok = false;
       try {
         const result = await runDemo(config, log, {
-          startPipeline,
+          startPipeline, warmupWindows: (config.detectors.error_ratio as ErrorRatioConfig).warmupWindows,
           once: Boolean(opts.once), normalSeconds: opts.normalSeconds, failureSeconds: opts.failureSeconds,
           requestsPerSecond: opts.rps, otlpTracesUrl: `${opts.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`, print, signal: controller.signal,
         });

@@ -8,6 +8,7 @@ import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
+import { loadAppConfig } from '../config.ts';
 
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')
@@ -16,14 +17,15 @@ const program = new Command('peregrine')
   // Subcommands own their options (`models show NAME --version N` is not the root's --version).
   .enablePositionalOptions();
 
-// The component list is explicit: each area registers its own subcommands.
+// The command list is explicit: each area registers its own subcommands; those that read the configuration get the
+// application's loader (its schema is the component list's).
 registerStackCommands(program);
 registerRunCommand(program);
 registerDemoCommand(program);
-registerModelCommands(program);
+registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
-registerImportCommands(program);
-registerFindingsCommands(program);
+registerImportCommands(program, loadAppConfig);
+registerFindingsCommands(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);

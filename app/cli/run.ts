@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
+import { loadAppConfig } from '../config.ts';
 import { createLogger } from '../../core/log.ts';
-import { startPipeline, DEFAULT_STAGES, STAGES } from '../runtime.ts';
+import { startPipeline, DEFAULT_STAGES, STAGE_IDS } from '../runtime.ts';
 
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -14,11 +14,11 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description(`run pipeline stages (default: ${DEFAULT_STAGES.join(', ')}; ingest serves OTLP on 4317/4318, as the stack already does unless started with --frontend none)`)
-    .argument('[stages...]', `stages to run (${STAGES.join(', ')})`)
+    .description(`run pipeline stages (default: ${DEFAULT_STAGES.join(', ')}; receiver serves OTLP on 4317/4318, as the stack already does unless started with --frontend none)`)
+    .argument('[stages...]', `stages to run (${STAGE_IDS.join(', ')})`)
     .option('-c, --config <file>', 'YAML configuration file (environment variables PEREGRINE__SECTION__KEY override it)')
     .action(async (stages: string[], opts: { config?: string }) => {
-      const config = loadConfig({ file: opts.config });
+      const config = loadAppConfig({ file: opts.config });
       const log = createLogger({ level: config.log.level });
       const pipeline = await startPipeline(config, log, { stages });
       const signal = await untilSignal();

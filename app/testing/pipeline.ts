@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import { loadConfig, type Config } from '../../core/config.ts';
+import { loadAppConfig, type AppConfig } from '../config.ts';
 import type { KafkaAdapter } from '../../core/kafka/adapter.ts';
 
 /**
@@ -7,15 +7,16 @@ import type { KafkaAdapter } from '../../core/kafka/adapter.ts';
  * run), with short lateness and idle flush so windows close quickly. Groups take `groups` as a suffix: a new suffix
  * reads the same topics from the start again.
  */
-export function isolatedConfig(name: string, options: { groups?: string; overrides?: Record<string, unknown> } = {}): Config {
+export function isolatedConfig(name: string, options: { groups?: string; overrides?: Record<string, unknown> } = {}): AppConfig {
   const groups = options.groups ?? 'a';
-  return loadConfig({
+  return loadAppConfig({
     env: {},
     overrides: {
       'topics.spans': `test-${name}-spans`, 'topics.features': `test-${name}-features`, 'topics.findings': `test-${name}-findings`,
-      'topics.deadLetter': `test-${name}-dlq`, 'topics.partitions': 3,
+      'topics.deadLetter': `test-${name}-dlq`, 'topics.detectorsState': `test-${name}-detectors-state`, 'topics.partitions': 3,
       'features.groupId': `test-${name}-features-${groups}`, 'features.idleFlushMs': 1500, 'features.allowedLatenessMs': 1000,
-      'detectors.groupId': `test-${name}-detectors-${groups}`,
+      'detectors.groupId': `test-${name}-detectors-${groups}`, 'detectors.requestsGroupId': `test-${name}-requests-${groups}`,
+      'findings.groupId': `test-${name}-findings-${groups}`,
       'elasticsearch.findingsAlias': `test-${name}-findings`, 'metrics.port': 0,
       ...options.overrides,
     },

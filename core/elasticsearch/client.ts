@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
-import { loadConfig, type ElasticsearchConfig } from '../config.ts';
+import type { ElasticsearchConfig } from '../config.ts';
 import { PartlyRejectedError, PeregrineError, UnavailableError } from '../errors.ts';
 
 export function createElasticsearchClient(config: ElasticsearchConfig): Client {
@@ -15,9 +15,8 @@ export function createElasticsearchClient(config: ElasticsearchConfig): Client {
   });
 }
 
-/** For one-shot commands: loads the configuration (`-c FILE` and the environment), runs `use` with a client, closes it. */
-export async function withElasticsearch<T>(configFile: string | undefined, use: (es: Client, config: ElasticsearchConfig) => Promise<T>): Promise<T> {
-  const { elasticsearch } = loadConfig({ file: configFile });
+/** For one-shot commands: runs `use` with a client of the configured cluster, then closes it. */
+export async function withElasticsearch<T>(elasticsearch: ElasticsearchConfig, use: (es: Client, config: ElasticsearchConfig) => Promise<T>): Promise<T> {
   const es = createElasticsearchClient(elasticsearch);
   try {
     return await use(es, elasticsearch);

@@ -8,7 +8,8 @@ export interface KafkaHeaders {
 
 export interface OutgoingMessage {
   key?: string | Buffer;
-  value: Buffer | Uint8Array;
+  /** `null`: a tombstone (deletes the key of a compacted topic). */
+  value: Buffer | Uint8Array | null;
   headers?: KafkaHeaders;
   partition?: number;
   timestampMs?: number;
@@ -76,6 +77,11 @@ export interface KafkaAdapter {
   consume(options: ConsumeOptions): Promise<Consumer>;
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
+  /**
+   * Every record of the given partitions from the beginning to their end as of the call, outside any consumer group
+   * (restoring a changelog). A tombstone comes back with an empty value.
+   */
+  readToEnd(topic: string, partitions: readonly number[]): Promise<IncomingRecord[]>;
   /** Throws UnavailableError naming the brokers if they do not answer. */
   checkReachable(): Promise<void>;
   close(): Promise<void>;

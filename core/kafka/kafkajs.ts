@@ -3,7 +3,7 @@ import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Prod
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { CommittedOffset, ConsumeOptions, Consumer, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
+import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
 import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -93,6 +93,50 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
     committedOffsets,
 
+    async readToEnd(topic: string, partitions: readonly number[]): Promise<IncomingRecord[]> {
+      const a = await getAdmin();
+      const ends = new Map<number, bigint>();
+      for (const p of await a.fetchTopicOffsets(topic)) {
+        if (partitions.includes(p.partition) && BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+      }
+      if (ends.size === 0) return [];
+      // kafkajs reads only through a consumer group: a throwaway one, deleted afterwards.
+      const groupId = `${config.clientId}-restore-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+      const c = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+      const out: IncomingRecord[] = [];
+      try {
+        await c.connect();
+        await c.subscribe({ topic, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const remaining = new Set(ends.keys());
+          c.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const end = ends.get(batch.partition);
+              if (end === undefined) return;
+              for (const m of batch.messages) {
+                if (BigInt(m.offset) >= end) break;
+                out.push({
+                  topic, partition: batch.partition, offset: m.offset, key: m.key ?? undefined, value: m.value ?? Buffer.alloc(0),
+                  headers: (m.headers ?? {}) as KafkaHeaders, timestampMs: Number(m.timestamp),
+                });
+              }
+              const last = batch.messages.at(-1);
+              if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
+              if (remaining.size === 0) resolve();
+            },
+          }).catch(reject);
+        });
+      } catch (e) {
+        throw new UnavailableError('kafka', `reading ${topic} back failed: ${(e as Error).message}`, { cause: e });
+      } finally {
+        await c.disconnect().catch(() => undefined);
+        await a.deleteGroups([groupId]).catch(() => undefined);
+      }
+      // Compacted topics may skip offsets; order by partition and offset so later changes win.
+      return out.sort((x, y) => x.partition - y.partition || (BigInt(x.offset) < BigInt(y.offset) ? -1 : 1));
+    },
+
     async producer(): Promise<Producer> {
       const p: KjsProducer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
       try {
@@ -110,7 +154,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
               compression: CompressionTypes.None,
               messages: messages.map((m) => ({
                 key: m.key ?? null,
-                value: Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+                value: m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
                 headers: m.headers as Record<string, string | Buffer>,
                 partition: m.partition,
                 timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),

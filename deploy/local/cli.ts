@@ -29,7 +29,7 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('install what is missing and start what is not healthy (idempotent)')
     .option('--only <services>', `comma-separated subset (their dependencies come along): ${SERVICE_NAMES.join(',')}`, serviceList)
-    .addOption(new Option('--frontend <frontend>', 'who serves OTLP on 4317/4318: Peregrine\'s receiver, the stock collector (Jaeger\'s collector role), or none (run `peregrine run ingest` yourself)').choices(FRONTENDS).default(DEFAULT_FRONTEND))
+    .addOption(new Option('--frontend <frontend>', 'who serves OTLP on 4317/4318: Peregrine\'s receiver, the stock collector (Jaeger\'s collector role), or none (run `peregrine run receiver` yourself)').choices(FRONTENDS).default(DEFAULT_FRONTEND))
     .option('--timeout-s <seconds>', 'per service: how long to wait for it to turn healthy', positiveInt, 180)
     .action(async (options: { only?: ServiceName[]; frontend: Frontend; timeoutS: number }) => {
       const status = await ensureStackUp({ only: options.only, frontend: options.frontend, timeoutS: options.timeoutS });

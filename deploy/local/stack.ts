@@ -40,7 +40,7 @@ export const STACK_URLS = {
 /**
  * Who serves OTLP on 4317/4318: Peregrine's receiver (the default), the stock collector (the Jaeger binary in the
  * collector role, config in deploy/local/jaeger/collector.yaml like deploy/collector/otelcol.yaml), or nobody (you run
- * `peregrine run ingest` yourself, with your own configuration).
+ * `peregrine run receiver` yourself, with your own configuration).
  */
 export const FRONTENDS = ['peregrine', 'collector', 'none'] as const;
 export type Frontend = (typeof FRONTENDS)[number];

@@ -1,6 +1,6 @@
 /**
  * The detectors stage scoring with the registered champion: a window model trained and registered in the stack's
- * MLflow, `detectors.entityWindow.model: models:/NAME@champion`, feature vectors on Kafka → findings from the model
+ * MLflow, `detectors.entity_window.model: models:/NAME@champion`, feature vectors on Kafka → findings from the model
  * in Elasticsearch (explained, naming the model version); a newly promoted version is picked up while running; a
  * reference to a missing alias stops start-up naming the key.
  */
@@ -19,7 +19,7 @@ import { trackTrainingRun } from '../../models/registry/track.ts';
 import { removeModelAndExperiment } from '../../models/registry/testing.ts';
 import type { InputRow } from '../../models/window/input.ts';
 import { prepareWindowData, windowTrainingJob } from '../../models/window/job.ts';
-import { generateWindowVectors } from '../../models/window/synthetic.ts';
+import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 import { encodeFeatureVector, FEATURE_SCHEMA_FINGERPRINT, FINGERPRINT_HEADER } from '../../schemas/feature-vector.ts';
 import { ENTITY_WINDOW_DETECTOR } from './detector.ts';
 
@@ -63,12 +63,12 @@ describe('detectors stage with the champion entity-window model', () => {
 
   it('indexes the model\'s findings for planted anomalies, and follows the champion alias', async () => {
     const config = isolatedConfig(`window-${run}`, {
-      overrides: { 'detectors.entityWindow.model': `models:/${name}@champion`, 'detectors.entityWindow.reloadIntervalMs': 1000, 'detectors.entityWindow.minRequests': 1 },
+      overrides: { 'detectors.entity_window.model': `models:/${name}@champion`, 'detectors.entity_window.reloadIntervalMs': 1000, 'detectors.entity_window.minRequests': 1 },
     });
     const alias = config.elasticsearch.findingsAlias;
     aliases.push(alias);
     process.env.PEREGRINE_MODEL_CACHE = path.join(work, 'stage-cache');
-    const pipeline = await startPipeline(config, log, { stages: ['detectors'] });
+    const pipeline = await startPipeline(config, log, { stages: ['detectors', 'findings'] });
     try {
       const vectors = generateWindowVectors({ seed: 9, entities: 6, windowsPerEntity: 10, anomalyRate: 0.15 });
       const planted = vectors.filter((s) => s.planted);
@@ -116,7 +116,7 @@ describe('detectors stage with the champion entity-window model', () => {
   }, 300_000);
 
   it('stops start-up when the configured model reference does not resolve, naming the key', async () => {
-    const config = isolatedConfig(`window-bad-${run}`, { overrides: { 'detectors.entityWindow.model': `models:/${name}@nosuch` } });
-    await expect(startPipeline(config, log, { stages: ['detectors'] })).rejects.toThrow(/detectors\.entityWindow\.model: .*has no alias "nosuch"/);
+    const config = isolatedConfig(`window-bad-${run}`, { overrides: { 'detectors.entity_window.model': `models:/${name}@nosuch` } });
+    await expect(startPipeline(config, log, { stages: ['detectors', 'findings'] })).rejects.toThrow(/detectors\.entity_window\.model: .*has no alias "nosuch"/);
   });
 });

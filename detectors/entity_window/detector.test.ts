@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateWindowVectors } from '../../models/window/synthetic.ts';
+import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './detector.ts';
 import { WindowModel } from '../../models/index.ts';
 

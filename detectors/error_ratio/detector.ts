@@ -1,3 +1,4 @@
+import { MemoryKeyedStore, type KeyedStore } from '../../core/state/keyed-store.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { feature } from '../../schemas/feature-vector.ts';
 import { severityOf, windowFields, exemplarLinks, type Finding } from '../../findings/finding.ts';
@@ -11,7 +12,7 @@ export interface ErrorRatioSettings {
   alpha?: number;
 }
 
-interface Baseline {
+export interface Baseline {
   windows: number;
   errorRatio: number;
   requestCount: number;
@@ -25,10 +26,10 @@ export const ERROR_RATIO_DETECTOR = 'error_ratio';
  * is a finding; anomalous windows do not move the baseline, so an ongoing incident keeps being reported.
  */
 export class ErrorRatioDetector {
-  private readonly baselines = new Map<string, Baseline>();
   private readonly alpha: number;
 
-  constructor(private readonly settings: ErrorRatioSettings) {
+  /** `baselines` keeps each entity's baseline; the detectors stage gives a store that survives restarts. */
+  constructor(private readonly settings: ErrorRatioSettings, private readonly baselines: KeyedStore<Baseline> = new MemoryKeyedStore({ maxKeys: 100_000 })) {
     this.alpha = settings.alpha ?? 0.2;
   }
 
@@ -47,6 +48,7 @@ export class ErrorRatioDetector {
       return undefined;
     }
     b.lastWindowEndMs = v.windowEndMs;
+    this.baselines.set(v.entityId, b);
     const riskScore = Math.round(Math.min(100, 40 + 60 * (excess / Math.max(1e-9, 1 - b.errorRatio))));
     const errorExemplars = v.exemplars.filter((e) => e.reason === 'error');
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -76,5 +78,6 @@ export class ErrorRatioDetector {
     b.requestCount += a * (count - b.requestCount);
     b.windows++;
     b.lastWindowEndMs = windowEndMs;
+    this.baselines.set(entityId, b);
   }
 }

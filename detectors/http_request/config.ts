@@ -4,6 +4,7 @@
  * the model in MLflow, then scores; signatures judge every request from the start.
  */
 import { z } from 'zod';
+import { ModelReference } from '../model-reference.ts';
 
 /** `90s`, `5m`, `2h`, `1d`, or milliseconds as a number. */
 export const Duration = z.union([
@@ -14,10 +15,6 @@ export const Duration = z.union([
   }),
 ]);
 
-const ModelSpec = z.string().refine((s) => s === '' || !s.startsWith('models:') || /^models:\/[^@/]+(@[A-Za-z0-9_-]+|\/\d+)$/.test(s), {
-  message: 'use models:/NAME@ALIAS, models:/NAME/VERSION or a directory',
-});
-
 export const HttpRequestConfig = z.strictObject({
   /** Off: no request is judged. */
   enabled: z.boolean().default(true),
@@ -25,7 +22,7 @@ export const HttpRequestConfig = z.strictObject({
    * The request model: `models:/NAME@ALIAS` (followed: a newly promoted version takes over), `models:/NAME/VERSION` or
    * a package directory; '' = signatures only. With an alias that has no version yet, the detector learns one.
    */
-  model: ModelSpec.default('models:/peregrine-http-request@champion'),
+  model: ModelReference.default('models:/peregrine-http-request@champion'),
   /**
    * The share of normal requests allowed to alert: a request alerts at risk 20 × −log10 of it (0.0001: risk 80, where
    * a high-confidence signature alone alerts; 0.001: risk 60, where a medium one does too).

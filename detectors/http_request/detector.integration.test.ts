@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter } from '../../core/kafka/kafkajs.ts';
+import { DEAD_LETTER_HEADERS } from '../../core/kafka/dead-letter.ts';
 import { createLogger } from '../../core/log.ts';
 import { startPipeline } from '../../app/runtime.ts';
 import { deleteFindingsIndex, isolatedConfig, waitFor } from '../../app/testing/pipeline.ts';
@@ -16,8 +17,8 @@ import { sharedDataPath } from '../../core/testing/shared-data.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { pixieRowsToTraceRequest, pixieRowToRequestEvent, validatePixieRow, type PixieHttpRow } from '../../ingest/pixie/index.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
-import { httpRequestOf } from './detector.ts';
-import { HttpModel } from '../../models/index.ts';
+import { requestRowOf } from './live.ts';
+import { HttpModel, modelView } from '../../models/index.ts';
 
 const run = Date.now().toString(36);
 const log = createLogger({ level: 'warn' });
@@ -48,7 +49,7 @@ describe('detectors stage with the HTTP request model', () => {
     await ensureStackUp({ progress: 'silent' });
     es = new Client({ node: STACK_URLS.elasticsearch });
     work = await mkdtemp(path.join(tmpdir(), 'detect-http-'));
-    const train = (await rows('train-normal.jsonl.gz', () => true, 5000)).map(({ row }) => httpRequestOf(pixieRowToRequestEvent(row, { service: 'tienda' }))!);
+    const train = (await rows('train-normal.jsonl.gz', () => true, 5000)).map(({ row }) => modelView(requestRowOf(pixieRowToRequestEvent(row, { service: 'tienda' }))!));
     const model = await HttpModel.train(train, { epochs: 5 });
     await model.save(path.join(work, 'http-model'), { createdAt: '2026-12-01T00:00:00.000Z', trainingData: { source: 'csic2010 train-normal (first 5000)', rows: train.length } });
     model.dispose();
@@ -62,14 +63,14 @@ describe('detectors stage with the HTTP request model', () => {
 
   it('indexes attacks read from the spans topic as T1190 alerts with path, client and trace', async () => {
     const config = isolatedConfig(`http-${run}`, {
-      overrides: { 'detectors.httpRequest.model': path.join(work, 'http-model'), 'detectors.httpRequest.falsePositiveRate': 0.01, 'detectors.httpRequest.groupId': `test-http-${run}-requests` },
+      overrides: { 'detectors.http_request.model': path.join(work, 'http-model'), 'detectors.http_request.falsePositiveRate': 0.01, 'detectors.requestsGroupId': `test-http-${run}-requests` },
     });
     alias = config.elasticsearch.findingsAlias;
     // Every 40th dev row: a fixed stride.
     const test = await rows('dev.jsonl.gz', (i) => i % 40 === 0, 100_000);
     const attacks = test.filter((t) => t.anomalous);
     expect(attacks.length).toBeGreaterThan(50);
-    const pipeline = await startPipeline(config, log, { stages: ['detectors'] });
+    const pipeline = await startPipeline(config, log, { stages: ['detectors', 'findings'] });
     try {
       const kafka = createKafkaAdapter(config.kafka, log);
       const producer = await kafka.producer();
@@ -97,9 +98,14 @@ describe('detectors stage with the HTTP request model', () => {
         expect(d.source?.ip).toMatch(/^10\.9\.0\.\d+$/);
         expect(d.trace?.id).toMatch(/^[0-9a-f]{32}$/);
       }
-      // The garbage record did not stop the consumer: it committed past everything.
+      // The garbage record did not stop the consumer: it is on the dead-letter topic, with where it came from and why.
       const metrics = await (await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`)).text();
-      expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="detectors",reason="undecodable_spans"\} 1/);
+      expect(metrics).toMatch(/peregrine_records_dropped_total\{stage="detectors",reason="undecodable"\} 1/);
+      const reader = createKafkaAdapter(config.kafka, log);
+      const dead = await reader.readToEnd(config.topics.deadLetter, [0]);
+      await reader.close();
+      expect(dead.map((r) => [r.value.toString(), r.headers[DEAD_LETTER_HEADERS.topic]?.toString(), r.headers[DEAD_LETTER_HEADERS.stage]?.toString()]))
+        .toEqual([['not a protobuf message', config.topics.spans, 'detectors']]);
       expect(metrics).toMatch(/peregrine_detector_model_info\{detector="http_request",model="http-request-model",version="2026-12-01T00:00:00.000Z"\} 1/);
     } finally {
       await pipeline.stop();

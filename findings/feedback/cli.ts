@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
+import type { LoadConfig } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { writeFile } from 'node:fs/promises';
 import { labelledRequests, recordFeedback, verdictsOf, VERDICTS, type Verdict } from './store.ts';
@@ -17,7 +18,8 @@ interface FindingRow {
   message?: string;
 }
 
-export function registerFindingsCommands(program: Command): void {
+export function registerFindingsCommands(program: Command, loadConfig: LoadConfig): void {
+  const elasticsearchOf = (file: string | undefined) => loadConfig({ file }).elasticsearch;
   const findings = program.command('findings').description('findings in Elasticsearch, and analysts\' verdicts on them');
   findings
     .command('list')
@@ -29,7 +31,7 @@ export function registerFindingsCommands(program: Command): void {
     .action(async (opts: { config?: string; limit: string; detector?: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be a whole number from 1 to 10000, got "${opts.limit}"`, '--limit');
-      await withElasticsearch(opts.config, async (es, config) => {
+      await withElasticsearch(elasticsearchOf(opts.config), async (es, config) => {
         const res = await es.search<FindingRow>({
           index: config.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
           query: opts.detector ? { term: { 'peregrine.detector': opts.detector } } : { match_all: {} },
@@ -50,7 +52,7 @@ export function registerFindingsCommands(program: Command): void {
     .option('-c, --config <file>', 'YAML configuration file')
     .action(async (opts: { out: string; verdict?: Verdict; config?: string }) => {
       const wanted = opts.verdict === undefined ? undefined : opts.verdict === 'false_positive' ? 'normal' : 'anomalous';
-      const rows = (await withElasticsearch(opts.config, (es, config) => labelledRequests(es, config))).filter((r) => wanted === undefined || r.label === wanted);
+      const rows = (await withElasticsearch(elasticsearchOf(opts.config), (es, config) => labelledRequests(es, config))).filter((r) => wanted === undefined || r.label === wanted);
       await writeFile(opts.out, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
       process.stdout.write(`${rows.length} judged requests -> ${opts.out}\n`);
     });
@@ -64,7 +66,7 @@ export function registerFindingsCommands(program: Command): void {
     .option('-c, --config <file>', 'YAML configuration file')
     .action(async (id: string, opts: { verdict: Verdict; note?: string; analyst?: string; config?: string }) => {
       const feedback = { findingId: id, verdict: opts.verdict, note: opts.note, analyst: opts.analyst, atMs: Date.now() };
-      const { detector, entityId } = await withElasticsearch(opts.config, (es, config) => recordFeedback(es, config, feedback));
+      const { detector, entityId } = await withElasticsearch(elasticsearchOf(opts.config), (es, config) => recordFeedback(es, config, feedback));
       process.stdout.write(`${id} (${detector ?? '?'} on ${entityId ?? '?'}): ${opts.verdict}\n`);
     });
 }

@@ -15,7 +15,7 @@ import { bulkIndex, ensureRolloverAlias } from '../../core/elasticsearch/client.
 import { deleteFindingsIndex } from '../../app/testing/pipeline.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { WindowModel } from '../../models/window/model.ts';
-import { generateWindowVectors } from '../../models/window/synthetic.ts';
+import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 import { findingsIndexTemplate } from '../../schemas/elasticsearch/findings.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import { encodeEcsFinding, findingId } from '../ecs/encode.ts';
@@ -25,7 +25,7 @@ import { pixieRowToRequestEvent, validatePixieRow } from '../../ingest/pixie/ind
 import { parseHttpRow } from '../../models/http/request.ts';
 import { HttpModel } from '../../models/http/model.ts';
 import { syntheticAttacks, syntheticRows } from '../../models/http/synthetic.ts';
-import { requestRowOf } from '../../detectors/http_request/detector.ts';
+import { requestRowOf } from '../../detectors/http_request/live.ts';
 
 const exec = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');

@@ -12,7 +12,7 @@ import { decodeLogsRequest, decodeMetricsRequest, decodeTraceRequest } from '../
 import { ReceiverError } from './responses.ts';
 import { ITEM_NAMES, parseExportRequest, splitRequest, type Signal, type SplitOptions } from './split.ts';
 
-export const INGEST_STAGE = 'ingest';
+export const RECEIVER_STAGE = 'receiver' as const;
 
 export interface ExporterSettings {
   topics: Record<Signal, string>;
@@ -147,7 +147,7 @@ export interface WriteHandle {
 /** Kafka's record and batch framing per message, beyond value and key (a safe upper bound for small headers). */
 const RECORD_OVERHEAD = 32;
 
-const messageCost = (m: OutgoingMessage) => m.value.length + (m.key?.length ?? 0) + RECORD_OVERHEAD;
+const messageCost = (m: OutgoingMessage) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + RECORD_OVERHEAD;
 
 function maybeSettled(w: PendingWrite): void {
   if (!w.settledCalled && w.inFlight === 0 && (w.failed || w.chunksLeft === 0)) {
@@ -273,7 +273,7 @@ export class OtlpExporter {
       void write.settled.then(() => ticket.release());
       await this.acknowledged(signal, write);
       this.metrics.items.inc({ signal, outcome: 'accepted' }, outcome.accepted);
-      this.metrics.stage.recordsOut.inc({ stage: INGEST_STAGE }, outcome.accepted);
+      this.metrics.stage.recordsOut.inc({ stage: RECEIVER_STAGE }, outcome.accepted);
       return outcome;
     } finally {
       if (!handedOff) ticket.release();
@@ -299,12 +299,12 @@ export class OtlpExporter {
       if (e instanceof DecodeError) throw new ReceiverError('malformed', e.message);
       throw e;
     }
-    stage.recordsIn.inc({ stage: INGEST_STAGE }, parsed.count);
+    stage.recordsIn.inc({ stage: RECEIVER_STAGE }, parsed.count);
     const split = splitRequest(parsed, { maxMessageBytes: this.settings.maxMessageBytes, partition: this.partition(signal) });
     const outcome: ExportOutcome = { accepted: split.accepted, rejected: split.rejected, errorMessage: split.errors.join('; ') };
     if (split.rejected) {
       this.metrics.items.inc({ signal, outcome: 'rejected' }, split.rejected);
-      stage.recordsDropped.inc({ stage: INGEST_STAGE, reason: 'rejected' }, split.rejected);
+      stage.recordsDropped.inc({ stage: RECEIVER_STAGE, reason: 'rejected' }, split.rejected);
     }
     if (split.messages.length === 0) return { outcome };
     const write = this.writer.write(this.settings.topics[signal], split.messages.map((m) => ({ key: m.key, value: m.value })));
@@ -321,7 +321,7 @@ export class OtlpExporter {
     try {
       await write.acked;
     } catch (e) {
-      stage.errors.inc({ stage: INGEST_STAGE, kind: 'produce' });
+      stage.errors.inc({ stage: RECEIVER_STAGE, kind: 'produce' });
       if (e instanceof ReceiverError) throw e;
       this.log.warn({ topic, err: errorMessage(e) }, 'Kafka did not take a request; the client is told to retry');
       throw new ReceiverError('unavailable', `Kafka is unavailable (${errorMessage(e)}); retry later`);

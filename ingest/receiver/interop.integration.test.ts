@@ -22,7 +22,7 @@ import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../ot
 import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/random-payloads.ts';
 import { sdkTraceRequest } from '../otlp/sdk-fixtures.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
-import { readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
+import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 const run = randomUUID().slice(0, 8);
 

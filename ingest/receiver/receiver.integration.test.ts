@@ -16,7 +16,7 @@ import { mutateBytes, mutateText, seedPayloads } from '../otlp/fuzz-cases.ts';
 import { seededRandom } from '../otlp/sdk-fixtures.ts';
 import { ExportTraceServiceRequest } from '../otlp/reference.ts';
 import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/sdk-fixtures.ts';
-import { readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
+import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 

@@ -24,7 +24,7 @@ import { OTLPLogExporter as LogGrpc } from '@opentelemetry/exporter-logs-otlp-gr
 import { decodeLogsRequest, decodeMetricsRequest, decodeTraceRequest } from '../otlp/index.ts';
 import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
 import { ensurePythonSdk } from './python-sdk.ts';
-import { readTopic, startTestReceiver, type TestReceiver } from './testing.ts';
+import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 type Obj = Record<string, any>;
 const run = randomUUID().slice(0, 8);

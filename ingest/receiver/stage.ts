@@ -1,22 +1,21 @@
-/** The `ingest` stage: Peregrine's OTLP receivers (HTTP on 4318, gRPC on 4317 by default) writing to Kafka. */
+/** The `receiver` stage: Peregrine's OTLP receivers (HTTP on 4318, gRPC on 4317 by default) writing to Kafka. */
 import type { Server as HttpServer } from 'node:http';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../../core/clock.ts';
-import type { Config } from '../../core/config.ts';
 import { PeregrineError } from '../../core/errors.ts';
 import type { Producer } from '../../core/kafka/adapter.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MetricsRegistry } from '../../core/metrics.ts';
-import type { RunningStage, StageContext } from '../../core/stage.ts';
-import { INGEST_STAGE, OtlpExporter, ReceiverMetrics } from './exporter.ts';
+import type { RunningStage, StageFactory } from '../../core/stage.ts';
+import { ensureTopics, type TopicNames } from '../../core/topics.ts';
+import { ReceiverConfig } from './config.ts';
+import { RECEIVER_STAGE, OtlpExporter, ReceiverMetrics } from './exporter.ts';
 import { startGrpcReceiver } from './grpc.ts';
 import { startHttpReceiver } from './http.ts';
 import { ClientRateLimiter } from './rate-limit.ts';
 import { ReceiverError } from './responses.ts';
 
-export { INGEST_STAGE };
-
-export interface IngestStage extends RunningStage {
+export interface ReceiverStage extends RunningStage {
   /** Bound ports (useful with port 0); undefined when that receiver is disabled. */
   httpPort?: number;
   grpcPort?: number;
@@ -24,7 +23,9 @@ export interface IngestStage extends RunningStage {
 }
 
 /** Starts both receivers on an existing producer (the stage, tests and the benchmark use this). */
-export async function startReceivers(config: Config, producer: Producer, metrics: MetricsRegistry, log: Logger, clock: Clock = systemClock): Promise<IngestStage> {
+export async function startReceivers(
+  config: { receiver: ReceiverConfig; topics: Pick<TopicNames, 'spans' | 'metrics' | 'logs'> }, producer: Producer, metrics: MetricsRegistry, log: Logger, clock: Clock = systemClock,
+): Promise<ReceiverStage> {
   const r = config.receiver;
   const exporter = new OtlpExporter({
     topics: { traces: config.topics.spans, metrics: config.topics.metrics, logs: config.topics.logs },
@@ -60,9 +61,9 @@ export async function startReceivers(config: Config, producer: Producer, metrics
   }
   log.info({ http: http && `${r.host}:${http.port}`, grpc: grpc && `${r.host}:${grpc.port}`, auth: Boolean(r.authToken), tls: Boolean(r.tls) }, 'OTLP receivers listening');
   let serving = true;
-  metrics.addHealthCheck(INGEST_STAGE, () => serving);
   return {
-    name: INGEST_STAGE,
+    name: RECEIVER_STAGE,
+    healthy: () => serving,
     httpPort: http?.port,
     grpcPort: grpc?.port,
     exporter,
@@ -80,20 +81,21 @@ export async function startReceivers(config: Config, producer: Producer, metrics
   };
 }
 
-export async function startIngestStage(ctx: StageContext): Promise<IngestStage> {
-  const { config, kafka } = ctx;
-  const log = ctx.log.child({ stage: INGEST_STAGE });
-  const partitions = config.topics.partitions;
-  await kafka.ensureTopics([
-    { topic: config.topics.spans, partitions },
-    { topic: config.topics.metrics, partitions },
-    { topic: config.topics.logs, partitions },
-  ]);
-  const producer = await kafka.producer();
-  try {
-    return await startReceivers(config, producer, ctx.metrics, log, ctx.clock);
-  } catch (e) {
-    await producer.close();
-    throw e;
-  }
-}
+export const receiverStage: StageFactory<ReceiverConfig, never, ReceiverStage, typeof RECEIVER_STAGE> = {
+  id: RECEIVER_STAGE,
+  config: ReceiverConfig,
+  deprecatedIds: ['ingest'],
+  // It binds 4317/4318, which the local stack's front end holds unless started with --frontend none.
+  runByDefault: false,
+  async create({ config, platform, kafka, metrics, log, clock }) {
+    await ensureTopics(kafka, platform.topics, ['spans', 'metrics', 'logs']);
+    const producer = await kafka.producer();
+    try {
+      const stage = await startReceivers({ receiver: config, topics: platform.topics }, producer, metrics, log.child({ stage: RECEIVER_STAGE }), clock);
+      return { ...stage, stop: async () => { await stage.stop(); await producer.close(); } };
+    } catch (e) {
+      await producer.close();
+      throw e;
+    }
+  },
+};

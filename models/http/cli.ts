@@ -15,13 +15,14 @@ import {
   addFeedbackOptions, addTrackingOptions, feedbackWeightOf, trackingRequested, trainHttpTracked, type FeedbackCliOptions, type TrackingCliOptions,
 } from '../registry/tracking-cli.ts';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
+import type { ElasticsearchConfig, LoadConfig } from '../../core/config.ts';
 import { labelledRequests } from '../../findings/feedback/store.ts';
 
 type TrainHttpOptions = { input: string; out: string } & TrackingCliOptions & FeedbackCliOptions;
 
 /** Judged request findings: each false positive `weight` times as a normal training request, true positives as attacks. */
-async function requestFeedback(configFile: string | undefined, weight: number): Promise<{ normal: HttpRequest[]; anomalous: HttpRequest[]; unreadable: number }> {
-  const rows = await withElasticsearch(configFile, (es, config) => labelledRequests(es, config));
+async function requestFeedback(elasticsearch: ElasticsearchConfig, weight: number): Promise<{ normal: HttpRequest[]; anomalous: HttpRequest[]; unreadable: number }> {
+  const rows = await withElasticsearch(elasticsearch, (es, config) => labelledRequests(es, config));
   const normal: HttpRequest[] = [];
   const anomalous: HttpRequest[] = [];
   let unreadable = 0;
@@ -48,7 +49,7 @@ export function registerHttpModelCommands(groups: ModelCommandGroups): void {
     .description('train the HTTP request model on normal requests (JSON lines, .gz allowed; labels are ignored)')
     .requiredOption('--input <file>', 'http_events-shaped JSON lines')
     .requiredOption('--out <dir>', 'model package directory to write'), 'peregrine-http-request'))
-    .action(async (options: TrainHttpOptions) => trainCommand(options));
+    .action(async (options: TrainHttpOptions) => trainCommand(options, groups.loadConfig));
   groups.score
     .command('http')
     .description('score requests as the live request detector does (signatures on the raw request, the model on its masked view): one JSON line per input row, in input order, with the model score, the 0-100 risk, whether it alerts, and the signature hits with their fragments and offsets')
@@ -95,7 +96,7 @@ async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerat
   }
 }
 
-async function trainCommand(options: TrainHttpOptions): Promise<void> {
+async function trainCommand(options: TrainHttpOptions, loadConfig: LoadConfig): Promise<void> {
   const malformed = new MalformedRows();
   const requests: HttpRequest[] = [];
   let feedback: { false_positives: number; true_positives: number; weight: number; attacks: HttpRequest[] } | undefined;
@@ -123,7 +124,7 @@ async function trainCommand(options: TrainHttpOptions): Promise<void> {
           title: 'Reading analysts\' verdicts',
           task: async (_ctx: unknown, task: { title: string }) => {
             const weight = feedbackWeightOf(options);
-            const fb = await requestFeedback(options.config, weight);
+            const fb = await requestFeedback(loadConfig({ file: options.config }).elasticsearch, weight);
             requests.push(...fb.normal);
             feedback = { false_positives: fb.normal.length / weight, true_positives: fb.anomalous.length, weight, attacks: fb.anomalous };
             task.title = `Feedback: ${feedback.false_positives} false positives (x${weight}), ${feedback.true_positives} true positives` +

@@ -14,7 +14,7 @@ import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import type { InputRow } from '../window/input.ts';
 import { prepareWindowData, windowTrainingJob } from '../window/job.ts';
 import { WindowModel } from '../window/model.ts';
-import { generateWindowVectors } from '../window/synthetic.ts';
+import { generateWindowVectors } from '../window/synthetic.fixture.ts';
 import { resolveModelDir } from './artifacts.ts';
 import { trackTrainingRun, type TrackResult } from './track.ts';
 import { removeModelAndExperiment } from './testing.ts';

@@ -13,6 +13,7 @@ import { readFeatureVectors, type InputRow } from './input.ts';
 import { WindowModel, type WindowTrainOptions } from './model.ts';
 import { prepareWindowData, SCORE_BATCH, windowTrainingJob } from './job.ts';
 import { withElasticsearch } from '../../core/elasticsearch/client.ts';
+import type { ElasticsearchConfig, LoadConfig } from '../../core/config.ts';
 import { labelledVectors } from '../../findings/feedback/store.ts';
 
 /**
@@ -20,8 +21,8 @@ import { labelledVectors } from '../../findings/feedback/store.ts';
  * anomalies. Only judged windows whose vector carries every feature the training data has are usable, whichever
  * detector raised them (a client window of a brute-force finding has other features than an operation window).
  */
-async function feedbackRows(configFile: string | undefined, weight: number, featureNames: readonly string[]): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
-  const judged = await withElasticsearch(configFile, (es, config) => labelledVectors(es, config));
+async function feedbackRows(elasticsearch: ElasticsearchConfig, weight: number, featureNames: readonly string[]): Promise<{ normal: InputRow[]; anomalous: InputRow[] }> {
+  const judged = await withElasticsearch(elasticsearch, (es, config) => labelledVectors(es, config));
   const labelled = judged.filter((l) => featureNames.every((name) => l.vector.featureNames.includes(name)));
   const normal: InputRow[] = [];
   for (const l of labelled) if (l.verdict === 'false_positive') for (let k = 0; k < weight; k++) normal.push({ line: 0, vector: l.vector });
@@ -74,7 +75,7 @@ export function registerWindowCommands(groups: ModelCommandGroups): void {
     .option('--run-name <name>', 'MLflow run name')
     .option('--alias <alias>', 'alias that moves to a better model', CHAMPION_ALIAS)
     .option('--min-improvement <x>', 'ROC AUC margin the challenger needs over the champion', '0'))
-    .action(async (options: TrainWindowOptions) => trainWindowCommand(options));
+    .action(async (options: TrainWindowOptions) => trainWindowCommand(options, groups.loadConfig));
   groups.score
     .command('window')
     .description('score feature vectors: one {"entityId","windowStartMs","score","contributions"} JSON line per vector, in input order')
@@ -105,7 +106,7 @@ async function readAll(file: string, malformed: MalformedRows, onCount?: (n: num
   return rows;
 }
 
-async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
+async function trainWindowCommand(options: TrainWindowOptions, loadConfig: LoadConfig): Promise<void> {
   const train: Omit<WindowTrainOptions, 'onEpoch'> = {
     epochs: integer(options.epochs, '--epochs'),
     batchSize: integer(options.batchSize, '--batch-size'),
@@ -137,7 +138,7 @@ async function trainWindowCommand(options: TrainWindowOptions): Promise<void> {
           task.title = `Read ${rows.length} vectors (${malformed.count} malformed skipped)${evalRows ? `, ${evalRows.length} evaluation vectors` : ''}`;
           if (options.feedback) {
             const weight = feedbackWeightOf(options);
-            const fb = await feedbackRows(options.config, weight, rows[0]!.vector.featureNames);
+            const fb = await feedbackRows(loadConfig({ file: options.config }).elasticsearch, weight, rows[0]!.vector.featureNames);
             rows.push(...fb.normal);
             // True positives only evaluate: into --eval when given, else as labelled anomalies of the input.
             if (evalRows) evalRows.push(...fb.anomalous);

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFeatureVectors } from './input.ts';
-import { generateWindowVectors } from './synthetic.ts';
+import { generateWindowVectors } from './synthetic.fixture.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.ts';
 import { DenseForward } from './forward.ts';
 import { WindowModel } from './model.ts';
-import { generateWindowVectors } from './synthetic.ts';
+import { generateWindowVectors } from './synthetic.fixture.ts';
 
 describe('entity-window autoencoder', () => {
   let model: WindowModel;

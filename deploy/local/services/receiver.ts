@@ -1,8 +1,8 @@
 /**
- * Peregrine's own OTLP receiver (`peregrine run ingest`) as the stack's front end on 4317/4318: the
+ * Peregrine's own OTLP receiver (`peregrine run receiver`) as the stack's front end on 4317/4318: the
  * default since it writes the collector's Kafka contract itself. Nothing to install: it runs from the
  * checkout that started the stack, with the default configuration (inherited PEREGRINE__* variables
- * are dropped so the stack is the same whoever starts it; run `peregrine run ingest` yourself with
+ * are dropped so the stack is the same whoever starts it; run `peregrine run receiver` yourself with
  * `stack up --frontend none` to configure it).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -45,16 +45,17 @@ export const peregrineReceiver: Service = {
   async start({ paths }) {
     const logFile = peregrineReceiver.logFile(paths);
     rotateLog(logFile);
-    const { pid } = spawnDetached(process.execPath, [CLI, 'run', 'ingest'], { env: confinedEnv(paths, receiverEnv(process.env)), cwd: REPO, logFile });
+    const { pid } = spawnDetached(process.execPath, [CLI, 'run', 'receiver'], { env: confinedEnv(paths, receiverEnv(process.env)), cwd: REPO, logFile });
     if (!pid) throw new Error(`peregrine-receiver: could not start ${CLI}`);
-    return recordFor('peregrine-receiver', pid, VERSION, `${process.execPath} ${CLI} run ingest`);
+    return recordFor('peregrine-receiver', pid, VERSION, `${process.execPath} ${CLI} run receiver`);
   },
-  // /healthz is served before the stages start: healthy means the ingest stage reported in (its receivers listen).
+  // /healthz is served before the stages start: healthy means the receiver stage reported in (its receivers listen).
   health: () => httpHealth(`http://${HOST}:${PORTS.peregrineReceiverMetrics}/healthz`, {
     accept: (status, body) => {
       if (status !== 200) return undefined;
       const checks = (JSON.parse(body) as { checks?: Record<string, boolean> }).checks ?? {};
-      return checks.ingest === true ? { healthy: true, detail: 'receivers listening' } : { healthy: false, detail: 'ingest stage not started yet' };
+      // A receiver of the previous release reports its stage as `ingest`.
+      return checks.receiver === true || checks.ingest === true ? { healthy: true, detail: 'receivers listening' } : { healthy: false, detail: 'receiver stage not started yet' };
     },
   }),
 };

@@ -3,8 +3,8 @@
  * the detector alone, and the CSV line parser + detector + output formatting without disk I/O.
  */
 import { Writable } from 'node:stream';
-import { SeriesDetector } from './detector.ts';
-import { scoreLines } from './score.ts';
+import { SeriesDetector } from '../../models/series/detector.ts';
+import { scoreLines } from '../../models/series/score.ts';
 
 export interface SeriesBenchFigures {
   /** Detector `update` calls per second of this thread's CPU time (one core; not skewed by a busy machine). */

@@ -3,9 +3,9 @@
  * thread, so vectors per second of this process's CPU time is the per-core figure (a busy machine does not skew it).
  */
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
-import { tfBackendName } from '../tf.ts';
-import { WindowModel } from './model.ts';
-import { generateWindowVectors } from './synthetic.ts';
+import { tfBackendName } from '../../models/tf.ts';
+import { WindowModel } from '../../models/window/model.ts';
+import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 
 export interface WindowBenchFigures {
   /** scoreVectors per CPU second: scaling, network, calibrated score, result objects (contributions on demand). */

@@ -5,12 +5,12 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTf, tfBackendName } from '../tf.ts';
-import { evaluationReport, type LabelledScore } from './evaluate.ts';
-import { readJsonLines } from './jsonl.ts';
-import { HttpModel } from './model.ts';
-import type { HttpRequest } from './request.ts';
-import { modelView } from './view.ts';
+import { initTf, tfBackendName } from '../../models/tf.ts';
+import { evaluationReport, type LabelledScore } from '../../models/http/evaluate.ts';
+import { readJsonLines } from '../../models/http/jsonl.ts';
+import { HttpModel } from '../../models/http/model.ts';
+import type { HttpRequest } from '../../models/http/request.ts';
+import { modelView } from '../../models/http/view.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 export interface HttpBenchOptions {

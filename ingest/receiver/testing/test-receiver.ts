@@ -1,17 +1,17 @@
 /** Helpers for the receiver's tests and benchmark: a receiver on free ports against the real broker, and a topic reader. */
 import { randomUUID } from 'node:crypto';
-import { loadConfig, type Config } from '../../core/config.ts';
-import type { IncomingRecord, KafkaAdapter, Producer } from '../../core/kafka/adapter.ts';
-import { createKafkaAdapter } from '../../core/kafka/kafkajs.ts';
-import { createLogger, type Logger } from '../../core/log.ts';
-import { MetricsRegistry } from '../../core/metrics.ts';
-import { startReceivers, type IngestStage } from './stage.ts';
+import { loadAppConfig, type AppConfig } from '../../../app/config.ts';
+import type { IncomingRecord, KafkaAdapter, Producer } from '../../../core/kafka/adapter.ts';
+import { createKafkaAdapter } from '../../../core/kafka/kafkajs.ts';
+import { createLogger, type Logger } from '../../../core/log.ts';
+import { MetricsRegistry } from '../../../core/metrics.ts';
+import { startReceivers, type ReceiverStage } from '../stage.ts';
 
 export interface TestReceiver {
-  config: Config;
+  config: AppConfig;
   kafka: KafkaAdapter;
   producer: Producer;
-  stage: IngestStage;
+  stage: ReceiverStage;
   metrics: MetricsRegistry;
   httpUrl: string;
   grpcUrl: string;
@@ -22,7 +22,7 @@ export interface TestReceiver {
 /** A receiver on free ports writing to fresh topics of the real broker. */
 export async function startTestReceiver(overrides: Record<string, unknown> = {}, log: Logger = createLogger({ level: 'error', pretty: false })): Promise<TestReceiver> {
   const run = randomUUID().slice(0, 8);
-  const config = loadConfig({
+  const config = loadAppConfig({
     env: {},
     overrides: {
       'topics.spans': `test-rcv-spans-${run}`, 'topics.metrics': `test-rcv-metrics-${run}`, 'topics.logs': `test-rcv-logs-${run}`,
