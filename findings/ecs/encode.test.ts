@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { findingsIndexTemplate, findingsMappedFields } from '../../schemas/elasticsearch/findings.ts';
 import type { Finding } from '../finding.ts';
 import { encodeEcsFinding, findingId } from './encode.ts';
+import { findingsFeedValidator } from '../../schemas/testing/findings-feed.ts';
 
 const finding: Finding = {
   detector: 'error_ratio', ruleName: 'Error ratio spike', ruleDescription: 'desc',
@@ -95,5 +96,24 @@ describe('encodeEcsFinding', () => {
     // A request group's route is part of its id; findings without one keep the ids they always had.
     expect(findingId({ ...finding, groupKey: 'GET /a' })).not.toBe(findingId({ ...finding, groupKey: 'GET /b' }));
     expect(findingId({ ...finding, groupKey: undefined })).toBe(findingId(finding));
+  });
+});
+
+describe('the alert feed\'s published schema (schemas/findings.v1.schema.json)', () => {
+  const validate = findingsFeedValidator();
+
+  it('every document the encoder writes conforms: a window finding and a request finding', () => {
+    expect(validate(encodeEcsFinding(finding, { jaegerUiUrl: 'http://127.0.0.1:16686' }))).toEqual([]);
+    expect(validate(encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' }))).toEqual([]);
+    const bare = encodeEcsFinding({ ...finding, exemplars: [], model: undefined, threat: undefined, urlPath: undefined, sourceIp: undefined, vector: undefined, request: undefined }, { jaegerUiUrl: 'http://j' });
+    expect(validate(bare)).toEqual([]);
+  });
+
+  it('refuses what a consumer could not rely on', () => {
+    const doc = encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' }) as Record<string, any>;
+    expect(validate({ ...doc, event: { ...doc.event, id: 'not-a-hash' } }).join()).toMatch(/event\/id/);
+    expect(validate({ ...doc, event: { ...doc.event, risk_score: 140 } }).join()).toMatch(/risk_score/);
+    expect(validate({ ...doc, source: { ip: 'client.example' } }).join()).toMatch(/source\/ip/);
+    expect(validate({ ...doc, unexpected: 1 }).join()).toMatch(/additional properties/);
   });
 });
