@@ -116,3 +116,33 @@ export function shopTraffic(o: TrafficOptions): RequestEvent[] {
     timeMs: o.startMs + Math.floor((i * 1000) / o.perSecond), client: clients[Math.floor(random() * clients.length)], userAgent: AGENTS[Math.floor(random() * AGENTS.length)], service: o.service,
   }, random));
 }
+
+/**
+ * A request as an OpenTelemetry SDK server span would record it with body and header capture on (the attributes the
+ * span decoder reads: method, path, query, route, client address, user agent, body, request headers).
+ */
+export function shopSpanAttributes(r: ShopRequest, at: { client: string; userAgent: string }): Record<string, string | number | string[]> {
+  const attributes: Record<string, string | number | string[]> = {
+    'http.request.method': r.method, 'url.path': r.path, 'http.route': r.route, 'client.address': at.client, 'user_agent.original': at.userAgent,
+    'http.response.status_code': 200, 'url.scheme': 'https', 'server.address': 'shop.example',
+  };
+  if (r.query !== undefined) attributes['url.query'] = r.query;
+  if (r.body !== undefined) {
+    attributes['http.request.body'] = r.body;
+    attributes['http.request.body.size'] = Buffer.byteLength(r.body);
+  }
+  if (r.contentType) attributes['http.request.header.content-type'] = [r.contentType];
+  for (const [k, v] of Object.entries(r.headers ?? {})) attributes[`http.request.header.${k}`] = [v];
+  return attributes;
+}
+
+/** `count` normal requests as span specs (service, name, time, attributes), `perSecond` of event time from `startMs`. */
+export function shopSpanSpecs(o: TrafficOptions): Array<{ service: string; name: string; startMs: number; durationMs: number; attributes: Record<string, string | number | string[]> }> {
+  const random = mulberry32(o.seed);
+  const clients = Array.from({ length: o.clients ?? 25 }, (_, i) => `198.51.100.${10 + i}`);
+  return Array.from({ length: o.count }, (_, i) => {
+    const r = shopRequest(random);
+    const at = { client: clients[Math.floor(random() * clients.length)], userAgent: AGENTS[Math.floor(random() * AGENTS.length)] };
+    return { service: o.service ?? 'shop', name: `${r.method} ${r.route}`, startMs: o.startMs + Math.floor((i * 1000) / o.perSecond), durationMs: 3, attributes: shopSpanAttributes(r, at) };
+  });
+}
