@@ -5,7 +5,7 @@ import { encodeEcsFinding, findingId } from '../../findings/ecs/encode.ts';
 import type { Finding } from '../../findings/finding.ts';
 import { HttpModel, modelView } from '../../models/index.ts';
 import type { BufferedRequest, LearningState, TrainingRows } from './learning.ts';
-import { LiveRequestDetector, type LoadedHttpModel, type ModelSource } from './live.ts';
+import { LiveRequestDetector, requestRowOf, type LoadedHttpModel, type ModelSource } from './live.ts';
 import { requestEvent, shopRequest, shopTraffic } from './testing/shop-traffic.ts';
 import { mulberry32 } from '../../core/random.ts';
 
@@ -170,4 +170,37 @@ describe('LiveRequestDetector: findings per client, route and window', () => {
     expect(trainings).toHaveLength(1);
     expect(trainings[0].train.length + trainings[0].evaluation.length).toBe(400);
   });
+
+  it('retrains on schedule with the analysts\' verdicts: false positives trained as normal (weighted) and evaluated, confirmed attacks evaluated', async () => {
+    const s = stores();
+    const d = new LiveRequestDetector({
+      falsePositiveRate: 0.0001, feedbackWeight: 3, log, stores: s,
+      learning: { learningPeriodMs: 3 * MINUTE, minTrainingRequests: 100, maxTrainingRequests: 5000, retrainIntervalMs: 10 * MINUTE, retainPercent: 50 },
+      groups: { windowMs: MINUTE, examples: 5, latenessMs: 5000, maxOpen: 100 },
+      feedback: async () => [
+        { id: 'fp-1', label: 'normal', req_method: 'GET', req_path: '/api/products?q=odd+but+fine', req_headers: '{}', req_body: '' },
+        { id: 'tp-1', label: 'anomalous', req_method: 'GET', req_path: '/api/products?q=1%27+or+1%3D1--', req_headers: '{}', req_body: '' },
+      ],
+    });
+    const initial = await HttpModel.train(shopTraffic({ seed: 1, startMs: T0, perSecond: 5, count: 400 }).map((e) => modelView(requestRowOf(e)!)), { epochs: 3 });
+    const reasons: string[] = [];
+    const trainings: TrainingRows[] = [];
+    d.attach({
+      initial: { model: initial, name: 'm', version: '1' }, canLearn: true,
+      train: async (rows, reason) => { reasons.push(reason); trainings.push(rows); return { decision: 'kept', reason: 'challenger does not beat champion' }; },
+      refresh: async () => { throw new Error('a kept champion needs no refresh'); }, stop() {},
+    });
+    inBatches(d, shopTraffic({ seed: 2, startMs: T0 + MINUTE, perSecond: 2, count: 1300 })); // 10 minutes and 50 s
+    await d.pendingTraining;
+    expect(reasons).toEqual(['retrain']);
+    const [rows] = trainings;
+    expect(rows.train.filter((r) => r.id === 'fp-1')).toHaveLength(3);
+    expect(rows.evaluation.filter((r) => r.id === 'fp-1' || r.id === 'tp-1').map((r) => r.label)).toEqual(['normal', 'anomalous']);
+    // Half the normal requests were kept once a model scored.
+    expect(s.buffer.size).toBeGreaterThan(450);
+    expect(s.buffer.size).toBeLessThan(750);
+    expect(d.model?.version).toBe('1');
+    initial.dispose();
+  }, 120_000);
 });
+
