@@ -22,6 +22,7 @@ export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
     if (!config.enabled) return undefined;
     const log = settings.log.child({ detector: HTTP_REQUEST_DETECTOR });
     const feedback = settings.feedback;
+    const learning = settings.metrics.counter('peregrine_http_request_learning_total', 'What the request detector did to learn its model: requests buffered, caught by signatures, trainings and their outcomes', ['what']);
     const detector = new LiveRequestDetector({
       falsePositiveRate: config.falsePositiveRate,
       feedbackWeight: config.feedbackWeight,
@@ -37,6 +38,7 @@ export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
       },
       feedback: feedback ? async () => (await feedback.labelledRequests()).map((r): LabelledRow => ({ ...r })) : undefined,
       log,
+      count: (what, n = 1) => learning.inc({ what }, n),
     });
     const source = await mlflowModelSource({
       spec: config.model, learn: config.learn, experiment: config.experiment, mlflowUrl: settings.mlflowUrl, configKey: settings.configKey,

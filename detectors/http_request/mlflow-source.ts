@@ -33,6 +33,8 @@ export async function mlflowModelSource(o: MlflowSourceOptions): Promise<ModelSo
   const canLearn = o.learn && ref !== undefined && alias !== undefined;
   let follower: { stop(): void } | undefined;
   let stopped = false;
+  // A training in progress is killed when the detector stops.
+  const training = new AbortController();
   let lookTimer: NodeJS.Timeout | undefined;
 
   const follow = async () => {
@@ -80,12 +82,13 @@ export async function mlflowModelSource(o: MlflowSourceOptions): Promise<ModelSo
         mlflowUrl: o.mlflowUrl, runName: `live-${reason}-${new Date(o.clock.now()).toISOString()}`, source: `live traffic (${reason})`,
         createdAt: new Date(o.clock.now()).toISOString(),
         params: { training_reason: reason, evaluation_anomalies: rows.evaluation.filter((r) => r.label === 'anomalous').length },
-      });
+      }, { signal: training.signal });
       return { decision: outcome.decision, version: outcome.version, reason: outcome.reason };
     },
     refresh,
     stop() {
       stopped = true;
+      training.abort();
       follower?.stop();
       if (lookTimer) clearInterval(lookTimer);
     },

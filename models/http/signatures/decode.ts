@@ -10,10 +10,13 @@
 export interface Decoded {
   /** The decoded text. */
   text: string;
-  /** For decoded character i, the raw range [start[i], end[i]) it came from. */
-  start: Int32Array;
-  end: Int32Array;
+  /** For decoded character i, the raw range [start[i], end[i]) it came from; absent when nothing was decoded. */
+  start?: Int32Array;
+  end?: Int32Array;
 }
+
+// Any character a layer reads: most values (ids, words, numbers) have none and are their own decoding.
+const ENCODED = /[%&\\\uff01-\uff5e]/;
 
 const MAX_PASSES = 4;
 
@@ -29,6 +32,7 @@ export interface DecodeOptions {
 
 /** The fully decoded value with its raw offsets. */
 export function decodeValue(raw: string, options: DecodeOptions = {}): Decoded {
+  if (!ENCODED.test(raw) && !(options.form && raw.includes('+'))) return { text: raw };
   let text = raw;
   let start = identity(raw.length, 0);
   let end = identity(raw.length, 1);
@@ -51,7 +55,7 @@ export function rawRange(d: Decoded, from: number, to: number): [number, number]
   if (d.text.length === 0) return [0, 0];
   const a = Math.min(Math.max(from, 0), d.text.length - 1);
   const b = Math.min(Math.max(to, a + 1), d.text.length);
-  return [d.start[a], d.end[b - 1]];
+  return d.start && d.end ? [d.start[a], d.end[b - 1]] : [a, b];
 }
 
 function identity(n: number, offset: number): Int32Array {
@@ -60,7 +64,7 @@ function identity(n: number, offset: number): Int32Array {
   return a;
 }
 
-function compose(layer: Layer, start: Int32Array, end: Int32Array): Decoded {
+function compose(layer: Layer, start: Int32Array, end: Int32Array): Required<Decoded> {
   const n = layer.text.length;
   const s = new Int32Array(n), e = new Int32Array(n);
   for (let i = 0; i < n; i++) {
