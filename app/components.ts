@@ -11,6 +11,7 @@ import { detectorsStage } from '../detectors/stage.ts';
 import { featuresStage } from '../features/stage.ts';
 import { findingsStage } from '../findings/stage.ts';
 import { receiverStage } from '../ingest/receiver/stage.ts';
+import { ConsoleConfig } from '../console/config.ts';
 
 export const DETECTORS: readonly DetectorFactory[] = [
   errorRatioDetector as DetectorFactory,
@@ -20,3 +21,6 @@ export const DETECTORS: readonly DetectorFactory[] = [
 
 /** In the order they start (and stop in reverse): what produces before what consumes. */
 export const STAGES = [receiverStage, featuresStage, detectorsStage(DETECTORS), findingsStage] as const;
+
+/** Servers that are not Kafka stages, each with its configuration section: `peregrine console`. */
+export const SERVERS = { console: ConsoleConfig } as const;

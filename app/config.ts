@@ -3,9 +3,12 @@ import type { z } from 'zod';
 import { configSchema, loadConfig, type DeprecatedKey, type LoadConfigOptions } from '../core/config.ts';
 import { logger } from '../core/log.ts';
 import { deprecatedDetectorKeys } from '../detectors/config.ts';
-import { DETECTORS, STAGES } from './components.ts';
+import { DETECTORS, SERVERS, STAGES } from './components.ts';
 
-export const AppConfig = configSchema(Object.fromEntries(STAGES.map((s) => [s.id, s.config])) as { [S in (typeof STAGES)[number] as S['id']]: S['config'] });
+export const AppConfig = configSchema({
+  ...Object.fromEntries(STAGES.map((s) => [s.id, s.config])) as { [S in (typeof STAGES)[number] as S['id']]: S['config'] },
+  ...SERVERS,
+});
 export type AppConfig = z.infer<typeof AppConfig>;
 
 export const DEPRECATED_KEYS: readonly DeprecatedKey[] = deprecatedDetectorKeys(DETECTORS);

@@ -246,7 +246,7 @@ interface SinkReport {
 
 async function runSink(): Promise<void> {
   const require = createRequire(import.meta.url);
-  const { exportLogsServiceRequestType } = await import('../ingest/otlp/reference.ts');
+  const { exportLogsServiceRequestType } = await import('../ingest/otlp/proto-types.ts');
   const logsType = exportLogsServiceRequestType();
   const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
   const v1 = root.opentelemetry.proto.collector;

@@ -1,17 +1,22 @@
 /**
  * Decode + normalize throughput for ExportTraceServiceRequest messages built by the real SDK
  * (HTTP server/client, gRPC and DB spans, ~490 bytes per span, 100–4096 spans per request): the
- * hot-path wire decoder and the protobufjs reference side by side in one run, alternating in short
- * rounds so that both see the same machine load. Throughput is per CPU-second of this process (one
- * core), with wall-clock figures beside it.
+ * hot-path wire decoder, the protobufjs reference and the collector's own decoder (pdata's
+ * ptrace.ProtoUnmarshaler, bench/collector-decode, built with Go on first use) side by side in one
+ * run, alternating in short rounds so that all see the same machine load. Throughput is per
+ * CPU-second of the decoding process (one core), with wall-clock figures beside it.
  *
  *   node --max-semi-space-size=32 --import tsx bench/decode.ts [--seconds 12]
+ *
+ * `ratio_vs_collector_decode` is ours (decode + normalization) over pdata's bare unmarshal; the
+ * `_read` figure has pdata also read every span's ids, name, times, status and attributes.
  *
  * The last line of stdout is one JSON object with the figures.
  */
 import { decodeTraceRequest } from '../ingest/otlp/traces.ts';
-import { referenceDecodeTraceRequest } from '../ingest/otlp/reference.ts';
-import { sdkTraceRequest } from '../ingest/otlp/sdk-fixtures.ts';
+import { referenceDecodeTraceRequest } from '../ingest/otlp/testing/reference-decoders.ts';
+import { sdkTraceRequest } from '../ingest/otlp/testing/sdk-requests.ts';
+import { startCollectorDecoder } from './collector-decode.ts';
 
 const secondsArg = process.argv.indexOf('--seconds');
 const totalSeconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 12;
@@ -56,7 +61,17 @@ for (const r of requests) {
 const decodedOnce = new Map(requests.map((r) => [r, decodeTraceRequest(r)]));
 const buildEventsOnly: Decoder = (bytes) => decodedOnce.get(bytes)!.map((e) => ({ ...e, attributes: { ...e.attributes } }));
 
+const collector = startCollectorDecoder(requests);
+async function collectorRound(mode: 'bare' | 'read', ms: number, tally: Tally): Promise<void> {
+  const r = await collector.round(mode, ms);
+  tally.spans += r.spans;
+  tally.cpuMicros += r.cpuMicros;
+  tally.wallMs += r.wallMicros / 1000;
+}
+
 const hot: Tally = { spans: 0, cpuMicros: 0, wallMs: 0 };
+const pdata: Tally = { spans: 0, cpuMicros: 0, wallMs: 0 };
+const pdataRead: Tally = { spans: 0, cpuMicros: 0, wallMs: 0 };
 const floor: Tally = { spans: 0, cpuMicros: 0, wallMs: 0 };
 const ref: Tally = { spans: 0, cpuMicros: 0, wallMs: 0 };
 // Warm-up: let both reach optimized code.
@@ -64,13 +79,18 @@ for (let i = 0; i < 3; i++) {
   round(decodeTraceRequest, 300, { spans: 0, cpuMicros: 0, wallMs: 0 });
   round(referenceDecodeTraceRequest, 300, { spans: 0, cpuMicros: 0, wallMs: 0 });
   round(buildEventsOnly, 300, { spans: 0, cpuMicros: 0, wallMs: 0 });
+  await collectorRound('bare', 300, { spans: 0, cpuMicros: 0, wallMs: 0 });
+  await collectorRound('read', 300, { spans: 0, cpuMicros: 0, wallMs: 0 });
 }
 const rounds = Math.max(2, Math.round(totalSeconds / 1.0));
 for (let i = 0; i < rounds; i++) {
   round(decodeTraceRequest, 500, hot);
   round(referenceDecodeTraceRequest, 500, ref);
   round(buildEventsOnly, 250, floor);
+  await collectorRound('bare', 500, pdata);
+  await collectorRound('read', 250, pdataRead);
 }
+collector.close();
 
 const perCpuSecond = (t: Tally): number => t.spans / (t.cpuMicros / 1e6);
 const perWallSecond = (t: Tally): number => t.spans / (t.wallMs / 1e3);
@@ -78,6 +98,10 @@ const result = {
   spans_per_sec: Math.round(perCpuSecond(hot)),
   reference_spans_per_sec: Math.round(perCpuSecond(ref)),
   ratio_vs_reference: Number((perCpuSecond(hot) / perCpuSecond(ref)).toFixed(2)),
+  collector_decode_spans_per_sec: Math.round(perCpuSecond(pdata)),
+  ratio_vs_collector_decode: Number((perCpuSecond(hot) / perCpuSecond(pdata)).toFixed(2)),
+  collector_decode_read_spans_per_sec: Math.round(perCpuSecond(pdataRead)),
+  ratio_vs_collector_decode_read: Number((perCpuSecond(hot) / perCpuSecond(pdataRead)).toFixed(2)),
   wall_spans_per_sec: Math.round(perWallSecond(hot)),
   wall_reference_spans_per_sec: Math.round(perWallSecond(ref)),
   event_build_floor_spans_per_sec: Math.round(perCpuSecond(floor)),
@@ -90,5 +114,5 @@ const result = {
   load_average_1m: Number((await import('node:os')).loadavg()[0].toFixed(2)),
   node: process.version,
 };
-console.log(`wire decoder: ${result.spans_per_sec} spans/CPU-s; protobufjs reference: ${result.reference_spans_per_sec} spans/CPU-s`);
+console.log(`wire decoder: ${result.spans_per_sec} spans/CPU-s; protobufjs reference: ${result.reference_spans_per_sec}; collector (pdata) decoder: ${result.collector_decode_spans_per_sec} (${result.collector_decode_read_spans_per_sec} reading every span)`);
 console.log(JSON.stringify(result));

@@ -1,13 +1,14 @@
 /**
  * Throws seeded random and mutated payloads (protobuf and OTLP/JSON, traces/metrics/logs, and each
  * signal fed to the others' decoders) at the decoders and checks that every outcome is events or a
- * DecodeError. Exits non-zero on any other outcome.
+ * DecodeError, and that the receiver's span check (checkTraceRequest) gives the trace decoder's verdict. Exits non-zero
+ * on any other outcome.
  *
  *   node --max-semi-space-size=32 --import tsx bench/fuzz-decode.ts [--cases 1000000] [--seed 7]
  *
  * The last line of stdout is one JSON object: counts, max heap, time.
  */
-import { emptyTally, runFuzz, seedPayloads } from '../ingest/otlp/fuzz-cases.ts';
+import { emptyTally, runFuzz, seedPayloads } from '../ingest/otlp/testing/fuzz-cases.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);

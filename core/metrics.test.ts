@@ -62,3 +62,30 @@ describe('the metrics endpoint', () => {
     await expect(serving).rejects.toThrow(/metrics\.tls\.cert: cannot read/);
   });
 });
+
+describe('detection metrics', () => {
+  it('counts delivered findings by detector, technique and severity band, and observes window end → acknowledgement', async () => {
+    const metrics = new MetricsRegistry();
+    const windowEndMs = 1_000_000;
+    metrics.findingDelivered({ detector: 'http_request', technique: 'T1190', severity: 73, windowEndMs }, windowEndMs + 12_500);
+    metrics.findingDelivered({ detector: 'error_ratio', severity: 21, windowEndMs }, windowEndMs + 40_000);
+    metrics.findingDelivered({ detector: 'error_ratio', severity: 99, windowEndMs }, windowEndMs - 5); // a clock behind the event time
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('peregrine_findings_total{detector="http_request",technique="T1190",severity="high"} 1');
+    expect(text).toContain('peregrine_findings_total{detector="error_ratio",technique="none",severity="low"} 1');
+    expect(text).toContain('peregrine_findings_total{detector="error_ratio",technique="none",severity="critical"} 1');
+    expect(text).toContain('peregrine_detection_latency_seconds_bucket{le="15",detector="http_request"} 1');
+    expect(text).toContain('peregrine_detection_latency_seconds_bucket{le="10",detector="http_request"} 0');
+    expect(text).toContain('peregrine_detection_latency_seconds_sum{detector="error_ratio"} 40');
+    expect(text).toContain('peregrine_detection_latency_seconds_count{detector="error_ratio"} 2');
+  });
+
+  it('reports each /healthz check as a gauge', async () => {
+    const metrics = new MetricsRegistry();
+    let consuming = true;
+    metrics.addHealthCheck('features', () => consuming);
+    expect(await metrics.registry.metrics()).toContain('peregrine_health_check{check="features"} 1');
+    consuming = false;
+    expect(await metrics.registry.metrics()).toContain('peregrine_health_check{check="features"} 0');
+  });
+});

@@ -40,7 +40,7 @@ export const TOPIC_TABLE = [
   },
   {
     id: 'findings', name: 'peregrine.findings.v1', what: 'the SOC alert feed: ECS finding documents, JSON (schemas/findings.v1.schema.json)', key: 'entity id',
-    partitions: 'pipeline', cleanup: 'delete', writers: ['detectors'], readers: ['findings (Elasticsearch indexer, webhook)', 'SOC tools'],
+    partitions: 'pipeline', cleanup: 'delete', writers: ['detectors'], readers: ['findings (Elasticsearch indexer, webhook)', 'console (live findings)', 'SOC tools'],
   },
   {
     id: 'detectorsState', name: 'peregrine.detectors.state.v1', what: 'detector baselines and learned history, JSON per key (changelog)', key: 'detector/store/key, in the partition of the entity it belongs to',

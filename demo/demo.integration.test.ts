@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fetchJaegerTrace, isErrorSpan, tag } from './jaeger.ts';
+import { fetchJaegerTrace, isErrorSpan, tag } from '../core/jaeger.ts';
 import { CATALOG_SERVICE, GET_PRODUCT } from './shop.ts';
 
 const bin = fileURLToPath(new URL('../bin/peregrine.js', import.meta.url));

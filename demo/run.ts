@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import type { EncodedFinding } from '../findings/sinks/findings.ts';
 import { ERROR_RATIO_DETECTOR } from '../detectors/error_ratio/detector.ts';
-import { fetchJaegerTrace, isErrorSpan, tag, type JaegerSpan } from './jaeger.ts';
+import { fetchJaegerTrace, isErrorSpan, tag, type JaegerSpan } from '../core/jaeger.ts';
 import { CATALOG_SERVICE, GET_PRODUCT, PRODUCTS, startShop, type Shop } from './shop.ts';
 
 /** Starts the features and detectors stages (app/runtime.ts passes itself in: the demo sits below the wiring). */

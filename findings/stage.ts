@@ -12,6 +12,7 @@ import type { RunningStage, StageFactory } from '../core/stage.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { findingsIndexTemplate } from '../schemas/elasticsearch/findings.ts';
 import { FindingsConfig } from './config.ts';
+import { deliveredFindingOf } from './ecs/delivered.ts';
 import { decodeFeedRecord, elasticsearchFindingsSink, findingDeadLetter, type EncodedFinding } from './sinks/findings.ts';
 
 export const FINDINGS_STAGE = 'findings';
@@ -27,7 +28,7 @@ export const findingsStage: StageFactory<FindingsConfig, FindingsHooks, RunningS
   id: FINDINGS_STAGE,
   config: FindingsConfig,
   runByDefault: true,
-  async create({ config, platform, kafka, metrics, log: parentLog, signal }, hooks = {}) {
+  async create({ config, platform, kafka, metrics, log: parentLog, signal, clock }, hooks = {}) {
     const log = parentLog.child({ stage: FINDINGS_STAGE });
     const es = createElasticsearchClient(platform.elasticsearch);
     const producer = await (async () => {
@@ -43,6 +44,8 @@ export const findingsStage: StageFactory<FindingsConfig, FindingsHooks, RunningS
         throw e;
       }
     })();
+    // Findings dead-lettered in a delivery: not indexed, so neither counted nor reported as indexed.
+    const refused = new Set<EncodedFinding>();
     const consumer = await startConsumerStage<EncodedFinding, EncodedFinding>({
       stage: FINDINGS_STAGE, groupId: config.groupId, topics: [platform.topics.findings], kafka, producer, deadLetterTopic: platform.topics.deadLetter,
       metrics, log, signal,
@@ -50,8 +53,15 @@ export const findingsStage: StageFactory<FindingsConfig, FindingsHooks, RunningS
       process: (items) => items.map((d) => d.item),
       sinks: [elasticsearchFindingsSink(es, platform.elasticsearch.findingsAlias)],
       // A finding Elasticsearch refuses for good (a mapping conflict) is kept on the dead-letter topic, not lost.
-      deadLetterOf: (f, reason) => findingDeadLetter(f, reason, FINDINGS_STAGE),
-      onDelivered: (indexed) => { for (const f of indexed) hooks.onIndexed?.(f); },
+      deadLetterOf: (f, reason) => { refused.add(f); return findingDeadLetter(f, reason, FINDINGS_STAGE); },
+      onDelivered: (delivered) => {
+        const indexedAt = clock.now();
+        for (const f of delivered) {
+          if (refused.delete(f)) continue;
+          metrics.findingDelivered(deliveredFindingOf(f.doc, indexedAt), indexedAt);
+          hooks.onIndexed?.(f);
+        }
+      },
     }).catch(async (e: unknown) => {
       await producer.close();
       await es.close();

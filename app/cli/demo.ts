@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../config.ts';
 import { createLogger } from '../../core/log.ts';
 import { ensureStackUp, stackDown, stackStatus } from '../../deploy/local/stack.ts';
+import { peregrineConsole } from '../../deploy/local/services/console.ts';
 import { runDemo } from '../../demo/run.ts';
 import { startPipeline } from '../runtime.ts';
 import type { ErrorRatioConfig } from '../../detectors/error_ratio/index.ts';
@@ -26,6 +27,7 @@ export function registerDemoCommand(program: Command): void {
       process.once('SIGTERM', interrupt);
       const before = await stackStatus();
       const after = await ensureStackUp();
+      print(`investigation console: ${peregrineConsole.url} (live findings, traces, verdicts)`);
       const healthyBefore = new Set(before.services.filter((s) => s.health === 'healthy').map((s) => s.service));
       const startedByDemo = after.services.filter((s) => s.health === 'healthy' && !healthyBefore.has(s.service)).map((s) => s.service);
       const started = Date.now();

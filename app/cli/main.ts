@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { registerStackCommands } from '../../deploy/local/cli.ts';
 import { registerRunCommand } from './run.ts';
+import { registerConfigCommands } from './config.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
+import { registerConsoleCommand } from '../../console/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { loadAppConfig } from '../config.ts';
@@ -21,11 +23,13 @@ const program = new Command('peregrine')
 // application's loader (its schema is the component list's).
 registerStackCommands(program);
 registerRunCommand(program);
+registerConfigCommands(program);
 registerDemoCommand(program);
 registerModelCommands(program, loadAppConfig);
 registerSensorCommand(program);
 registerImportCommands(program, loadAppConfig);
 registerFindingsCommands(program, loadAppConfig);
+registerConsoleCommand(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,7 +9,7 @@ const bin = fileURLToPath(new URL('../../bin/peregrine.js', import.meta.url));
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json', ...env }, timeout: 60_000 }, (error, _stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, PEREGRINE_LOG_FORMAT: 'json', ...env }, timeout: 110_000 }, (error, _stdout, stderr) => {
       resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stderr });
     });
   });
@@ -44,5 +44,20 @@ describe('peregrine run start-up checks', () => {
     const r = await run(['run', 'nonsense'], { PEREGRINE__KAFKA__BROKERS: '[127.0.0.1:1]' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown stage nonsense/);
+  });
+});
+
+describe('peregrine config', () => {
+  it('check names the bad key and exits 2; show prints every default with secrets masked', async () => {
+    const bad = await run(['config', 'check', '-c', configFile('detectors:\n  error_ratio:\n    threshold: high\n')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/detectors\.error_ratio\.threshold/);
+    const shown = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [bin, 'config', 'show'], { env: { ...process.env, PEREGRINE__RECEIVER__AUTH_TOKEN: 's3cret-token', PEREGRINE__KAFKA__SASL: '{mechanism: plain, username: u, password: hunter2}' }, timeout: 110_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(shown).toMatch(/error_ratio:\n\s+warmupWindows: 3/);
+    expect(shown).toMatch(/authToken: "\*\*\*"/);
+    expect(shown).not.toMatch(/s3cret-token|hunter2/);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Our Kafka contract. Stages talk to this interface only, so the client library (kafkajs today; see the client
- * figures in STACK.md) can be swapped without touching them.
+ * Our Kafka contract. Stages talk to this interface only, so the client libraries (today kafkajs for consumers and
+ * admin, @platformatic/kafka for producers, chosen by bench/kafka-clients.ts) can be swapped without touching them.
  */
 export interface KafkaHeaders {
   [name: string]: string | Buffer | undefined;

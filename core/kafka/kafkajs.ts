@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Producer as KjsProducer, type Admin, CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Admin } from 'kafkajs';
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, OutgoingMessage, Producer, TopicSpec } from './adapter.ts';
+import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, Producer, TopicSpec } from './adapter.ts';
 import './kafkajs-idle-fix.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -12,7 +12,10 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
 
-/** The kafkajs implementation of our adapter. */
+/**
+ * Our adapter: consumer groups and admin on kafkajs, producers on @platformatic/kafka (platformatic-producer.ts:
+ * a third of kafkajs' CPU per message on the receiver's hot path; bench/kafka-clients.ts measures both).
+ */
 export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapter {
   const kafkaLog = log.child({ component: 'kafka' });
   const kafka = new Kafka({
@@ -138,34 +141,9 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
     },
 
     async producer(): Promise<Producer> {
-      const p: KjsProducer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
-      try {
-        await p.connect();
-      } catch (e) {
-        throw new UnavailableError('kafka', `brokers ${brokers} unreachable: ${(e as Error).message}`, { cause: e });
-      }
-      const handle: Producer = {
-        async send(topic: string, messages: OutgoingMessage[]) {
-          if (messages.length === 0) return;
-          try {
-            await p.send({
-              topic,
-              acks: -1,
-              compression: CompressionTypes.None,
-              messages: messages.map((m) => ({
-                key: m.key ?? null,
-                value: m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
-                headers: m.headers as Record<string, string | Buffer>,
-                partition: m.partition,
-                timestamp: m.timestampMs === undefined ? undefined : String(Math.floor(m.timestampMs)),
-              })),
-            });
-          } catch (e) {
-            throw new UnavailableError('kafka', `produce to ${topic} failed: ${(e as Error).message}`, { cause: e });
-          }
-        },
-        close: () => p.disconnect(),
-      };
+      // Loaded on first use: the client takes seconds to import, and commands that never produce should not wait for it.
+      const { createPlatformaticProducer } = await import('./platformatic-producer.ts');
+      const handle = await createPlatformaticProducer(config);
       open.push(handle);
       return handle;
     },

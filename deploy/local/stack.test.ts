@@ -4,17 +4,18 @@ import { stackDir } from './paths.ts';
 
 describe('selectServices', () => {
   it('is everything with Peregrine\'s receiver as the front end by default, in dependency order', () => {
-    expect(selectServices(undefined, DEFAULT_FRONTEND)).toEqual(['kafka', 'elasticsearch', 'peregrine-receiver', 'jaeger-query', 'mlflow']);
+    expect(selectServices(undefined, DEFAULT_FRONTEND)).toEqual(['kafka', 'elasticsearch', 'peregrine-receiver', 'jaeger-query', 'mlflow', 'console']);
   });
   it('runs the stock collector instead with --frontend collector', () => {
-    expect(selectServices(undefined, 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-collector', 'jaeger-query', 'mlflow']);
+    expect(selectServices(undefined, 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-collector', 'jaeger-query', 'mlflow', 'console']);
   });
   it('brings the dependencies of --only along', () => {
     expect(selectServices(['jaeger-query'], 'collector')).toEqual(['kafka', 'elasticsearch', 'jaeger-query']);
     expect(selectServices(['mlflow'], 'collector')).toEqual(['mlflow']);
+    expect(selectServices(['console'], 'peregrine')).toEqual(['kafka', 'elasticsearch', 'console']);
   });
   it('runs no front end with --frontend none, even when asked for one by --only', () => {
-    expect(selectServices(undefined, 'none')).toEqual(['kafka', 'elasticsearch', 'jaeger-query', 'mlflow']);
+    expect(selectServices(undefined, 'none')).toEqual(['kafka', 'elasticsearch', 'jaeger-query', 'mlflow', 'console']);
     expect(selectServices(['jaeger-collector', 'peregrine-receiver'], 'none')).toEqual(['kafka']);
     expect(selectServices(['peregrine-receiver'], 'peregrine')).toEqual(['kafka', 'peregrine-receiver']);
   });

@@ -14,6 +14,7 @@ import { elasticsearch } from './services/elasticsearch.ts';
 import { jaegerCollector, jaegerQuery } from './services/jaeger.ts';
 import { kafka } from './services/kafka.ts';
 import { mlflow } from './services/mlflow.ts';
+import { peregrineConsole } from './services/console.ts';
 import { peregrineReceiver } from './services/receiver.ts';
 import { SERVICE_NAMES, type Health, type Service, type ServiceName } from './services/types.ts';
 import { allExpectedHealthy, type ServiceStatus } from './status-format.ts';
@@ -24,6 +25,7 @@ export { SERVICE_NAMES, type ServiceName, type ServiceStatus };
 /** In dependency order: Kafka and Elasticsearch before the receivers and the Jaeger roles. */
 export const SERVICES: Readonly<Record<ServiceName, Service>> = {
   kafka, elasticsearch, 'peregrine-receiver': peregrineReceiver, 'jaeger-collector': jaegerCollector, 'jaeger-query': jaegerQuery, mlflow,
+  console: peregrineConsole,
 };
 
 /** Where the running stack answers. */
@@ -328,7 +330,7 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackStat
 
 /** How long each service gets between SIGTERM and SIGKILL. */
 const GRACE_MS: Record<ServiceName, number> = {
-  kafka: 30_000, elasticsearch: 30_000, 'peregrine-receiver': 15_000, 'jaeger-collector': 10_000, 'jaeger-query': 10_000, mlflow: 15_000,
+  kafka: 30_000, elasticsearch: 30_000, 'peregrine-receiver': 15_000, 'jaeger-collector': 10_000, 'jaeger-query': 10_000, mlflow: 15_000, console: 10_000,
 };
 
 /**
@@ -340,8 +342,8 @@ export async function stackDown(options: StackOptions & { only?: readonly Servic
   const names = [...(options.only && options.only.length > 0 ? options.only : SERVICE_NAMES)].reverse();
   const stopped: ServiceName[] = [];
   const survivors: string[] = [];
-  // Dependents (the receiver and Jaeger, Kafka clients) first, then the rest together.
-  const dependent = (n: ServiceName) => n.startsWith('jaeger') || n === 'peregrine-receiver';
+  // Dependents (the receiver, Jaeger and the console, Kafka clients) first, then the rest together.
+  const dependent = (n: ServiceName) => n.startsWith('jaeger') || n === 'peregrine-receiver' || n === 'console';
   const waves = [names.filter(dependent), names.filter((n) => !dependent(n))];
   for (const wave of waves) {
     await Promise.all(wave.map(async (name) => {

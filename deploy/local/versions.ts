@@ -44,3 +44,6 @@ export const PORTS = {
 } as const;
 
 export const HOST = '127.0.0.1';
+
+/** The Jaeger v2 release of the same commit as VERSIONS.jaeger (Go module v1.76.0): the container image's tag. */
+export const JAEGER_V2_RELEASE = '2.13.0';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWindowVectors } from '../../models/window/synthetic.fixture.ts';
 import { ENTITY_WINDOW_DETECTOR, EntityWindowDetector } from './detector.ts';
-import { WindowModel } from '../../models/index.ts';
+import { WindowModel } from '../../models/window/model.ts';
 
 describe('EntityWindowDetector', () => {
   let model: WindowModel;

@@ -1,6 +1,6 @@
 /** `detectors.entity_window`: the entity-window autoencoder trained by `peregrine train window`, from MLflow or a directory. */
 import { z } from 'zod';
-import { WindowModel } from '../../models/index.ts';
+import { loadWindowModel } from '../../models/index.ts';
 import { followedModelDetector } from '../model-detector.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
 import { ModelReference } from '../model-reference.ts';
@@ -27,7 +27,7 @@ export const entityWindowDetector: WindowDetectorFactory<EntityWindowConfig> = {
   config: EntityWindowConfig,
   deprecatedKey: 'entityWindow',
   async create(config, settings) {
-    const followed = await followedModelDetector(ENTITY_WINDOW_DETECTOR, config, settings, (dir) => WindowModel.load(dir),
+    const followed = await followedModelDetector(ENTITY_WINDOW_DETECTOR, config, settings, loadWindowModel,
       (loaded) => new EntityWindowDetector(loaded, { alertScore: config.alertScore, minRequests: config.minRequests }));
     return followed && { score: (v) => followed.detector.score(v), stop: followed.stop };
   },

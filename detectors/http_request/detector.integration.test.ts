@@ -16,7 +16,7 @@ import type { KafkaAdapter, Producer } from '../../core/kafka/adapter.ts';
 import { createLogger } from '../../core/log.ts';
 import { MlflowClient } from '../../core/mlflow.ts';
 import { encodeTraceRequest, sdkSpans, type TestSpan } from '../../core/testing/otlp-spans.ts';
-import { fetchJaegerTrace } from '../../demo/jaeger.ts';
+import { fetchJaegerTrace } from '../../core/jaeger.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { SECRET_CASES } from '../../findings/testdata/secrets.ts';
 import { removeModelAndExperiment } from '../../models/registry/testing.ts';

@@ -14,7 +14,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { KeyedStore } from '../../core/state/keyed-store.ts';
 import type { Finding, SignatureEvidence } from '../../findings/finding.ts';
-import { routeTemplate } from '../../ingest/normalize/route.ts';
+import { routeTemplate } from '../../core/route.ts';
 import { assessRequests, maskedRow, type AssessedRequest, type HttpModel, type HttpRow, type LoadedModel } from '../../models/index.ts';
 import { RequestGroups, type AlertingRequest } from './groups.ts';
 import {

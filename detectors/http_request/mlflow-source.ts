@@ -8,7 +8,7 @@ import type { Clock } from '../../core/clock.ts';
 import { errorMessage, PeregrineError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MetricsRegistry } from '../../core/metrics.ts';
-import { CHAMPION_ALIAS, followModel, HttpModel, isModelUri, parseModelUri, trainHttpInChildProcess } from '../../models/index.ts';
+import { CHAMPION_ALIAS, followModel, isModelUri, loadHttpModel, parseModelUri, trainHttpInChildProcess } from '../../models/index.ts';
 import type { LoadedHttpModel, ModelSource } from './live.ts';
 import { HTTP_REQUEST_DETECTOR } from './live.ts';
 
@@ -40,7 +40,7 @@ export async function mlflowModelSource(o: MlflowSourceOptions): Promise<ModelSo
   const follow = async () => {
     const followed = await followModel({
       detector: HTTP_REQUEST_DETECTOR, configKey: `${o.configKey}.model`, spec: o.spec, mlflowUrl: o.mlflowUrl, reloadIntervalMs: o.reloadIntervalMs,
-      load: (dir) => HttpModel.load(dir), onChange: (next) => o.onModel(next), metrics: o.metrics, log: o.log,
+      load: loadHttpModel, onChange: (next) => o.onModel(next), metrics: o.metrics, log: o.log,
     });
     follower?.stop();
     follower = followed;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { encodeLogs, encodeTraces, processResource, type LogItem, type ResourceGroup, type SpanData } from './otlp.ts';
 import { ProtoWriter, type AttrList } from './otlp-writer.ts';
-import { referenceDecodeLogsRequest, referenceDecodeTraceRequest } from '../../ingest/otlp/reference.ts';
+import { referenceDecodeLogsRequest, referenceDecodeTraceRequest } from '../../ingest/otlp/testing/reference-decoders.ts';
 import { mulberry32 } from '../../core/random.ts';
 
 // The hand-written span encoder against the encoder it replaced (otlp-transformer's ProtobufWriter

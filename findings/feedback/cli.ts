@@ -33,9 +33,11 @@ export function registerFindingsCommands(program: Command, loadConfig: LoadConfi
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit must be a whole number from 1 to 10000, got "${opts.limit}"`, '--limit');
       await withElasticsearch(elasticsearchOf(opts.config), async (es, config) => {
         const res = await es.search<FindingRow>({
-          index: config.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }],
+          index: config.findingsAlias, size: limit, sort: [{ '@timestamp': 'desc' }], ignore_unavailable: true,
           query: opts.detector ? { term: { 'peregrine.detector': opts.detector } } : { match_all: {} },
         });
+        // No findings index yet (nothing was ever found, or another alias is configured): an empty list, said once.
+        if (res.hits.hits.length === 0) process.stderr.write(`no findings in ${config.findingsAlias}\n`);
         const verdicts = await verdictsOf(es, config, res.hits.hits.map((h) => h._id!));
         for (const h of res.hits.hits) {
           const d = h._source!;

@@ -8,8 +8,14 @@ import type { Client } from '@elastic/elasticsearch';
 import { PeregrineError, UnavailableError } from '../../core/errors.ts';
 import type { FeatureVector } from '../../schemas/feature-vector.ts';
 
-export const VERDICTS = ['false_positive', 'true_positive'] as const;
+/**
+ * `benign`: the detection was right about what happened, and it was harmless (an authorised scan, an admin's script).
+ * Retraining leaves benign findings out: neither normal data to learn (that is `false_positive`) nor an attack.
+ */
+export const VERDICTS = ['false_positive', 'true_positive', 'benign'] as const;
 export type Verdict = (typeof VERDICTS)[number];
+/** The verdicts retraining reads. */
+const TRAINING_VERDICTS: readonly Verdict[] = ['false_positive', 'true_positive'];
 
 export interface FeedbackIndices {
   findingsAlias: string;
@@ -87,11 +93,21 @@ export async function recordFeedback(es: Client, indices: FeedbackIndices, feedb
 
 /** The verdicts recorded for these findings (those without one are absent). */
 export async function verdictsOf(es: Client, indices: FeedbackIndices, findingIds: readonly string[]): Promise<Map<string, Verdict>> {
-  const verdicts = new Map<string, Verdict>();
-  if (findingIds.length === 0 || !(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) return verdicts;
-  const found = await call('feedback read', () => es.search<{ verdict: Verdict }>({ index: indices.feedbackIndex, size: findingIds.length, query: { ids: { values: [...findingIds] } } }));
-  for (const hit of found.hits.hits) if (hit._id && hit._source) verdicts.set(hit._id, hit._source.verdict);
-  return verdicts;
+  return new Map([...(await feedbackOf(es, indices, findingIds))].map(([id, f]) => [id, f.verdict]));
+}
+
+/** The feedback recorded for these findings, with note, analyst and time (those without are absent). */
+export async function feedbackOf(es: Client, indices: FeedbackIndices, findingIds: readonly string[]): Promise<Map<string, Feedback>> {
+  const feedback = new Map<string, Feedback>();
+  if (findingIds.length === 0 || !(await call('feedback index check', () => es.indices.exists({ index: indices.feedbackIndex })))) return feedback;
+  const found = await call('feedback read', () => es.search<{ '@timestamp': string; verdict: Verdict; note?: string; analyst?: string }>({
+    index: indices.feedbackIndex, size: findingIds.length, query: { ids: { values: [...findingIds] } },
+  }));
+  for (const hit of found.hits.hits) {
+    const f = hit._source;
+    if (hit._id && f) feedback.set(hit._id, { findingId: hit._id, verdict: f.verdict, note: f.note ?? undefined, analyst: f.analyst ?? undefined, atMs: Date.parse(f['@timestamp']) });
+  }
+  return feedback;
 }
 
 export interface LabelledVector {
@@ -140,7 +156,7 @@ async function labelledFindings<T>(
   for (;;) {
     const page = await call('feedback read', () => es.search<{ verdict: Verdict }>({
       index: indices.feedbackIndex, size: PAGE, sort: [{ finding_id: 'asc' }], ...(after ? { search_after: after as never } : {}),
-      query: detectors ? { terms: { detector: [...detectors] } } : { match_all: {} },
+      query: { bool: { filter: [{ terms: { verdict: [...TRAINING_VERDICTS] } }, ...(detectors ? [{ terms: { detector: [...detectors] } }] : [])] } },
     }));
     for (const hit of page.hits.hits) if (hit._source && hit._id) verdicts.set(hit._id, hit._source.verdict);
     if (page.hits.hits.length < PAGE) break;

@@ -12,13 +12,11 @@ import { decodeTraceRequest } from './traces.ts';
 import { decodeMetricsRequest } from './metrics.ts';
 import { decodeLogsRequest } from './logs.ts';
 import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from './json.ts';
-import {
-  exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest, referenceDecodeLogsRequest,
-  referenceDecodeMetricsRequest, referenceDecodeTraceRequest,
-} from './reference.ts';
-import { hrTime, sdkTraceRequest, sdkTraceRequestJson } from './sdk-fixtures.ts';
+import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest } from './proto-types.ts';
+import { referenceDecodeLogsRequest, referenceDecodeMetricsRequest, referenceDecodeTraceRequest } from './testing/reference-decoders.ts';
+import { hrTime, sdkTraceRequest, sdkTraceRequestJson } from './testing/sdk-requests.ts';
 import { CumulativeToDelta } from '../normalize/metrics.ts';
-import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-payloads.ts';
+import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './testing/random-requests.ts';
 
 describe('traces: SDK-built payloads', () => {
   for (const [seed, spans] of [[1, 1], [2, 100], [3, 1000], [4, 4096]] as const) {

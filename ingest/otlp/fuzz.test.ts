@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../core/errors.ts';
-import { runFuzz, seedPayloads } from './fuzz-cases.ts';
+import { mutateBytes, runFuzz, seedPayloads } from './testing/fuzz-cases.ts';
+import { sdkTraceRequest, seededRandom } from './testing/sdk-requests.ts';
 import { decodeLogsRequest } from './logs.ts';
 import { decodeMetricsRequest } from './metrics.ts';
-import { decodeTraceRequest } from './traces.ts';
+import { checkTraceRequest, decodeTraceRequest } from './traces.ts';
 
 describe('decoder fuzzing', () => {
   it('20,000 seeded random and mutated payloads: every outcome is events or a DecodeError', () => {
@@ -15,6 +16,34 @@ describe('decoder fuzzing', () => {
     expect(tally.decoded).toBeGreaterThan(500);
     expect(tally.decodeErrors).toBeGreaterThan(1000);
   }, 120_000);
+
+  it('checkTraceRequest accepts and rejects exactly what decodeTraceRequest does, and counts the same spans', () => {
+    const outcome = (f: () => number): string => {
+      try {
+        return `ok ${f()}`;
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        return `error ${e.message}`;
+      }
+    };
+    const rng = seededRandom(11);
+    const seeds = seedPayloads(90);
+    let rejected = 0;
+    for (let i = 0; i < 6_000; i++) {
+      const seed = seeds[i % seeds.length]!;
+      const bytes = i < seeds.length ? seed.proto : mutateBytes(seed.proto, rng);
+      const decoded = outcome(() => decodeTraceRequest(bytes).length);
+      expect(outcome(() => checkTraceRequest(bytes))).toBe(decoded);
+      if (decoded.startsWith('error')) rejected++;
+    }
+    expect(rejected).toBeGreaterThan(500);
+    const sdk = sdkTraceRequest({ seed: 3, spans: 20 });
+    expect(checkTraceRequest(sdk)).toBe(20);
+    expect(() => checkTraceRequest(sdk, { maxEvents: 5 })).toThrow(/more than 5 spans/);
+    // A check leaves the decoder building events again.
+    expect(decodeTraceRequest(sdk)).toHaveLength(20);
+    expect(decodeTraceRequest(sdk)[0]?.kind).toBe('request');
+  });
 
   it('deeply nested attribute values are rejected, not recursed into', () => {
     // AnyValue{array_value: ArrayValue{values: [AnyValue{array_value: ...}]}} nested 100,000 deep.
@@ -30,6 +59,7 @@ describe('decoder fuzzing', () => {
     const rs = [0x12, ...varint(scope.length), ...scope];
     const request = Uint8Array.from([0x0a, ...varint(rs.length), ...rs]);
     expect(() => decodeTraceRequest(request)).toThrow(/nested too deeply/);
+    expect(() => checkTraceRequest(request)).toThrow(/nested too deeply/);
   });
 
   it('a flood of empty spans stops at maxEvents instead of filling memory', () => {

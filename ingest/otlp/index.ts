@@ -7,7 +7,7 @@ import { decodeMetricsRequest, type MetricsDecodeOptions } from './metrics.ts';
 import type { DecodeOptions } from './proto-common.ts';
 import { decodeTraceRequest } from './traces.ts';
 
-export { decodeTraceRequest } from './traces.ts';
+export { checkTraceRequest, decodeTraceRequest } from './traces.ts';
 export { decodeMetricsRequest } from './metrics.ts';
 export { decodeLogsRequest } from './logs.ts';
 export { decodeTraceRequestJson, decodeMetricsRequestJson, decodeLogsRequestJson } from './json.ts';

@@ -4,11 +4,12 @@ import type { LogRecordEvent } from '../../core/events.ts';
 import { emptyLogFields, normalizeLog } from '../normalize/logs.ts';
 import { resourceInfo, type ResourceInfo } from '../normalize/span.ts';
 import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, readAnyValue, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
-import { nanosToMs, WireReader } from './wire.ts';
+import { ProtoReader } from '../../core/protobuf/reader.ts';
+import { nanosToMs } from './nanos.ts';
 
 export function decodeLogsRequest(bytes: Uint8Array, options: DecodeOptions = {}): LogRecordEvent[] {
   return guarded('logs', () => {
-    const r = new WireReader(asBytes(bytes));
+    const r = new ProtoReader(asBytes(bytes));
     const out: LogRecordEvent[] = [];
     const limit = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     while (r.pos < r.end) {
@@ -21,7 +22,7 @@ export function decodeLogsRequest(bytes: Uint8Array, options: DecodeOptions = {}
   });
 }
 
-function readResourceLogs(r: WireReader, end: number, out: LogRecordEvent[], limit: number): void {
+function readResourceLogs(r: ProtoReader, end: number, out: LogRecordEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   const start = r.pos;
@@ -50,7 +51,7 @@ function readResourceLogs(r: WireReader, end: number, out: LogRecordEvent[], lim
   r.end = saved;
 }
 
-function readScopeLogs(r: WireReader, end: number, res: ResourceInfo, out: LogRecordEvent[], limit: number): void {
+function readScopeLogs(r: ProtoReader, end: number, res: ResourceInfo, out: LogRecordEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {
@@ -65,7 +66,7 @@ function readScopeLogs(r: WireReader, end: number, res: ResourceInfo, out: LogRe
   r.end = saved;
 }
 
-function readLogRecord(r: WireReader, end: number, res: ResourceInfo): LogRecordEvent {
+function readLogRecord(r: ProtoReader, end: number, res: ResourceInfo): LogRecordEvent {
   const saved = r.end;
   r.end = end;
   const log = emptyLogFields();

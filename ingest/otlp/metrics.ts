@@ -10,7 +10,8 @@ import {
 } from '../normalize/metrics.ts';
 import { resourceInfo, type Attributes } from '../normalize/span.ts';
 import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
-import { nanosToMs, WireReader, WIRE_FIXED64, WIRE_LEN } from './wire.ts';
+import { ProtoReader, WIRE_FIXED64, WIRE_LEN } from '../../core/protobuf/reader.ts';
+import { nanosToMs } from './nanos.ts';
 
 export interface MetricsDecodeOptions extends DecodeOptions {
   /** Keeps cumulative state across messages; pass the same instance for a whole stream. */
@@ -33,7 +34,7 @@ interface Context {
  */
 export function decodeMetricsRequest(bytes: Uint8Array, options: MetricsDecodeOptions = {}): MetricPointEvent[] {
   return guarded('metrics', () => {
-    const r = new WireReader(asBytes(bytes));
+    const r = new ProtoReader(asBytes(bytes));
     const ctx: Context = {
       out: [], deltas: options.deltas ?? new CumulativeToDelta(), limit: options.maxEvents ?? DEFAULT_MAX_EVENTS,
       seen: 0, service: '', resource: {}, prefix: '',
@@ -49,7 +50,7 @@ export function decodeMetricsRequest(bytes: Uint8Array, options: MetricsDecodeOp
 }
 
 /** Finds the last occurrence of a length-delimited field (fields may come in any order on the wire). */
-function findField(r: WireReader, end: number, wanted: number, message: string): [start: number, end: number] | undefined {
+function findField(r: ProtoReader, end: number, wanted: number, message: string): [start: number, end: number] | undefined {
   const start = r.pos;
   let found: [number, number] | undefined;
   while (r.pos < end) {
@@ -65,7 +66,7 @@ function findField(r: WireReader, end: number, wanted: number, message: string):
   return found;
 }
 
-function readResourceMetrics(r: WireReader, end: number, ctx: Context): void {
+function readResourceMetrics(r: ProtoReader, end: number, ctx: Context): void {
   const saved = r.end;
   r.end = end;
   const res = findField(r, end, 0x0a, 'ResourceMetrics');
@@ -90,7 +91,7 @@ function readResourceMetrics(r: WireReader, end: number, ctx: Context): void {
   r.end = saved;
 }
 
-function readScopeMetrics(r: WireReader, end: number, ctx: Context, resourceKey: string): void {
+function readScopeMetrics(r: ProtoReader, end: number, ctx: Context, resourceKey: string): void {
   const saved = r.end;
   r.end = end;
   const scope = findField(r, end, 0x0a, 'ScopeMetrics');
@@ -122,7 +123,7 @@ function readScopeMetrics(r: WireReader, end: number, ctx: Context, resourceKey:
 
 const DATA_TYPES: Record<number, MetricType> = { 0x2a: 'gauge', 0x3a: 'sum', 0x4a: 'histogram', 0x52: 'exponential_histogram', 0x5a: 'summary' };
 
-function readMetric(r: WireReader, end: number, ctx: Context): void {
+function readMetric(r: ProtoReader, end: number, ctx: Context): void {
   const saved = r.end;
   r.end = end;
   let name = '';
@@ -169,7 +170,7 @@ function readMetric(r: WireReader, end: number, ctx: Context): void {
 }
 
 /** Gauge/Sum/Histogram/ExponentialHistogram/Summary: temporality and monotonicity first, then the points. */
-function readData(r: WireReader, end: number, type: MetricType, name: string, unit: string, ctx: Context): void {
+function readData(r: ProtoReader, end: number, type: MetricType, name: string, unit: string, ctx: Context): void {
   const saved = r.end;
   r.end = end;
   const start = r.pos;
@@ -215,22 +216,22 @@ function readData(r: WireReader, end: number, type: MetricType, name: string, un
   r.end = saved;
 }
 
-function attribute(r: WireReader, attrs: Attributes): void {
+function attribute(r: ProtoReader, attrs: Attributes): void {
   const value = readKeyValue(r, r.lengthEnd());
   if (value !== undefined) attrs[lastKey] = value;
 }
 
-function time(r: WireReader): number {
+function time(r: ProtoReader): number {
   r.fixed64();
   return nanosToMs(r.lo, r.hi);
 }
 
-function fixed64Count(r: WireReader): number {
+function fixed64Count(r: ProtoReader): number {
   r.fixed64();
   return r.uint64Number();
 }
 
-function readNumberPoint(r: WireReader, end: number, p: RawMetricPoint): void {
+function readNumberPoint(r: ProtoReader, end: number, p: RawMetricPoint): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {
@@ -252,7 +253,7 @@ function readNumberPoint(r: WireReader, end: number, p: RawMetricPoint): void {
 }
 
 /** A repeated fixed64 or double field, packed or not. */
-function repeated64(r: WireReader, tag: number, out: number[], asDouble: boolean): void {
+function repeated64(r: ProtoReader, tag: number, out: number[], asDouble: boolean): void {
   if ((tag & 7) === WIRE_LEN) {
     const end = r.lengthEnd();
     if ((end - r.pos) % 8 !== 0) r.fail('packed 64-bit field length is not a multiple of 8');
@@ -264,7 +265,7 @@ function repeated64(r: WireReader, tag: number, out: number[], asDouble: boolean
   else r.wrongType(tag, 'repeated 64-bit');
 }
 
-function readHistogramPoint(r: WireReader, end: number, p: RawMetricPoint): void {
+function readHistogramPoint(r: ProtoReader, end: number, p: RawMetricPoint): void {
   const saved = r.end;
   r.end = end;
   const bounds: number[] = [];
@@ -298,7 +299,7 @@ function zigzag32(n: number): number {
   return (n >>> 1) ^ -(n & 1);
 }
 
-function readBuckets(r: WireReader, end: number): ExpBuckets {
+function readBuckets(r: ProtoReader, end: number): ExpBuckets {
   const saved = r.end;
   r.end = end;
   const b: ExpBuckets = { offset: 0, counts: [] };
@@ -321,7 +322,7 @@ function readBuckets(r: WireReader, end: number): ExpBuckets {
   return b;
 }
 
-function readExpHistogramPoint(r: WireReader, end: number, p: RawMetricPoint): void {
+function readExpHistogramPoint(r: ProtoReader, end: number, p: RawMetricPoint): void {
   const saved = r.end;
   r.end = end;
   p.scale = 0;
@@ -354,7 +355,7 @@ function readExpHistogramPoint(r: WireReader, end: number, p: RawMetricPoint): v
   r.end = saved;
 }
 
-function readSummaryPoint(r: WireReader, end: number, p: RawMetricPoint): void {
+function readSummaryPoint(r: ProtoReader, end: number, p: RawMetricPoint): void {
   const saved = r.end;
   r.end = end;
   const quantiles: Array<{ quantile: number; value: number }> = [];

@@ -6,7 +6,8 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import type { Attributes, AttrValue } from '../normalize/span.ts';
-import { bigNanosToMs, MAX_NESTING, nanosDiffMs, nanosToMs } from './wire.ts';
+import { MAX_NESTING } from '../../core/protobuf/reader.ts';
+import { bigNanosToMs, nanosDiffMs, nanosToMs } from './nanos.ts';
 
 export type Obj = Record<string, unknown>;
 

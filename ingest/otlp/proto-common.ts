@@ -4,7 +4,8 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import { classifyAttributeKey, UNIQUE_VALUE, type Attributes, type AttrValue } from '../normalize/span.ts';
-import { InternTable, MAX_NESTING, WireReader } from './wire.ts';
+import { InternTable } from '../../core/protobuf/bytes-cache.ts';
+import { MAX_NESTING, ProtoReader } from '../../core/protobuf/reader.ts';
 
 export interface DecodeOptions {
   /** Upper bound on events from one message; more is treated as malformed (a few bytes per span could otherwise cost GBs). */
@@ -25,7 +26,7 @@ const keyTable = new InternTable(512, 64, classifyAttributeKey);
  * Reads one KeyValue ending at `end` and returns its flattened value (`lastKey` holds the key).
  * Returns undefined for a KeyValue without key.
  */
-export function readKeyValue(r: WireReader, end: number): AttrValue | undefined {
+export function readKeyValue(r: ProtoReader, end: number): AttrValue | undefined {
   const saved = r.end;
   r.end = end;
   let key = '';
@@ -49,7 +50,7 @@ export function readKeyValue(r: WireReader, end: number): AttrValue | undefined 
 }
 
 /** A top-level AnyValue, flattened: arrays and kvlists become JSON text, bytes base64, empty ''. */
-export function readAnyValue(r: WireReader, end: number, unique = false): AttrValue {
+export function readAnyValue(r: ProtoReader, end: number, unique = false): AttrValue {
   const saved = r.end;
   r.end = end;
   let value: AttrValue = '';
@@ -94,7 +95,7 @@ export function readAnyValue(r: WireReader, end: number, unique = false): AttrVa
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-function readNested(r: WireReader, end: number, depth: number): Json {
+function readNested(r: ProtoReader, end: number, depth: number): Json {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -138,7 +139,7 @@ function readNested(r: WireReader, end: number, depth: number): Json {
   return value;
 }
 
-function readArray(r: WireReader, end: number, depth: number): Json[] {
+function readArray(r: ProtoReader, end: number, depth: number): Json[] {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -155,7 +156,7 @@ function readArray(r: WireReader, end: number, depth: number): Json[] {
   return out;
 }
 
-function readKvList(r: WireReader, end: number, depth: number): { [key: string]: Json } {
+function readKvList(r: ProtoReader, end: number, depth: number): { [key: string]: Json } {
   if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
   const saved = r.end;
   r.end = end;
@@ -185,8 +186,93 @@ function readKvList(r: WireReader, end: number, depth: number): { [key: string]:
   return out;
 }
 
+/**
+ * Checks one KeyValue ending at `end` exactly as `readKeyValue` reads it — same wire types, nesting bound and
+ * failures — without decoding anything (strings are never rejected, only their bounds are read).
+ */
+export function checkKeyValue(r: ProtoReader, end: number): void {
+  const saved = r.end;
+  r.end = end;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) r.pos = r.lengthEnd();
+    else if (tag === 0x12) {
+      const valueEnd = r.lengthEnd();
+      checkAnyValue(r, valueEnd, 0);
+    } else if (tag >>> 3 <= 2) r.wrongType(tag, 'KeyValue');
+    else r.skip(tag);
+  }
+  r.end = saved;
+}
+
+/** An AnyValue as `readAnyValue` (depth 0) or `readNested` (deeper) reads it. */
+function checkAnyValue(r: ProtoReader, end: number, depth: number): void {
+  if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
+  const saved = r.end;
+  r.end = end;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag) {
+      case 0x0a:
+      case 0x3a:
+        r.pos = r.lengthEnd();
+        break;
+      case 0x10:
+      case 0x18:
+        r.varint64();
+        break;
+      case 0x21:
+        r.double();
+        break;
+      case 0x2a:
+      case 0x32: {
+        const inner = r.lengthEnd();
+        checkList(r, inner, depth + 1, tag === 0x32);
+        break;
+      }
+      default:
+        if (tag >>> 3 <= 7) r.wrongType(tag, 'AnyValue');
+        r.skip(tag);
+    }
+  }
+  r.end = saved;
+}
+
+/** An ArrayValue (or, with `kv`, a KeyValueList) as `readArray` / `readKvList` read them. */
+function checkList(r: ProtoReader, end: number, depth: number, kv: boolean): void {
+  if (depth > MAX_NESTING) r.fail('attribute value nested too deeply');
+  const saved = r.end;
+  r.end = end;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a) {
+      const inner = r.lengthEnd();
+      if (kv) checkNestedKeyValue(r, inner, depth);
+      else checkAnyValue(r, inner, depth + 1);
+    } else if (tag >>> 3 === 1) r.wrongType(tag, kv ? 'KeyValueList' : 'ArrayValue');
+    else r.skip(tag);
+  }
+  r.end = saved;
+}
+
+/** A KeyValue inside a KeyValueList at `depth`. */
+function checkNestedKeyValue(r: ProtoReader, end: number, depth: number): void {
+  const saved = r.end;
+  r.end = end;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a) r.pos = r.lengthEnd();
+    else if (t === 0x12) {
+      const inner = r.lengthEnd();
+      checkAnyValue(r, inner, depth + 1);
+    } else if (t >>> 3 <= 2) r.wrongType(t, 'KeyValue');
+    else r.skip(t);
+  }
+  r.end = saved;
+}
+
 /** A Resource message ending at `end` → its attributes. */
-export function readResource(r: WireReader, end: number): Attributes {
+export function readResource(r: ProtoReader, end: number): Attributes {
   const saved = r.end;
   r.end = end;
   const attrs: Attributes = {};

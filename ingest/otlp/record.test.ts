@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../core/errors.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
 import { decodeSpansRecord } from './record.ts';
-import { sdkTraceRequest, sdkTraceRequestJson } from './sdk-fixtures.ts';
+import { sdkTraceRequest, sdkTraceRequestJson } from './testing/sdk-requests.ts';
 
 const record = (value: Buffer): IncomingRecord => ({ topic: 'otlp_spans', partition: 0, offset: '0', value, headers: {}, timestampMs: 0 });
 

@@ -7,10 +7,14 @@
 import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
 import { emptySpanFields, resourceInfo, SpanNormalizer, UNIQUE_VALUE, type AttrValue, type ResourceInfo } from '../normalize/span.ts';
-import { asBytes, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
-import { BytesCache, nanosDiffMs, nanosToMs, WireReader } from './wire.ts';
+import { asBytes, checkKeyValue, DEFAULT_MAX_EVENTS, guarded, lastKey, lastKeyMeta, readKeyValue, readResource, type DecodeOptions } from './proto-common.ts';
+import { BytesCache } from '../../core/protobuf/bytes-cache.ts';
+import { ProtoReader } from '../../core/protobuf/reader.ts';
+import { nanosDiffMs, nanosToMs } from './nanos.ts';
 
 const normalizer = new SpanNormalizer();
+/** The resource of spans that are only checked. */
+const NO_RESOURCE: ResourceInfo = resourceInfo({});
 const fields = emptySpanFields();
 
 interface CachedAttribute {
@@ -25,23 +29,51 @@ interface CachedAttribute {
  */
 const attributeCache = new BytesCache<CachedAttribute>(2048, 192);
 
+/**
+ * False while `checkTraceRequest` runs: every field is read and checked exactly as for decoding, but no event is
+ * built (normalization never rejects anything, so what passes the check decodes).
+ */
+let building = true;
+/** Spans read so far in the current message (the `maxEvents` bound). */
+let spanCount = 0;
+
 /** Decodes one ExportTraceServiceRequest. Malformed input throws DecodeError. */
 export function decodeTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): RequestEvent[] {
   return guarded('trace', () => {
-    const r = new WireReader(asBytes(bytes));
     const out: RequestEvent[] = [];
-    const limit = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-    while (r.pos < r.end) {
-      const tag = r.tag();
-      if (tag === 0x0a) readResourceSpans(r, r.lengthEnd(), out, limit);
-      else if (tag >>> 3 === 1) r.wrongType(tag, 'ExportTraceServiceRequest');
-      else r.skip(tag);
-    }
+    readRequest(asBytes(bytes), out, options.maxEvents ?? DEFAULT_MAX_EVENTS);
     return out;
   });
 }
 
-function readResourceSpans(r: WireReader, end: number, out: RequestEvent[], limit: number): void {
+/**
+ * Checks one ExportTraceServiceRequest as `decodeTraceRequest` would read it, without building events (what the
+ * receiver does before accepting a request); returns its span count. Malformed input throws the same DecodeError.
+ */
+export function checkTraceRequest(bytes: Uint8Array, options: DecodeOptions = {}): number {
+  return guarded('trace', () => {
+    building = false;
+    try {
+      readRequest(asBytes(bytes), [], options.maxEvents ?? DEFAULT_MAX_EVENTS);
+      return spanCount;
+    } finally {
+      building = true;
+    }
+  });
+}
+
+function readRequest(bytes: Uint8Array, out: RequestEvent[], limit: number): void {
+  const r = new ProtoReader(bytes);
+  spanCount = 0;
+  while (r.pos < r.end) {
+    const tag = r.tag();
+    if (tag === 0x0a) readResourceSpans(r, r.lengthEnd(), out, limit);
+    else if (tag >>> 3 === 1) r.wrongType(tag, 'ExportTraceServiceRequest');
+    else r.skip(tag);
+  }
+}
+
+function readResourceSpans(r: ProtoReader, end: number, out: RequestEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   const start = r.pos;
@@ -59,11 +91,12 @@ function readResourceSpans(r: WireReader, end: number, out: RequestEvent[], limi
     else if (tag >>> 3 <= 3) r.wrongType(tag, 'ResourceSpans');
     else r.skip(tag);
   }
-  let res: ResourceInfo;
+  let res = NO_RESOURCE;
   if (resourceStart >= 0) {
     r.pos = resourceStart;
-    res = resourceInfo(readResource(r, resourceEnd));
-  } else res = resourceInfo({});
+    const attributes = readResource(r, resourceEnd);
+    if (building) res = resourceInfo(attributes);
+  } else if (building) res = resourceInfo({});
   r.pos = start;
   while (r.pos < end) {
     const tag = r.tag();
@@ -73,14 +106,16 @@ function readResourceSpans(r: WireReader, end: number, out: RequestEvent[], limi
   r.end = saved;
 }
 
-function readScopeSpans(r: WireReader, end: number, res: ResourceInfo, out: RequestEvent[], limit: number): void {
+function readScopeSpans(r: ProtoReader, end: number, res: ResourceInfo, out: RequestEvent[], limit: number): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {
     const tag = r.tag();
     if (tag === 0x12) {
-      if (out.length >= limit) throw new DecodeError(`more than ${limit} spans in one message`);
-      out.push(readSpan(r, r.lengthEnd(), res));
+      if (spanCount >= limit) throw new DecodeError(`more than ${limit} spans in one message`);
+      spanCount++;
+      const event = readSpan(r, r.lengthEnd(), res);
+      if (event) out.push(event);
     } else if (tag === 0x0a || tag === 0x1a) r.pos = r.lengthEnd();
     else if (tag >>> 3 <= 3) r.wrongType(tag, 'ScopeSpans');
     else r.skip(tag);
@@ -88,7 +123,8 @@ function readScopeSpans(r: WireReader, end: number, res: ResourceInfo, out: Requ
   r.end = saved;
 }
 
-function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
+/** One span → its event; undefined while only checking. */
+function readSpan(r: ProtoReader, end: number, res: ResourceInfo): RequestEvent | undefined {
   const saved = r.end;
   r.end = end;
   const span = fields;
@@ -103,7 +139,7 @@ function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
   let startHi = 0;
   let endLo = 0;
   let endHi = 0;
-  normalizer.begin();
+  if (building) normalizer.begin();
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag) {
@@ -134,6 +170,10 @@ function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
         break;
       case 0x4a: {
         const kvEnd = r.lengthEnd();
+        if (!building) {
+          checkKeyValue(r, kvEnd);
+          break;
+        }
         const kvStart = r.pos;
         const cacheable = kvEnd > kvStart && kvEnd - kvStart <= attributeCache.maxBytes;
         const cached = cacheable ? attributeCache.find(r.buf, r.view, kvStart, kvEnd) : undefined;
@@ -170,12 +210,13 @@ function readSpan(r: WireReader, end: number, res: ResourceInfo): RequestEvent {
     }
   }
   r.end = saved;
+  if (!building) return undefined;
   span.startMs = nanosToMs(startLo, startHi);
   span.durationMs = nanosDiffMs(startLo, startHi, endLo, endHi);
   return normalizer.finish(span, res);
 }
 
-function readStatus(r: WireReader, end: number): void {
+function readStatus(r: ProtoReader, end: number): void {
   const saved = r.end;
   r.end = end;
   while (r.pos < end) {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../core/errors.ts';
 import { decodeTraceRequest } from '../otlp/traces.ts';
-import { referenceDecodeTraceRequest } from '../otlp/reference.ts';
+import { referenceDecodeTraceRequest } from '../otlp/testing/reference-decoders.ts';
 import { readPixieRowsFile } from './file.ts';
 import { parsePixieRows, pixieRowsToTraceRequest, pixieRowToRequestEvent, REDACTED } from './http-events.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';

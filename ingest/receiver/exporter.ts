@@ -8,7 +8,7 @@ import { DecodeError, errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { OutgoingMessage, Producer } from '../../core/kafka/adapter.ts';
 import type { StageMetrics } from '../../core/metrics.ts';
-import { decodeLogsRequest, decodeMetricsRequest, decodeTraceRequest } from '../otlp/index.ts';
+import { checkTraceRequest, decodeLogsRequest, decodeMetricsRequest } from '../otlp/index.ts';
 import { ReceiverError } from './responses.ts';
 import { ITEM_NAMES, parseExportRequest, splitRequest, type Signal, type SplitOptions } from './split.ts';
 
@@ -34,9 +34,12 @@ export interface ExportOutcome {
 
 export type Transport = 'http' | 'grpc';
 
-/** The pipeline's own decoders: what they reject would only be dead-lettered downstream. No event limit here. */
+/**
+ * The pipeline's own decoders: what they reject would only be dead-lettered downstream. No event limit here. Spans
+ * (the hot path) are only checked, with the decoder's own reading, without building events.
+ */
 const FULL_DECODE: Record<Signal, (bytes: Uint8Array) => unknown> = {
-  traces: (b) => decodeTraceRequest(b, { maxEvents: Number.MAX_SAFE_INTEGER }),
+  traces: (b) => checkTraceRequest(b, { maxEvents: Number.MAX_SAFE_INTEGER }),
   metrics: (b) => decodeMetricsRequest(b, { maxEvents: Number.MAX_SAFE_INTEGER }),
   logs: (b) => decodeLogsRequest(b, { maxEvents: Number.MAX_SAFE_INTEGER }),
 };

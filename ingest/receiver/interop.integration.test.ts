@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { context, SpanKind, trace as traceApi } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -18,24 +17,13 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { stackPaths } from '../../deploy/local/paths.ts';
 import { decodeLogs, decodeMetrics, decodeTraces, type OtlpEncoding } from '../otlp/index.ts';
-import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
-import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/random-payloads.ts';
-import { sdkTraceRequest } from '../otlp/sdk-fixtures.ts';
+import { ExportMetricsServiceRequest, exportLogsServiceRequestType } from '../otlp/proto-types.ts';
+import { randomLogsRequest, randomMetricsRequest, toProtobufjs } from '../otlp/testing/random-requests.ts';
+import { sdkTraceRequest } from '../otlp/testing/sdk-requests.ts';
 import type { IncomingRecord } from '../../core/kafka/adapter.ts';
-import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
+import { freePort, readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 const run = randomUUID().slice(0, 8);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

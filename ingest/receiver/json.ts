@@ -5,7 +5,7 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from '../otlp/json.ts';
-import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
+import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/proto-types.ts';
 import type { Signal } from './split.ts';
 
 type Obj = Record<string, unknown>;

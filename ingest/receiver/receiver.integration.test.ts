@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { decodeTraceRequest } from '../otlp/index.ts';
-import { mutateBytes, mutateText, seedPayloads } from '../otlp/fuzz-cases.ts';
-import { seededRandom } from '../otlp/sdk-fixtures.ts';
-import { ExportTraceServiceRequest } from '../otlp/reference.ts';
-import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/sdk-fixtures.ts';
+import { mutateBytes, mutateText, seedPayloads } from '../otlp/testing/fuzz-cases.ts';
+import { seededRandom } from '../otlp/testing/sdk-requests.ts';
+import { ExportTraceServiceRequest } from '../otlp/proto-types.ts';
+import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/testing/sdk-requests.ts';
 import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }

@@ -4,6 +4,7 @@
  * HTTP statuses for each kind of failure.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ProtoWriter } from '../../core/protobuf/writer.ts';
 import type { Signal } from './split.ts';
 
 /** Why a request was not (fully) taken. `retryable` kinds come with Retry-After / RetryInfo. */
@@ -30,26 +31,6 @@ export const GRPC_CODE: Record<FailureKind, GrpcStatus> = {
   not_found: GrpcStatus.UNIMPLEMENTED, method: GrpcStatus.UNIMPLEMENTED,
 };
 
-// ---------- tiny protobuf writer for the few response messages ----------
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-function lenField(field: number, bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes]);
-}
-
-function varintField(field: number, n: number): Buffer {
-  return Buffer.from([field << 3, ...varint(n)]);
-}
-
 const PARTIAL_KEYS: Record<Signal, string> = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' };
 
 /** Export{Trace,Metrics,Logs}ServiceResponse: the three share one wire shape (partial_success{1 rejected, 2 message}). */
@@ -59,23 +40,31 @@ export function exportResponse(signal: Signal, rejected: number, errorMessage: s
     return Buffer.from(JSON.stringify({ partialSuccess: { [PARTIAL_KEYS[signal]]: String(rejected), errorMessage } }));
   }
   if (rejected === 0 && !errorMessage) return Buffer.alloc(0);
-  const partial = Buffer.concat([rejected ? varintField(1, rejected) : Buffer.alloc(0), errorMessage ? lenField(2, Buffer.from(errorMessage)) : Buffer.alloc(0)]);
-  return lenField(1, partial);
-}
-
-/** google.rpc.RetryInfo{retry_delay: Duration{seconds}} packed in an Any. */
-function retryInfoAny(seconds: number): Buffer {
-  const retryInfo = lenField(1, varintField(1, seconds));
-  return Buffer.concat([lenField(1, Buffer.from('type.googleapis.com/google.rpc.RetryInfo')), lenField(2, retryInfo)]);
+  const w = new ProtoWriter(64 + errorMessage.length * 3);
+  const partial = w.begin(1);
+  if (rejected) w.varintField(1, rejected);
+  if (errorMessage) w.stringField(2, errorMessage);
+  w.end(partial);
+  return w.finish();
 }
 
 /** google.rpc.Status{code, message, details}; RetryInfo in details when the client should retry later. */
 export function statusMessage(code: number, message: string, retryAfterSeconds?: number): Buffer {
-  return Buffer.concat([
-    code ? varintField(1, code) : Buffer.alloc(0),
-    lenField(2, Buffer.from(message)),
-    retryAfterSeconds ? lenField(3, retryInfoAny(retryAfterSeconds)) : Buffer.alloc(0),
-  ]);
+  const w = new ProtoWriter(96 + message.length * 3);
+  if (code) w.varintField(1, code);
+  w.stringField(2, message);
+  if (retryAfterSeconds) {
+    // details: Any{type_url, value: RetryInfo{retry_delay: Duration{seconds}}}
+    const any = w.begin(3);
+    w.stringField(1, 'type.googleapis.com/google.rpc.RetryInfo');
+    const retryInfo = w.begin(2);
+    const delay = w.begin(1);
+    w.varintField(1, retryAfterSeconds);
+    w.end(delay);
+    w.end(retryInfo);
+    w.end(any);
+  }
+  return w.finish();
 }
 
 export function statusJson(code: number, message: string): Buffer {

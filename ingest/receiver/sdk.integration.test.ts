@@ -22,7 +22,7 @@ import { OTLPLogExporter as LogProto } from '@opentelemetry/exporter-logs-otlp-p
 import { OTLPLogExporter as LogJson } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as LogGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { decodeLogsRequest, decodeMetricsRequest, decodeTraceRequest } from '../otlp/index.ts';
-import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
+import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/proto-types.ts';
 import { ensurePythonSdk } from './python-sdk.ts';
 import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
 

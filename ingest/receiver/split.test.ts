@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../core/errors.ts';
 import { decodeTraceRequest, decodeMetricsRequest, decodeLogsRequest } from '../otlp/index.ts';
-import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/reference.ts';
-import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from '../otlp/random-payloads.ts';
-import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/sdk-fixtures.ts';
+import { ExportMetricsServiceRequest, ExportTraceServiceRequest, exportLogsServiceRequestType } from '../otlp/proto-types.ts';
+import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from '../otlp/testing/random-requests.ts';
+import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/testing/sdk-requests.ts';
 import { otlpJsonToProto } from './json.ts';
 import { parseExportRequest, resourceKey, splitRequest } from './split.ts';
 

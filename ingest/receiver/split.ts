@@ -9,7 +9,8 @@
  * Peregrine does not know (newer OTLP versions) pass through unchanged.
  */
 import { createHash } from 'node:crypto';
-import { DecodeError } from '../../core/errors.ts';
+import { ProtoReader, WIRE_LEN } from '../../core/protobuf/reader.ts';
+import { fieldSize, ProtoWriter } from '../../core/protobuf/writer.ts';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 
@@ -75,48 +76,6 @@ export interface SplitOptions {
 
 // ---------- reading ----------
 
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Uint8Array, readonly what: string) {}
-
-  fail(message: string): never {
-    throw new DecodeError(`malformed ${this.what}: ${message} at byte ${this.pos}`);
-  }
-
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.buf.length) this.fail('truncated varint');
-      const b = this.buf[this.pos++]!;
-      if (shift < 28) result |= (b & 0x7f) << shift;
-      else if (shift < 53) result += (b & 0x7f) * 2 ** shift;
-      else if (shift >= 70) this.fail('varint too long');
-      if (b < 0x80) return result;
-      shift += 7;
-    }
-  }
-
-  /** Skips a field's value of the given wire type, staying within `end`. */
-  skip(wireType: number, end: number): void {
-    switch (wireType) {
-      case 0: this.varint(); break;
-      case 1: this.pos += 8; break;
-      case 2: this.pos = this.lengthEnd(end); return;
-      case 5: this.pos += 4; break;
-      default: this.fail(`unsupported wire type ${wireType}`);
-    }
-    if (this.pos > end) this.fail('field runs past its message');
-  }
-
-  lengthEnd(end: number): number {
-    const length = this.varint();
-    const fieldEnd = this.pos + length;
-    if (fieldEnd > end) this.fail(`length ${length} runs past its message`);
-    return fieldEnd;
-  }
-}
-
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const ZERO_ID = '00000000000000000000000000000000';
 
@@ -126,39 +85,48 @@ function hexId(buf: Uint8Array, start: number): string {
   return out;
 }
 
-/** Checks that a message's top-level fields are well formed; returns the hex of field 1 when it is a 16-byte id. */
-function scanItem(r: Reader, end: number, signal: Signal, wantTraceId: boolean, check: boolean): { traceId?: string; count: number } {
+/** The item scan's answer (one object reused: the scan runs once per span). */
+const scanned = { traceId: undefined as string | undefined, count: 0 };
+
+/**
+ * Checks that an item's top-level fields are well formed (when `check`), counts what it carries, and reads the hex
+ * of field 1 when it is a 16-byte trace id. `r.end` is the item's end.
+ */
+function scanItem(r: ProtoReader, signal: Signal, wantTraceId: boolean, check: boolean): typeof scanned {
+  const end = r.end;
+  scanned.traceId = undefined;
+  scanned.count = signal === 'metrics' ? 0 : 1;
   if (!check && signal !== 'metrics') {
     // Already validated elsewhere: only the trace id is needed, and SDKs write it first.
-    if (!wantTraceId) return { count: 1 };
+    if (!wantTraceId) return scanned;
     if (r.buf[r.pos] === 0x0a && r.buf[r.pos + 1] === 16 && r.pos + 18 <= end) {
       const id = hexId(r.buf, r.pos + 2);
-      return { traceId: id === ZERO_ID ? undefined : id, count: 1 };
+      if (id !== ZERO_ID) scanned.traceId = id;
+      return scanned;
     }
   }
-  let traceId: string | undefined;
-  let count = signal === 'metrics' ? 0 : 1;
   while (r.pos < end) {
-    const tag = r.varint();
+    const tag = r.tag();
     const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (field === 0) r.fail('field number 0');
     if (signal === 'traces' && field === 1) {
-      if (wireType !== 2) r.fail('span trace_id is not bytes');
-      const idEnd = r.lengthEnd(end);
-      if (wantTraceId) traceId = idEnd - r.pos === 16 ? hexId(r.buf, r.pos) : undefined;
+      if ((tag & 7) !== WIRE_LEN) r.fail('span trace_id is not bytes');
+      const idEnd = r.lengthEnd();
+      if (wantTraceId) scanned.traceId = idEnd - r.pos === 16 ? hexId(r.buf, r.pos) : undefined;
       r.pos = idEnd;
-    } else if (signal === 'metrics' && wireType === 2 && (field === 5 || field === 7 || field === 9 || field === 10 || field === 11)) {
+    } else if (signal === 'metrics' && (tag & 7) === WIRE_LEN && (field === 5 || field === 7 || field === 9 || field === 10 || field === 11)) {
       // gauge, sum, histogram, exponential_histogram, summary: count their data_points (field 1).
-      const dataEnd = r.lengthEnd(end);
+      const dataEnd = r.lengthEnd();
+      r.end = dataEnd;
       while (r.pos < dataEnd) {
-        const t = r.varint();
-        if (t >>> 3 === 1 && (t & 7) === 2) count++;
-        r.skip(t & 7, dataEnd);
+        const t = r.tag();
+        if (t === 0x0a) scanned.count++;
+        r.skip(t);
       }
-    } else r.skip(wireType, end);
+      r.end = end;
+    } else r.skip(tag);
   }
-  return { traceId: traceId === ZERO_ID ? undefined : traceId, count };
+  if (scanned.traceId === ZERO_ID) scanned.traceId = undefined;
+  return scanned;
 }
 
 /**
@@ -170,83 +138,66 @@ export function parseExportRequest(signal: Signal, input: Uint8Array, options: {
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const wantTraceId = options.traceIds ?? signal === 'traces';
   const checkItems = options.checkItems ?? true;
-  const r = new Reader(bytes, ITEM_NAMES[signal].request);
+  const names = ITEM_NAMES[signal];
+  const r = new ProtoReader(bytes, names.request);
   const resources: Resource[] = [];
   let count = 0;
-  while (r.pos < bytes.length) {
-    const tag = r.varint();
-    if (tag >>> 3 === 1) {
-      if ((tag & 7) !== 2) r.fail('resource entry is not a message');
-      const end = r.lengthEnd(bytes.length);
-      const resource: Resource = { header: [], headerSize: 0, scopes: [] };
-      while (r.pos < end) {
-        const fieldStart = r.pos;
-        const t = r.varint();
-        if (t === 0x12) {
-          const scopeEnd = r.lengthEnd(end);
-          const scope: Scope = { header: [], headerSize: 0, items: [] };
-          while (r.pos < scopeEnd) {
-            const itemFieldStart = r.pos;
-            const it = r.varint();
-            if (it === 0x12) {
-              const itemEnd = r.lengthEnd(scopeEnd);
-              const itemStart = r.pos;
-              const { traceId, count: c } = scanItem(r, itemEnd, signal, wantTraceId, checkItems);
-              scope.items.push({ start: itemStart, end: itemEnd, traceId, count: c });
-              count += c;
-              r.pos = itemEnd;
-            } else {
-              if (it >>> 3 === 0) r.fail('field number 0');
-              if (it >>> 3 === 2) r.fail(`${ITEM_NAMES[signal].item} entry is not a message`);
-              r.skip(it & 7, scopeEnd);
-              scope.header.push(bytes.subarray(itemFieldStart, r.pos));
-              scope.headerSize += r.pos - itemFieldStart;
-            }
-          }
-          resource.scopes.push(scope);
-        } else {
-          if (t >>> 3 === 0) r.fail('field number 0');
-          if (t >>> 3 === 2) r.fail('scope entry is not a message');
-          if (t === 0x0a) {
-            const resEnd = r.lengthEnd(end);
-            resource.resource = bytes.subarray(r.pos, resEnd);
-            r.pos = resEnd;
-          } else r.skip(t & 7, end);
-          resource.header.push(bytes.subarray(fieldStart, r.pos));
-          resource.headerSize += r.pos - fieldStart;
-        }
-      }
-      resources.push(resource);
-    } else {
-      if (tag >>> 3 === 0) r.fail('field number 0');
-      r.skip(tag & 7, bytes.length);
+  while (r.pos < r.end) {
+    const tag = r.tag();
+    if (tag >>> 3 !== 1) {
+      r.skip(tag);
+      continue;
     }
+    if (tag !== 0x0a) r.fail('resource entry is not a message');
+    const end = r.lengthEnd();
+    r.end = end;
+    const resource: Resource = { header: [], headerSize: 0, scopes: [] };
+    while (r.pos < end) {
+      const fieldStart = r.pos;
+      const t = r.tag();
+      if (t === 0x12) {
+        const scopeEnd = r.lengthEnd();
+        r.end = scopeEnd;
+        const scope: Scope = { header: [], headerSize: 0, items: [] };
+        while (r.pos < scopeEnd) {
+          const itemFieldStart = r.pos;
+          const it = r.tag();
+          if (it === 0x12) {
+            const itemEnd = r.lengthEnd();
+            const itemStart = r.pos;
+            r.end = itemEnd;
+            const { traceId, count: c } = scanItem(r, signal, wantTraceId, checkItems);
+            r.end = scopeEnd;
+            scope.items.push({ start: itemStart, end: itemEnd, traceId, count: c });
+            count += c;
+            r.pos = itemEnd;
+          } else {
+            if (it >>> 3 === 2) r.fail(`${names.item} entry is not a message`);
+            r.skip(it);
+            scope.header.push(bytes.subarray(itemFieldStart, r.pos));
+            scope.headerSize += r.pos - itemFieldStart;
+          }
+        }
+        r.end = end;
+        resource.scopes.push(scope);
+      } else {
+        if (t >>> 3 === 2) r.fail('scope entry is not a message');
+        if (t === 0x0a) {
+          const resEnd = r.lengthEnd();
+          resource.resource = bytes.subarray(r.pos, resEnd);
+          r.pos = resEnd;
+        } else r.skip(t);
+        resource.header.push(bytes.subarray(fieldStart, r.pos));
+        resource.headerSize += r.pos - fieldStart;
+      }
+    }
+    r.end = bytes.length;
+    resources.push(resource);
   }
   return { signal, source: bytes, resources, count };
 }
 
 // ---------- writing ----------
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Size of a length-delimited field with a one-byte tag (fields 1–15). */
-const fieldSize = (length: number) => 1 + varintSize(length) + length;
-
-function writeVarint(out: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  return pos;
-}
 
 interface OutScope { scope: Scope; inner: number; items: Item[] }
 interface OutResource { resource: Resource; inner: number; scopes: OutScope[] }
@@ -293,29 +244,21 @@ class MessageBuilder {
   }
 
   encode(): Buffer {
-    const out = Buffer.allocUnsafe(this.size);
-    let pos = 0;
-    const put = (chunk: Uint8Array) => {
-      out.set(chunk, pos);
-      pos += chunk.length;
-    };
+    const w = new ProtoWriter(this.size);
     for (const r of this.resources) {
-      out[pos++] = 0x0a;
-      pos = writeVarint(out, pos, r.inner);
-      for (const h of r.resource.header) put(h);
+      w.lengthHead(1, r.inner);
+      for (const h of r.resource.header) w.raw(h);
       for (const s of r.scopes) {
-        out[pos++] = 0x12;
-        pos = writeVarint(out, pos, s.inner);
-        for (const h of s.scope.header) put(h);
+        w.lengthHead(2, s.inner);
+        for (const h of s.scope.header) w.raw(h);
         for (const item of s.items) {
-          out[pos++] = 0x12;
-          pos = writeVarint(out, pos, item.end - item.start);
-          pos += this.source.copy(out, pos, item.start, item.end);
+          w.lengthHead(2, item.end - item.start);
+          w.raw(this.source, item.start, item.end);
         }
       }
     }
-    if (pos !== this.size) throw new Error(`internal: encoded ${pos} bytes, expected ${this.size}`);
-    return out;
+    if (w.pos !== this.size) throw new Error(`internal: encoded ${w.pos} bytes, expected ${this.size}`);
+    return w.finish();
   }
 }
 
@@ -323,11 +266,11 @@ class MessageBuilder {
 export function resourceKey(resource: Uint8Array | undefined): Buffer {
   const entries: Buffer[] = [];
   if (resource) {
-    const r = new Reader(resource, 'Resource');
-    while (r.pos < resource.length) {
+    const r = new ProtoReader(resource, 'Resource');
+    while (r.pos < r.end) {
       const start = r.pos;
-      const tag = r.varint();
-      r.skip(tag & 7, resource.length);
+      const tag = r.tag();
+      r.skip(tag);
       if (tag === 0x0a) entries.push(Buffer.from(resource.subarray(start, r.pos)));
     }
   }

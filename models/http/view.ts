@@ -8,7 +8,7 @@
  */
 import { DecodeError } from '../../core/errors.ts';
 import { redactBody, redactHeaders, redactTarget, type RedactionConfig } from '../../core/redaction/redact.ts';
-import { routeTemplate } from '../../ingest/normalize/route.ts';
+import { routeTemplate } from '../../core/route.ts';
 import { parseHttpRow, validHttpRow, type HttpRequest, type HttpRow } from './request.ts';
 
 export interface ViewOptions {

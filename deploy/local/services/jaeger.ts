@@ -21,7 +21,7 @@ function moduleFingerprint(): string {
 const expectedMarker = () => ({ jaeger: VERSIONS.jaeger, module: moduleFingerprint() });
 
 /** Go's module cache, build cache and temp files all inside the stack dir. */
-function goEnv(paths: StackPaths): NodeJS.ProcessEnv {
+export function goEnv(paths: StackPaths): NodeJS.ProcessEnv {
   const root = paths.jaeger.go;
   return confinedEnv(paths, {
     GOPATH: root, GOMODCACHE: join(root, 'pkg', 'mod'), GOCACHE: join(root, 'cache'), GOTMPDIR: paths.tmp,

@@ -14,18 +14,20 @@ import { recordFor, rotateLog, spawnDetached } from '../proc.ts';
 import { HOST, PORTS } from '../versions.ts';
 import { confinedEnv, type Service } from './types.ts';
 
-const REPO = resolve(LOCAL_DIR, '..', '..');
-const CLI = join(REPO, 'bin', 'peregrine.js');
-const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+/** The checkout that started the stack: Peregrine's own services run its CLI. */
+export const REPO = resolve(LOCAL_DIR, '..', '..');
+export const CLI = join(REPO, 'bin', 'peregrine.js');
+export const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
-function receiverEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The environment of a Peregrine process the stack runs: the caller's PEREGRINE__* settings left out, plus `extra`. */
+export function stackPeregrineEnv(base: NodeJS.ProcessEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(base)) if (!key.startsWith(ENV_PREFIX)) env[key] = value;
-  return {
-    ...env,
-    [`${ENV_PREFIX}METRICS__PORT`]: String(PORTS.peregrineReceiverMetrics),
-    PEREGRINE_LOG_FORMAT: 'json',
-  };
+  return { ...env, PEREGRINE_LOG_FORMAT: 'json', ...extra };
+}
+
+function receiverEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return stackPeregrineEnv(base, { [`${ENV_PREFIX}METRICS__PORT`]: String(PORTS.peregrineReceiverMetrics) });
 }
 
 /** OTLP in (4317 gRPC, 4318 HTTP) -> Kafka otlp_spans/otlp_metrics/otlp_logs, acknowledged after Kafka. */

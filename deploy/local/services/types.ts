@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { StackPaths } from '../paths.ts';
 import type { PidRecord } from '../proc.ts';
 
-export const SERVICE_NAMES = ['kafka', 'elasticsearch', 'peregrine-receiver', 'jaeger-collector', 'jaeger-query', 'mlflow'] as const;
+export const SERVICE_NAMES = ['kafka', 'elasticsearch', 'peregrine-receiver', 'jaeger-collector', 'jaeger-query', 'mlflow', 'console'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface Health { healthy: boolean; detail: string }

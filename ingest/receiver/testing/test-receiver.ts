@@ -1,5 +1,6 @@
 /** Helpers for the receiver's tests and benchmark: a receiver on free ports against the real broker, and a topic reader. */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { loadAppConfig, type AppConfig } from '../../../app/config.ts';
 import type { IncomingRecord, KafkaAdapter, Producer } from '../../../core/kafka/adapter.ts';
 import { createKafkaAdapter } from '../../../core/kafka/kafkajs.ts';
@@ -65,4 +66,16 @@ export async function readTopic(kafka: KafkaAdapter, topic: string, done: (recor
   clearTimeout(timer);
   await consumer.stop();
   return records;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

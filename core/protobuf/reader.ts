@@ -1,9 +1,11 @@
 /**
- * Protobuf wire-format reading for the hot-path OTLP decoders: varints, fixed-width numbers,
- * length-delimited fields and skipping of unknown fields, every read bounds-checked. Malformed
- * input raises DecodeError and nothing else; no read ever goes past the end of its message.
+ * The protobuf wire format, read: varints, fixed-width numbers, length-delimited fields, skipping of unknown fields
+ * and groups, every read bounds-checked against the end of the message being read. Malformed input raises
+ * DecodeError and nothing else; no read ever goes past `end`. Used by every decoder and scanner of protobuf bytes
+ * (OTLP decoding, the receiver's request splitting).
  */
-import { DecodeError } from '../../core/errors.ts';
+import { DecodeError } from '../errors.ts';
+import { INTERN_MAX_BYTES, InternTable } from './bytes-cache.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -17,115 +19,6 @@ export const MAX_NESTING = 32;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const TWO_POW_32 = 4294967296;
-
-/** Strings of at most this many bytes are looked up in the intern table before being decoded. */
-const INTERN_MAX_BYTES = 128;
-const INTERN_SLOTS = 2048;
-
-/**
- * Attribute keys, resource values, methods, addresses and user agents repeat across spans; decoding
- * them once and recognising their bytes afterwards is much cheaper than building a new string each
- * time. A fixed-size table (no growth, entries are overwritten on collision) keeps memory bounded.
- */
-export class InternTable {
-  readonly maxBytes: number;
-  /** Per entry the string and what `classify` said about it, handed back on every hit as `reader.meta`. */
-  private readonly cache: BytesCache<{ value: string; meta: number }>;
-  private readonly classify: ((value: string) => number) | undefined;
-
-  /** `slots` must be a power of two. */
-  constructor(slots = INTERN_SLOTS, maxBytes = INTERN_MAX_BYTES, classify?: (value: string) => number) {
-    this.maxBytes = maxBytes;
-    this.cache = new BytesCache(slots, maxBytes);
-    this.classify = classify;
-  }
-
-  /** The string for buf[start, end) (1..maxBytes bytes); `reader` decodes it on a miss. */
-  lookup(buf: Uint8Array, view: DataView, start: number, end: number, reader: WireReader): string {
-    const hit = this.cache.find(buf, view, start, end);
-    if (hit !== undefined) {
-      reader.meta = hit.meta;
-      return hit.value;
-    }
-    const value = reader.decodeUtf8(start, end);
-    const meta = this.classify === undefined ? 0 : this.classify(value);
-    reader.meta = meta;
-    this.cache.store(buf, view, start, end, { value, meta });
-    return value;
-  }
-}
-
-/** Hash of the length and eight sampled bytes of buf[start, end) (end > start): cheap; callers compare in full. */
-function hashRange(buf: Uint8Array, start: number, end: number): number {
-  const length = end - start;
-  const quarter = length >> 2;
-  const mid = start + (length >> 1);
-  let h = Math.imul(length, 0x9e3779b1) ^ buf[start];
-  h = Math.imul(h, 0x01000193) ^ buf[end - 1];
-  h = Math.imul(h, 0x01000193) ^ buf[mid];
-  h = Math.imul(h, 0x01000193) ^ buf[start + quarter];
-  h = Math.imul(h, 0x01000193) ^ buf[end - 1 - quarter];
-  h = Math.imul(h, 0x01000193) ^ buf[mid - (length > 1 ? 1 : 0)];
-  return h ^ (h >>> 15);
-}
-
-/**
- * A fixed-size cache from byte strings to values (entries overwritten on collision). The decoders
- * use it for whole KeyValue messages: an attribute seen before, byte for byte, is recognised with one
- * hash and one compare instead of being parsed again.
- */
-export class BytesCache<T> {
-  readonly maxBytes: number;
-  /** Slot computed by the last `find`, used by the `store` that follows a miss. */
-  private slot = 0;
-  private readonly mask: number;
-  private readonly bytes: Uint8Array;
-  private readonly words: DataView;
-  private readonly lengths: Int32Array;
-  private readonly entries: Array<T | undefined>;
-
-  /** `slots` must be a power of two. */
-  constructor(slots: number, maxBytes: number) {
-    this.mask = slots - 1;
-    this.maxBytes = maxBytes;
-    this.bytes = new Uint8Array(slots * maxBytes);
-    this.words = new DataView(this.bytes.buffer);
-    this.lengths = new Int32Array(slots).fill(-1);
-    this.entries = new Array<T | undefined>(slots).fill(undefined);
-  }
-
-  /** The entry stored for exactly buf[start, end) (1..maxBytes bytes), or undefined. */
-  find(buf: Uint8Array, view: DataView, start: number, end: number): T | undefined {
-    const length = end - start;
-    const slot = hashRange(buf, start, end) & this.mask;
-    this.slot = slot;
-    if (this.lengths[slot] !== length) return undefined;
-    const base = slot * this.maxBytes;
-    const words = this.words;
-    let i = 0;
-    const whole = length & ~3;
-    while (i < whole && words.getInt32(base + i) === view.getInt32(start + i)) i += 4;
-    if (i < whole) return undefined;
-    const table = this.bytes;
-    while (i < length && table[base + i] === buf[start + i]) i++;
-    return i === length ? this.entries[slot] : undefined;
-  }
-
-  /** Stores `entry` for buf[start, end) in the slot the preceding `find` of the same bytes computed. */
-  store(buf: Uint8Array, view: DataView, start: number, end: number, entry: T): void {
-    const length = end - start;
-    const slot = this.slot;
-    const base = slot * this.maxBytes;
-    const words = this.words;
-    const whole = length & ~3;
-    let i = 0;
-    for (; i < whole; i += 4) words.setInt32(base + i, view.getInt32(start + i));
-    const table = this.bytes;
-    for (; i < length; i++) table[base + i] = buf[start + i];
-    this.lengths[slot] = length;
-    this.entries[slot] = entry;
-  }
-}
 
 const sharedInterns = new InternTable();
 
@@ -152,8 +45,11 @@ function sliceDecoders(buf: Buffer): SliceDecoders {
 }
 const utf8Decoder = new TextDecoder('utf-8');
 
-/** A cursor over one protobuf-encoded buffer. `end` is the end of the message being read. */
-export class WireReader {
+/**
+ * A cursor over one protobuf-encoded buffer. `end` is the end of the message being read: a caller reading a nested
+ * message sets it to the message's end and restores it afterwards.
+ */
+export class ProtoReader {
   readonly buf: Uint8Array;
   pos: number;
   end: number;
@@ -165,7 +61,8 @@ export class WireReader {
   readonly view: DataView;
   private readonly node: SliceDecoders;
 
-  constructor(buf: Uint8Array) {
+  /** `what` names the message in errors (`malformed <what>: <reason> at byte <n>`). */
+  constructor(buf: Uint8Array, readonly what = 'protobuf') {
     this.buf = buf;
     this.pos = 0;
     this.end = buf.length;
@@ -174,7 +71,7 @@ export class WireReader {
   }
 
   fail(reason: string): never {
-    throw new DecodeError(`malformed protobuf at byte ${this.pos}: ${reason}`);
+    throw new DecodeError(`malformed ${this.what}: ${reason} at byte ${this.pos}`);
   }
 
   /** A varint of at most 64 bits, returned as its low 32 bits (unsigned); the high bits go to `hi`. */
@@ -423,30 +320,3 @@ export class WireReader {
   }
 }
 
-/**
- * Unix nanoseconds (as 32-bit halves of an unsigned 64-bit value) to milliseconds. The integer part of
- * the milliseconds is exact; only the sub-millisecond fraction is rounded, once. Splitting 2^32 as
- * 4294 * 10^6 + 967296 keeps every intermediate below 2^53.
- */
-export function nanosToMs(lo: number, hi: number): number {
-  const low = hi * 967296 + lo;
-  const whole = hi * 4294 + Math.floor(low / 1e6);
-  return whole + (low % 1e6) / 1e6;
-}
-
-/** Difference of two unix-nano timestamps in ms; exact while the difference is below 2^53 ns. */
-export function nanosDiffMs(startLo: number, startHi: number, endLo: number, endHi: number): number {
-  return ((endHi - startHi) * TWO_POW_32 + (endLo - startLo)) / 1e6;
-}
-
-/** The same conversion for a BigInt (JSON strings, protobufjs Longs): identical results by construction. */
-export function bigNanosToMs(nanos: bigint): number {
-  const unsigned = BigInt.asUintN(64, nanos);
-  return nanosToMs(Number(unsigned & 0xffffffffn), Number(unsigned >> 32n));
-}
-
-export function bigNanosDiffMs(start: bigint, end: bigint): number {
-  const s = BigInt.asUintN(64, start);
-  const e = BigInt.asUintN(64, end);
-  return nanosDiffMs(Number(s & 0xffffffffn), Number(s >> 32n), Number(e & 0xffffffffn), Number(e >> 32n));
-}

@@ -7,7 +7,7 @@ import { BasicTracerProvider, type IdGenerator, type ReadableSpan, type SpanProc
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 
-import { mulberry32 } from '../../core/random.ts';
+import { mulberry32 } from '../../../core/random.ts';
 
 /** The seeded PRNG the fixtures are built with. */
 export const seededRandom = mulberry32;

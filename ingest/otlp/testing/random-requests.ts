@@ -3,7 +3,7 @@
  * as Uint8Array, 64-bit integers as bigint) that converts to a protobufjs `fromObject` input or to
  * OTLP/JSON as the collector writes it.
  */
-import { seededRandom } from './sdk-fixtures.ts';
+import { seededRandom } from './sdk-requests.ts';
 
 type Neutral = unknown;
 type Rng = () => number;

@@ -1,4 +1,5 @@
-import { UnavailableError } from '../core/errors.ts';
+/** Jaeger's query API (`/api/traces/<id>`): the demo checks its finding's trace with it, the console draws waterfalls from it. */
+import { UnavailableError } from './errors.ts';
 
 export interface JaegerSpan {
   traceID: string;
@@ -6,6 +7,12 @@ export interface JaegerSpan {
   operationName: string;
   tags: Array<{ key: string; type: string; value: unknown }>;
   processID: string;
+  /** Microseconds since the epoch, and microseconds. */
+  startTime?: number;
+  duration?: number;
+  references?: Array<{ refType: string; traceID: string; spanID: string }>;
+  /** Span events (exceptions among them). */
+  logs?: Array<{ timestamp: number; fields: Array<{ key: string; type: string; value: unknown }> }>;
 }
 
 export interface JaegerTrace {
@@ -15,10 +22,10 @@ export interface JaegerTrace {
 }
 
 /** Fetches a trace from Jaeger's query API; undefined while Jaeger has not stored it (yet). */
-export async function fetchJaegerTrace(queryUrl: string, traceId: string): Promise<JaegerTrace | undefined> {
+export async function fetchJaegerTrace(queryUrl: string, traceId: string, options: { signal?: AbortSignal } = {}): Promise<JaegerTrace | undefined> {
   let response: Response;
   try {
-    response = await fetch(`${queryUrl.replace(/\/+$/, '')}/api/traces/${traceId}`);
+    response = await fetch(`${queryUrl.replace(/\/+$/, '')}/api/traces/${traceId}`, { signal: options.signal });
   } catch (e) {
     throw new UnavailableError('jaeger', `query API at ${queryUrl} unreachable: ${(e as Error).message}`, { cause: e });
   }

@@ -3,15 +3,15 @@
  * signal, seeded mutations of them, and the rule every decoder must keep (events or DecodeError,
  * nothing else).
  */
-import { DecodeError } from '../../core/errors.ts';
-import { decodeLogsRequest } from './logs.ts';
-import { decodeMetricsRequest } from './metrics.ts';
-import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from './json.ts';
-import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest } from './reference.ts';
-import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-payloads.ts';
-import { seededRandom } from './sdk-fixtures.ts';
-import { sdkTraceRequest } from './sdk-fixtures.ts';
-import { decodeTraceRequest } from './traces.ts';
+import { DecodeError } from '../../../core/errors.ts';
+import { decodeLogsRequest } from '../logs.ts';
+import { decodeMetricsRequest } from '../metrics.ts';
+import { decodeLogsRequestJson, decodeMetricsRequestJson, decodeTraceRequestJson } from '../json.ts';
+import { exportLogsServiceRequestType, ExportMetricsServiceRequest, ExportTraceServiceRequest } from '../proto-types.ts';
+import { randomLogsRequest, randomMetricsRequest, randomTraceRequest, toJson, toProtobufjs } from './random-requests.ts';
+import { seededRandom } from './sdk-requests.ts';
+import { sdkTraceRequest } from './sdk-requests.ts';
+import { checkTraceRequest, decodeTraceRequest } from '../traces.ts';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 
@@ -34,24 +34,27 @@ export function seedPayloads(count: number): SeedPayload[] {
   return out;
 }
 
-/** A seeded mutation of `input`: bit flips, byte overwrites, truncation, insertion, duplication, or noise. */
+/**
+ * A seeded mutation of a copy of `input` (never `input` itself: a Buffer's `slice` is a view, so copies are made
+ * explicitly): bit flips, byte overwrites, truncation, insertion, duplication, or noise.
+ */
 export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
   const n = input.length;
   const at = () => Math.floor(rng() * Math.max(1, n));
   const kind = Math.floor(rng() * 8);
   switch (kind) {
     case 0: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       for (let i = 0, flips = 1 + Math.floor(rng() * 4); i < flips && n > 0; i++) out[at()] ^= 1 << Math.floor(rng() * 8);
       return out;
     }
     case 1: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       for (let i = 0, k = 1 + Math.floor(rng() * 3); i < k && n > 0; i++) out[at()] = [0x00, 0x7f, 0x80, 0xff, 0x0a, 0x12][Math.floor(rng() * 6)];
       return out;
     }
     case 2:
-      return input.slice(0, at());
+      return Uint8Array.prototype.slice.call(input, 0, at());
     case 3: {
       const p = at();
       const noise = Uint8Array.from({ length: 1 + Math.floor(rng() * 12) }, () => Math.floor(rng() * 256));
@@ -72,7 +75,7 @@ export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
     }
     case 5: {
       // A length prefix made huge: the classic out-of-bounds read.
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       const p = at();
       if (n > p + 1) {
         out[p] = 0xff;
@@ -83,7 +86,7 @@ export function mutateBytes(input: Uint8Array, rng: () => number): Uint8Array {
     case 6:
       return Uint8Array.from({ length: Math.floor(rng() * 256) }, () => Math.floor(rng() * 256));
     default: {
-      const out = input.slice();
+      const out = Uint8Array.from(input);
       const p = at();
       if (n > 0) out[p] = (out[p] & 0xf8) | Math.floor(rng() * 8); // change a wire type
       return out;
@@ -153,6 +156,22 @@ export function check(tally: FuzzTally, what: string, decode: () => unknown[]): 
   }
 }
 
+/** The receiver's check (`checkTraceRequest`) must accept and reject exactly what the decoder does; a disagreement is a violation. */
+function sameVerdict(tally: FuzzTally, what: string, bytes: Uint8Array): void {
+  const verdict = (f: () => number): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return e instanceof DecodeError ? `error ${e.message}` : `throws ${String(e)}`;
+    }
+  };
+  const decoded = verdict(() => decodeTraceRequest(bytes).length);
+  const checked = verdict(() => checkTraceRequest(bytes));
+  if (decoded === checked) return;
+  tally.otherErrors++;
+  tally.firstViolation ??= `${what}: decode says "${decoded}", check says "${checked}"`;
+}
+
 /** `count` seeded cases over the seed payloads: each signal's wire and JSON decoders, and every decoder on the wrong signal. */
 export function runFuzz(seeds: SeedPayload[], count: number, seed: number, tally: FuzzTally = emptyTally(), onProgress?: (done: number) => void): FuzzTally {
   const rng = seededRandom(seed);
@@ -163,6 +182,7 @@ export function runFuzz(seeds: SeedPayload[], count: number, seed: number, tally
     if (r < 0.75) {
       const bytes = mutateBytes(base.proto, rng);
       check(tally, `${base.signal} wire case ${i}`, () => WIRE[base.signal](bytes));
+      if (base.signal === 'traces') sameVerdict(tally, `traces check case ${i}`, bytes);
     } else if (r < 0.9) {
       const text = mutateText(base.json, rng);
       check(tally, `${base.signal} JSON case ${i}`, () => JSONS[base.signal](text));
