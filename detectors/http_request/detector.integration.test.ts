@@ -130,17 +130,19 @@ describe('the request detector learning and judging on the real stack', () => {
     const start = T0 + 5 * MINUTE;
     const normal = shopSpanSpecs({ seed: 22, startMs: start, perSecond: 5, count: 3000, service: SERVICE }); // 10 minutes
     const t = start + 10 * MINUTE + 5000;
+    // Only these three also go to the stack's otlp_spans, for Jaeger: the shared topic gets no secrets from this test.
     const attacks = [
       spec({ method: 'GET', route: '/api/products', path: '/api/products', query: 'q=shoe%27+union+all+select+username%2Cpassword+from+users--&page=1' }, t, QUERY_ATTACKER, 'sqlmap/1.8.2#stable (https://sqlmap.org)'),
       spec({ method: 'GET', route: '/api/products', path: '/api/products', query: 'q=1+order+by+3--&page=1' }, t + 200, QUERY_ATTACKER, 'sqlmap/1.8.2#stable (https://sqlmap.org)'),
       spec({ method: 'POST', route: '/api/cart', path: '/api/cart', contentType: 'application/json', body: JSON.stringify({ items: [{ sku: "MUG-WHITE' AND 4411=4411 AND 'a'='a", qty: 1 }], note: '' }) }, t + 400, JSON_ATTACKER, 'python-requests/2.31'),
-      // The secrets corpus again, each with an injection: findings now carry requests full of secrets.
-      ...SECRET_CASES.map((c, i) => spec(secretRequest(c, true), t + 1000 + i * 10, SECRET_CLIENT)),
     ];
+    // The secrets corpus again, each with an injection: findings now carry requests full of secrets.
+    const secretAttacks = SECRET_CASES.map((c, i) => spec(secretRequest(c, true), t + 1000 + i * 10, SECRET_CLIENT));
     // Later normal traffic closes the attack groups' windows.
     const after = shopSpanSpecs({ seed: 23, startMs: t + 2 * MINUTE, perSecond: 5, count: 100, service: SERVICE });
     await send(normal);
     await send(attacks, true);
+    await send(secretAttacks);
     await send(after);
 
     const found = await waitFor('findings for both attackers', async () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ManualClock } from '../../../core/clock.ts';
 import { createLogger } from '../../../core/log.ts';
 import type { EncodedFinding } from '../findings.ts';
@@ -60,6 +61,12 @@ describe('config', () => {
     expect(() => WebhookConfig.parse({ enabled: true, url: 'https://soar.example/hook', secret: 'short' })).toThrow(/32 characters/);
     expect(() => WebhookConfig.parse({ enabled: true })).toThrow(/url and secret/);
     expect(WebhookConfig.parse({ enabled: true, url: 'https://soar.example/hook', secret: SECRET }).maxAttempts).toBe(8);
+  });
+
+  it('is a section of the findings stage\'s config with every key defaulted', () => {
+    const findings = z.strictObject({ groupId: z.string().default('peregrine-findings-indexer'), webhook: WebhookConfig.default(WebhookConfig.parse({})) });
+    expect(findings.parse({}).webhook).toMatchObject({ enabled: false, groupId: 'peregrine-findings-webhook', headers: {} });
+    expect(() => findings.parse({ webhook: { enabled: true, url: 'https://soar.example/hook' } })).toThrow(/url and secret/);
   });
 });
 
