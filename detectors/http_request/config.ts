@@ -46,11 +46,14 @@ export const HttpRequestConfig = z.strictObject({
   feedbackWeight: z.number().int().min(1).default(10),
   /** MLflow experiment of the training runs. */
   experiment: z.string().min(1).default('peregrine-http-request'),
-  /** Findings: one per client, route and window of this length (event time), with the worst requests as examples. */
-  groupWindow: Duration.default(300_000),
+  /**
+   * Findings: one per client, route and window of this length (event time), with the worst requests as examples. The
+   * window's end bounds the time to detect (10 s, the features' window); longer windows mean fewer findings per attack.
+   */
+  groupWindow: Duration.default(10_000),
   examplesPerFinding: z.number().int().min(1).max(50).default(5),
   /** Event time a group's window waits for late requests before its last update. */
-  groupLateness: Duration.default(30_000),
+  groupLateness: Duration.default(5_000),
   maxOpenGroups: z.number().int().min(10).default(10_000),
 });
 export type HttpRequestConfig = z.infer<typeof HttpRequestConfig>;
