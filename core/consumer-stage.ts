@@ -60,7 +60,7 @@ export interface ConsumerStageOptions<T, O> {
   onAssign?(topic: string, committed: CommittedOffset[], partitions: number[]): Promise<void> | void;
   /** Periodic work serialised with the batches (closing the windows of quiet partitions). */
   tick?: { intervalMs: number; run(): O[] | Promise<O[]> };
-  /** Told about what the sinks acknowledged (tests and the demo watch this). */
+  /** Told about what every sink acknowledged (items a sink refused for good are left out: they went to dead letters). */
   onDelivered?(items: O[]): void;
 }
 
@@ -85,6 +85,7 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
   let consuming = true;
   let ownedStatePartitions = new Set<number>();
   const evictions = o.state && metrics.counter('peregrine_state_evictions_total', 'Keys of a stage\'s state evicted to stay within its cap', ['stage', 'store']);
+  const deadLetters = metrics.counter('peregrine_dead_letters_total', 'Records and items a stage sent to the dead-letter topic, by why', ['stage', 'reason']);
   const evictionsCounted = new Map<string, number>();
   const stateKeys = o.state && metrics.gauge('peregrine_state_keys', 'Keys held in a stage\'s state', ['stage', 'store']);
 
@@ -97,19 +98,27 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
     },
   });
 
+  async function deliverDeadLetters(messages: OutgoingMessage[], reason: string, batch?: RecordBatch): Promise<void> {
+    if (messages.length === 0) return;
+    await deliver([deadLetterSink], messages, retryOptions(batch));
+    m.recordsDropped.inc({ stage, reason }, messages.length);
+    deadLetters.inc({ stage, reason }, messages.length);
+  }
+
   async function deliverOutputs(items: O[], batch?: RecordBatch): Promise<void> {
     if (items.length === 0) return;
-    const retry = retryOptions(batch);
+    const refused = new Set<O>();
     await deliver(o.sinks, items, {
-      ...retry,
+      ...retryOptions(batch),
       onRejected: o.deadLetterOf && (async (sink, rejected, error) => {
         log.error({ sink, items: rejected.length, err: error.message }, 'items refused for good; sent to the dead-letter topic');
-        await deliver([deadLetterSink], rejected.map((item) => o.deadLetterOf!(item, `${sink}: ${error.message}`)), retry);
-        m.recordsDropped.inc({ stage, reason: `rejected_by_${sink.replace(/[^a-z0-9_]/gi, '_')}` }, rejected.length);
+        for (const item of rejected) refused.add(item);
+        await deliverDeadLetters(rejected.map((item) => o.deadLetterOf!(item, `${sink}: ${error.message}`)), `rejected_by_${sink.replace(/[^a-z0-9_]/gi, '_')}`, batch);
       }),
     });
-    m.recordsOut.inc({ stage }, items.length);
-    o.onDelivered?.(items);
+    const acknowledged = refused.size === 0 ? items : items.filter((item) => !refused.has(item));
+    m.recordsOut.inc({ stage }, acknowledged.length);
+    o.onDelivered?.(acknowledged);
   }
 
   /** State first, then offsets: a restart never finds offsets ahead of the state they imply. */
@@ -144,17 +153,14 @@ export async function startConsumerStage<T, O>(o: ConsumerStageOptions<T, O>): P
     const started = performance.now();
     m.recordsIn.inc({ stage }, batch.records.length);
     const decoder: Processor<IncomingRecord, Decoded<T>> = { name: o.decode.name, process: (record) => o.decode.process(record).map((item) => ({ item, record })) };
-    const { items, deadLetters } = processRecords(batch.records, decoder, stage);
+    const { items, deadLetters: undecodable } = processRecords(batch.records, decoder, stage);
     if (o.state && batch.topic === o.state.inputTopic) o.state.store.currentPartition = batch.partition;
     const outputs = await o.process(items, {
       topic: batch.topic, partition: batch.partition,
       drop: (reason, n = 1) => m.recordsDropped.inc({ stage, reason }, n),
     });
     await deliverOutputs(outputs, batch);
-    if (deadLetters.length > 0) {
-      await deliver([deadLetterSink], deadLetters, retryOptions(batch));
-      m.recordsDropped.inc({ stage, reason: 'undecodable' }, deadLetters.length);
-    }
+    await deliverDeadLetters(undecodable, 'undecodable', batch);
     const last = batch.records.at(-1);
     const id = `${batch.topic}\u0000${batch.partition}`;
     const previous = progress.get(id);

@@ -45,7 +45,6 @@ export const findingsStage: StageFactory<FindingsConfig, FindingsHooks, RunningS
       }
     })();
     // Findings dead-lettered in a delivery: not indexed, so neither counted nor reported as indexed.
-    const refused = new Set<EncodedFinding>();
     const consumer = await startConsumerStage<EncodedFinding, EncodedFinding>({
       stage: FINDINGS_STAGE, groupId: config.groupId, topics: [platform.topics.findings], kafka, producer, deadLetterTopic: platform.topics.deadLetter,
       metrics, log, signal,
@@ -53,11 +52,10 @@ export const findingsStage: StageFactory<FindingsConfig, FindingsHooks, RunningS
       process: (items) => items.map((d) => d.item),
       sinks: [elasticsearchFindingsSink(es, platform.elasticsearch.findingsAlias)],
       // A finding Elasticsearch refuses for good (a mapping conflict) is kept on the dead-letter topic, not lost.
-      deadLetterOf: (f, reason) => { refused.add(f); return findingDeadLetter(f, reason, FINDINGS_STAGE); },
+      deadLetterOf: (f, reason) => findingDeadLetter(f, reason, FINDINGS_STAGE),
       onDelivered: (delivered) => {
         const indexedAt = clock.now();
         for (const f of delivered) {
-          if (refused.delete(f)) continue;
           metrics.findingDelivered(deliveredFindingOf(f.doc, indexedAt), indexedAt);
           hooks.onIndexed?.(f);
         }

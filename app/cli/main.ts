@@ -8,6 +8,7 @@ import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
 import { registerFindingsCommands } from '../../findings/feedback/cli.ts';
 import { registerConsoleCommand } from '../../console/cli.ts';
+import { registerKibanaCommands } from '../../deploy/kibana/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { loadAppConfig } from '../config.ts';
@@ -30,6 +31,7 @@ registerSensorCommand(program);
 registerImportCommands(program, loadAppConfig);
 registerFindingsCommands(program, loadAppConfig);
 registerConsoleCommand(program, loadAppConfig);
+registerKibanaCommands(program, loadAppConfig);
 
 try {
   await program.parseAsync(process.argv);
