@@ -1,7 +1,7 @@
 /**
  * `npm run bench:models`: scoring throughput of the three model families, per core.
- * Entity-window model (target >= 400,000 vectors/s), request model (>= 20,000 requests/s, models/http/bench.ts),
- * series detector (>= 1,000,000 points/s, models/series/bench.ts). A family whose bench module is missing or fails is
+ * Entity-window model (target >= 400,000 vectors/s), request model (>= 20,000 requests/s, bench/models/http.ts, beside the signatures and the combined scorer),
+ * series detector (>= 1,000,000 points/s, bench/models/series.ts). A family whose bench module is missing or fails is
  * reported under `missing`. The last line of stdout is one JSON object with every figure.
  */
 import { benchWindowModel } from './models/window.ts';
@@ -34,6 +34,6 @@ async function optional(label: string, modulePath: string, exportName: string): 
 const window = await benchWindowModel({ vectors: Number(process.env.BENCH_WINDOW_VECTORS ?? 400_000) });
 figures.window = { ...window, targetVectorsPerSecond: 400_000, meetsTarget: window.windowVectorsPerSecond >= 400_000 };
 process.stderr.write(`window: ${JSON.stringify(figures.window)}\n`);
-await optional('http', '../models/http/bench.ts', 'benchHttpModel');
-await optional('series', '../models/series/bench.ts', 'benchSeries');
+await optional('http', './models/http.ts', 'benchHttpModel');
+await optional('series', './models/series.ts', 'benchSeries');
 process.stdout.write(JSON.stringify({ ...figures, missing }) + '\n');

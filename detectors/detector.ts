@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.ts';
 import type { MetricsRegistry } from '../core/metrics.ts';
 import type { KeyedStore } from '../core/state/keyed-store.ts';
 import type { FeatureVector } from '../schemas/feature-vector.ts';
+import type { LabelledRequestRow } from '../findings/feedback/store.ts';
 import type { Finding } from '../findings/finding.ts';
 
 /** What the detectors stage provides to every detector it creates: dependencies are passed in, never looked up. */
@@ -27,6 +28,8 @@ export interface DetectorSettings {
    * last window end you learned from, as error_ratio does).
    */
   store<T>(name: string, options?: { maxKeys?: number }): KeyedStore<T>;
+  /** Analysts' verdicts on this detector's request findings as labelled rows (retraining reads them); absent without Elasticsearch. */
+  feedback?: { labelledRequests(): Promise<LabelledRequestRow[]> };
 }
 
 /** Judges closed windows of one entity (feature vectors from `peregrine.features.v1`). */

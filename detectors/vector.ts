@@ -16,7 +16,7 @@ export function examplesOf(v: FeatureVector, name: string): readonly string[] {
   return (v as WithContext).examples?.[name] ?? [];
 }
 
-/** Every example list the vector carries (for the finding's `peregrine.examples`). */
+/** Every example list the vector carries (for the finding's `peregrine.evidence`). */
 export function allExamplesOf(v: FeatureVector): Readonly<Record<string, string[]>> {
   return (v as WithContext).examples ?? {};
 }

@@ -39,7 +39,7 @@ export function windowFinding(v: FeatureVector, spec: WindowFindingSpec): Findin
   const riskScore = Math.round(riskFromEvidence(strongest, spec.base) * 10) / 10;
   const shares = proportionalShares(spec.evidence.map((e) => e.evidence));
   const preferred = spec.preferExemplars ? v.exemplars.filter((e) => spec.preferExemplars!.includes(e.reason)) : [];
-  const examples = allExamplesOf(v);
+  const evidence = allExamplesOf(v);
   return {
     detector: spec.detector,
     ruleName: spec.ruleName,
@@ -53,7 +53,7 @@ export function windowFinding(v: FeatureVector, spec: WindowFindingSpec): Findin
     kind: spec.kind,
     ...(spec.threat ? { threat: spec.threat } : {}),
     context: contextOf(v),
-    ...(Object.keys(examples).length > 0 ? { examples: { ...examples } } : {}),
+    ...(Object.keys(evidence).length > 0 ? { evidence: { ...evidence } } : {}),
   };
 }
 

@@ -66,14 +66,51 @@ export interface Finding {
   /** The document id, when triage chose it (a group keeps the id of its first window); else from (entity, detector, window). */
   id?: string;
   context?: EcsContext;
-  /** Named examples from the vector (new binaries, identities tried, missing routes...). */
-  examples?: Record<string, string[]>;
+  /** Named evidence from the vector's examples (new binaries, identities tried, missing routes...). */
+  evidence?: Record<string, string[]>;
   urlPath?: string;
   sourceIp?: string;
   /** The whole feature vector a window finding judged: analyst feedback on the finding turns it into training data. */
   vector?: { names: string[]; values: number[]; sampleCount: number };
-  /** The request a request finding judged (already redacted at the source), for the same purpose. */
-  request?: { method: string; target: string; headers: Record<string, string>; body: string; bodySize?: number };
+  /** The request a request finding judged (the worst of its group), for the same purpose. Masked when encoded. */
+  request?: RequestRecord;
+  /** A request finding's worst requests (a group per client, route and window), each with what gave it away. */
+  examples?: RequestExample[];
+  /** Requests the finding stands for (a request group's size). */
+  requestCount?: number;
+  /** ECS `http.request.method` and `user_agent.original`, where known. */
+  httpMethod?: string;
+  userAgent?: string;
+  /** What tells apart findings of one entity, detector and window (a request group's route): part of the id. */
+  groupKey?: string;
+}
+
+export interface RequestRecord { method: string; target: string; headers: Record<string, string>; body: string; bodySize?: number }
+
+/** A fragment of a request that a signature check recognised, with its offsets in the field's raw value. */
+export interface SignatureEvidence {
+  kind: string;
+  construct: string;
+  /** path, query, body, header or cookie. */
+  location: string;
+  /** Parameter, header or cookie name, or JSON pointer. */
+  field: string;
+  fragment: string;
+  start: number;
+  end: number;
+  /** The fragment decoded as the application would read it. */
+  decoded: string;
+}
+
+export interface RequestExample {
+  timeMs: number;
+  traceId?: string;
+  spanId?: string;
+  riskScore: number;
+  request: RequestRecord;
+  signatures: SignatureEvidence[];
+  /** The request model's score, when a model judged it. */
+  modelScore?: number;
 }
 
 export function severityOf(riskScore: number): number {

@@ -8,8 +8,16 @@ import type { FollowModelOptions, LoadedModel } from './registry/follow.ts';
 import type { HttpModel } from './http/model.ts';
 import type { WindowModel } from './window/model.ts';
 
-export { parseHttpRow, type HttpRequest } from './http/request.ts';
+export { parseHttpRow, type HttpRequest, type HttpRow } from './http/request.ts';
 export type { FollowModelOptions, HttpModel, LoadedModel, WindowModel };
+export type { Calibration } from './http/model.ts';
+export type { Contribution } from './http/profile.ts';
+// The request scorer (signatures + the model's masked view + risk) and the live detector's training: no TF.js here.
+export { maskedRow, modelView } from './http/view.ts';
+export { assessRequests, type AssessedRequest, type RequestInput } from './http/assess.ts';
+export type { RiskContribution } from './http/risk.ts';
+export { isModelUri, parseModelUri, CHAMPION_ALIAS } from './registry/uri.ts';
+export { trainHttpInChildProcess, type HttpTrainingJobFile, type HttpTrainingOutcome } from './registry/http-train-process.ts';
 
 export async function loadWindowModel(dir: string): Promise<WindowModel> {
   return (await import('./window/model.ts')).WindowModel.load(dir);

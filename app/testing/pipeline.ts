@@ -20,6 +20,8 @@ export function isolatedConfig(name: string, options: { groups?: string; overrid
       'detectors.groupId': `test-${name}-detectors-${groups}`, 'detectors.requestsGroupId': `test-${name}-requests-${groups}`,
       'findings.groupId': `test-${name}-findings-${groups}`,
       'elasticsearch.findingsAlias': `test-${name}-findings`, 'metrics.port': 0,
+      // The request detector judges with signatures only: learning would train and register into the shared MLflow.
+      'detectors.http_request.model': '',
       ...options.overrides,
     },
   });

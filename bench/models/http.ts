@@ -1,6 +1,7 @@
 /**
  * Benchmark of the HTTP request model on CSIC 2010: training time of the full model, and scoring throughput in
- * batches, per core (requests per CPU-second of this single-threaded process) and per wall-clock second.
+ * batches, per core (requests per CPU-second of this single-threaded process) and per wall-clock second; beside it,
+ * in the same run, the signature checks alone and the live detector's combined scorer.
  * `benchHttpModel()` returns the figures; run this file directly to print them as one JSON line.
  */
 import path from 'node:path';
@@ -9,7 +10,11 @@ import { initTf, tfBackendName } from '../../models/tf.ts';
 import { evaluationReport, type LabelledScore } from '../../models/http/evaluate.ts';
 import { readJsonLines } from '../../models/http/jsonl.ts';
 import { HttpModel } from '../../models/http/model.ts';
-import { parseHttpRow, type HttpRequest } from '../../models/http/request.ts';
+import { assessRequests } from '../../models/http/assess.ts';
+import type { HttpRequest, HttpRow } from '../../models/http/request.ts';
+import { requestPartsOfRow, type RequestRowLike } from '../../models/http/signatures/parts.ts';
+import { scanRequest } from '../../models/http/signatures/scan.ts';
+import { modelView } from '../../models/http/view.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 export interface HttpBenchOptions {
@@ -32,6 +37,12 @@ export interface HttpBenchResult {
   scoreRequestsPerSecond: number;
   /** From the JSON object of a row to its score (row parsing included). */
   endToEndRequestsPerCpuSecond: number;
+  /** Signature checks alone on the raw rows (decoding, every field, every kind). */
+  signaturesRequestsPerCpuSecond: number;
+  /** The live detector's combined scorer: signatures + the model's view + the model + the risk (assessRequests). */
+  combinedRequestsPerCpuSecond: number;
+  /** Combined over model-only end to end, measured side by side in this run. */
+  combinedCostRatio: number;
   /** Accuracy of the benchmarked model on the HOLDOUT half without shortcut requests. */
   holdoutNoShortcuts: { rocAuc: number; tprAtFpr1pct: number; tprAtFpr0_5pct: number; tprAtFpr0_1pct: number; bestF1: number };
 }
@@ -44,7 +55,7 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const passes = options.passes ?? 5;
   await initTf();
   const train: HttpRequest[] = [];
-  for await (const l of readJsonLines(path.join(dataDir, 'train-normal.jsonl.gz'))) if ('value' in l) train.push(parseHttpRow(l.value));
+  for await (const l of readJsonLines(path.join(dataDir, 'train-normal.jsonl.gz'))) if ('value' in l) train.push(modelView(l.value));
   const devRows: Array<Record<string, unknown>> = [];
   for await (const l of readJsonLines(path.join(dataDir, 'dev.jsonl.gz'))) if ('value' in l) devRows.push(l.value as Record<string, unknown>);
 
@@ -54,7 +65,7 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const trainSeconds = (performance.now() - wall0) / 1000;
   const trainCpuSeconds = cpuSeconds(process.cpuUsage(cpu0));
 
-  const dev = devRows.map((r) => parseHttpRow(r));
+  const dev = devRows.map((r) => modelView(r));
   model.scoreBatch(dev.slice(0, batchSize)); // warm up
   let scored = 0;
   const cpu1 = process.cpuUsage();
@@ -72,11 +83,31 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
   const cpu2 = process.cpuUsage();
   for (let p = 0; p < passes; p++) {
     for (let i = 0; i < devRows.length; i += batchSize) {
-      model.scoreBatch(devRows.slice(i, i + batchSize).map((r) => parseHttpRow(r)));
+      model.scoreBatch(devRows.slice(i, i + batchSize).map((r) => modelView(r)));
       endToEnd += Math.min(batchSize, devRows.length - i);
     }
   }
   const endToEndCpu = cpuSeconds(process.cpuUsage(cpu2));
+
+  let signed = 0;
+  const cpu3 = process.cpuUsage();
+  for (let p = 0; p < passes; p++) {
+    for (const r of devRows) {
+      scanRequest(requestPartsOfRow(r as unknown as RequestRowLike));
+      signed++;
+    }
+  }
+  const signaturesCpu = cpuSeconds(process.cpuUsage(cpu3));
+
+  let combined = 0;
+  const cpu4 = process.cpuUsage();
+  for (let p = 0; p < passes; p++) {
+    for (let i = 0; i < devRows.length; i += batchSize) {
+      assessRequests(devRows.slice(i, i + batchSize).map((r) => ({ row: r as unknown as HttpRow })), model, { falsePositiveRate: 0.0001 });
+      combined += Math.min(batchSize, devRows.length - i);
+    }
+  }
+  const combinedCpu = cpuSeconds(process.cpuUsage(cpu4));
 
   const scores = model.scoreBatch(dev);
   const labelled: LabelledScore[] = dev.map((r, i) => ({
@@ -95,6 +126,9 @@ export async function benchHttpModel(options: HttpBenchOptions = {}): Promise<Ht
     scoreRequestsPerCpuSecond: Math.round(scored / scoreCpu),
     scoreRequestsPerSecond: Math.round(scored / scoreWall),
     endToEndRequestsPerCpuSecond: Math.round(endToEnd / endToEndCpu),
+    signaturesRequestsPerCpuSecond: Math.round(signed / signaturesCpu),
+    combinedRequestsPerCpuSecond: Math.round(combined / combinedCpu),
+    combinedCostRatio: round((combinedCpu / combined) / (endToEndCpu / endToEnd)),
     holdoutNoShortcuts: { rocAuc: round(m.rocAuc), tprAtFpr1pct: round(tpr(0.01)), tprAtFpr0_5pct: round(tpr(0.005)), tprAtFpr0_1pct: round(tpr(0.001)), bestF1: round(m.bestF1.f1) },
   };
 }

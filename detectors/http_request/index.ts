@@ -1,22 +1,17 @@
-/** `detectors.http_request`: the HTTP request model (`peregrine train http`) scoring every server-side request. */
-import { z } from 'zod';
-import { loadHttpModel } from '../../models/index.ts';
-import { followedModelDetector } from '../model-detector.ts';
+/**
+ * `detectors.http_request`: every server-side HTTP request judged by signatures and the request model (T1190), on by
+ * default, learning its model from live traffic when MLflow has no champion yet (see live.ts).
+ */
 import type { RequestDetectorFactory } from '../detector.ts';
-import { ModelReference } from '../model-reference.ts';
-import { HTTP_REQUEST_DETECTOR, HttpRequestDetector } from './detector.ts';
+import { HttpRequestConfig } from './config.ts';
+import type { BufferedRequest, LabelledRow, LearningState } from './learning.ts';
+import { HTTP_REQUEST_DETECTOR, LiveRequestDetector } from './live.ts';
+import { mlflowModelSource } from './mlflow-source.ts';
 
-export const HttpRequestConfig = z.strictObject({
-  /**
-   * The HTTP request model (`peregrine train http`): `models:/NAME@ALIAS`, `models:/NAME/VERSION` or a directory; ''
-   * leaves the detector off. It scores server-side HTTP request events read from the spans topic.
-   */
-  model: ModelReference,
-  /** The calibrated operating point: the share of normal requests allowed to alert (0.001 = 0.1%). */
-  falsePositiveRate: z.number().gt(0).lt(1).default(0.001),
-  reloadIntervalMs: z.number().int().min(1000).default(300_000),
-});
-export type HttpRequestConfig = z.infer<typeof HttpRequestConfig>;
+export { HttpRequestConfig };
+
+/** Requests signatures caught, kept masked as the attacks of the evaluation data. */
+const CAUGHT_KEPT = 2000;
 
 export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
   id: HTTP_REQUEST_DETECTOR,
@@ -24,8 +19,32 @@ export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
   config: HttpRequestConfig,
   deprecatedKey: 'httpRequest',
   async create(config, settings) {
-    const followed = await followedModelDetector(HTTP_REQUEST_DETECTOR, config, settings, loadHttpModel,
-      (loaded) => new HttpRequestDetector(loaded, { falsePositiveRate: config.falsePositiveRate }));
-    return followed && { score: (events) => followed.detector.score(events), stop: followed.stop };
+    if (!config.enabled) return undefined;
+    const log = settings.log.child({ detector: HTTP_REQUEST_DETECTOR });
+    const feedback = settings.feedback;
+    const learning = settings.metrics.counter('peregrine_http_request_learning_total', 'What the request detector did to learn its model: requests buffered, caught by signatures, trainings and their outcomes', ['what']);
+    const detector = new LiveRequestDetector({
+      falsePositiveRate: config.falsePositiveRate,
+      feedbackWeight: config.feedbackWeight,
+      learning: {
+        learningPeriodMs: config.learningPeriod, minTrainingRequests: config.minTrainingRequests, maxTrainingRequests: config.maxTrainingRequests,
+        retrainIntervalMs: config.retrainInterval, retainPercent: config.retainPercent,
+      },
+      groups: { windowMs: config.groupWindow, examples: config.examplesPerFinding, latenessMs: config.groupLateness, maxOpen: config.maxOpenGroups },
+      stores: {
+        buffer: settings.store<BufferedRequest>('training-buffer', { maxKeys: config.maxTrainingRequests }),
+        attacks: settings.store<BufferedRequest>('caught-requests', { maxKeys: CAUGHT_KEPT }),
+        state: settings.store<LearningState>('learning', { maxKeys: 1 }),
+      },
+      feedback: feedback ? async () => (await feedback.labelledRequests()).map((r): LabelledRow => ({ ...r })) : undefined,
+      log,
+      count: (what, n = 1) => learning.inc({ what }, n),
+    });
+    const source = await mlflowModelSource({
+      spec: config.model, learn: config.learn, experiment: config.experiment, mlflowUrl: settings.mlflowUrl, configKey: settings.configKey,
+      reloadIntervalMs: config.reloadIntervalMs, metrics: settings.metrics, log, clock: settings.clock, onModel: (m) => detector.useModel(m),
+    });
+    detector.attach(source);
+    return { score: (events) => detector.score(events), stop: () => detector.stop() };
   },
 };

@@ -87,8 +87,8 @@ export function combine(findings: readonly Finding[]): Finding {
   });
   const seenTraces = new Set<string>();
   const exemplars = sorted.flatMap((f) => f.exemplars).filter((e) => !seenTraces.has(e.traceId) && seenTraces.add(e.traceId)).slice(0, MAX_EXEMPLARS);
-  const examples: Record<string, string[]> = {};
-  for (const f of sorted) for (const [k, list] of Object.entries(f.examples ?? {})) examples[k] = [...new Set([...(examples[k] ?? []), ...list])].slice(0, MAX_EXAMPLES);
+  const evidence: Record<string, string[]> = {};
+  for (const f of sorted) for (const [k, list] of Object.entries(f.evidence ?? {})) evidence[k] = [...new Set([...(evidence[k] ?? []), ...list])].slice(0, MAX_EXAMPLES);
   const rounded = Math.round(riskScore * 10) / 10;
   const security = sorted.find((f) => f.threat);
   return {
@@ -104,7 +104,7 @@ export function combine(findings: readonly Finding[]): Finding {
     kind: sorted.map(kindOf).reduce((a, b) => (KIND_RANK[b] > KIND_RANK[a] ? b : a)),
     contributions,
     context: Object.assign({}, ...[...sorted].reverse().map((f) => f.context ?? {})),
-    ...(Object.keys(examples).length > 0 ? { examples } : {}),
+    ...(Object.keys(evidence).length > 0 ? { evidence } : {}),
   };
 }
 

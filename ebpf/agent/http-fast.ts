@@ -10,7 +10,7 @@
  */
 import type { Header, HttpMessage } from './http-stream.ts';
 import type { MonoNs } from './frames.ts';
-import { ALWAYS_MASKED_HEADERS } from './redact.ts';
+import { ALWAYS_MASKED_HEADERS } from '../../core/redaction/redact.ts';
 
 // Methods whose messages the fast path frames by their headers alone (CONNECT tunnels, and
 // exotic methods go to llhttp).

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import type { HttpExchange } from './connections.ts';
 import type { ProcessInfo, RedactedExchange } from './records.ts';
-import { routeTemplate } from '../../ingest/normalize/route.ts';
+import { routeTemplate } from '../../core/route.ts';
 import { ProtoWriter, WallClock, type AttrList } from './otlp-writer.ts';
 
 type AnyValue = { stringValue?: string; intValue?: number; boolValue?: boolean; doubleValue?: number; arrayValue?: { values: AnyValue[] } };

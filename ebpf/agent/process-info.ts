@@ -2,7 +2,7 @@
 import { readFileSync, readlinkSync, readdirSync, realpathSync, existsSync } from 'node:fs';
 import type { ExecRecord } from './frames.ts';
 import type { ProcessInfo } from './records.ts';
-import { redactArgs, type RedactionConfig } from './redact.ts';
+import { redactArgs, type RedactionConfig } from '../../core/redaction/redact.ts';
 
 const MAX_CACHED = 8192;
 

@@ -4,7 +4,7 @@
  */
 import type { HttpExchange } from './connections.ts';
 import type { Header, HttpMessage } from './http-stream.ts';
-import { DEFAULT_REDACTION, redactBody, redactHeaders, redactTarget, type RedactionConfig } from './redact.ts';
+import { DEFAULT_REDACTION, redactBody, redactHeaders, redactTarget, type RedactionConfig } from '../../core/redaction/redact.ts';
 
 export interface ProcessInfo {
   pid: number;

@@ -16,7 +16,7 @@ import { logger } from '../../core/log.ts';
 import { FrameDecoder, type ConnRecord, type ExecRecord, type SensorRecord, type StatsRecord, type Endpoint } from './frames.ts';
 import { ConnectionTracker, connKey, type HttpExchange, type TrackerCounters } from './connections.ts';
 import { pixieRow, redactExchange, type PixieHttpEvent, type ProcessInfo } from './records.ts';
-import { DEFAULT_REDACTION, type RedactionConfig } from './redact.ts';
+import { DEFAULT_REDACTION, type RedactionConfig } from '../../core/redaction/redact.ts';
 import { encodeLogs, encodeMetrics, encodeSpan, encodeTraces, httpSpan, isHeader, processResource, spanIds, type LogItem, type MetricPoint, type ResourceGroup } from './otlp.ts';
 import { ProcessTable, discoverTlsTargets } from './process-info.ts';
 import type { AttrList } from './otlp-writer.ts';

@@ -4,6 +4,7 @@ import { findingsIndexTemplate, findingsMappedFields } from '../../schemas/elast
 import type { Finding } from '../finding.ts';
 import { TACTICS, TECHNIQUES } from '../threat.ts';
 import { encodeEcsFinding, eventCategorisation, findingId } from './encode.ts';
+import { findingsFeedValidator } from '../../schemas/testing/findings-feed.ts';
 
 const finding: Finding = {
   detector: 'error_ratio', ruleName: 'Error ratio spike', ruleDescription: 'desc',
@@ -39,7 +40,7 @@ const combined: Finding = {
   group: { count: 3, firstSeenMs: 1_767_225_600_000, lastSeenMs: 1_767_225_630_000, status: 'updated' },
   id: 'b8a3f0c2d1e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8',
   context: { source: { ip: '203.0.113.9', address: '203.0.113.9' }, user: { name: 'alice' }, httpMethod: 'POST' },
-  examples: { identities: ['alice', 'bob', 'carol'] },
+  evidence: { identities: ['alice', 'bob', 'carol'] },
   urlPath: '/api/login',
   vector: { names: ['failed_login_count', 'distinct_identities', 'request_count'], values: [400, 380, 1200], sampleCount: 1200 },
 };
@@ -62,6 +63,22 @@ const workload: Finding = {
   riskScore: 70, severity: 73, message: 'sent 60 MB', explanation: [{ feature: 'bytes_out', actual: 62_914_560, typical: 1024, share: 1, detector: 'new_destination' }],
   exemplars: [], kind: 'intrusion', threat: { tactic: TACTICS.exfiltration, technique: TECHNIQUES.exfiltrationOverAlternativeProtocol },
   context: { host: { name: 'node-1' }, process: { executable: '/tmp/x', name: 'x' }, destination: { address: '198.51.100.23', ip: '198.51.100.23', port: 443 } },
+};
+
+const requestFinding: Finding = {
+  detector: 'http_request', ruleName: 'Web attack', ruleDescription: 'desc', entityId: 'client:203.0.113.9', entityType: 'client',
+  service: 'shop', operation: 'GET /api/items/{id}', windowStartMs: 1_767_225_600_000, windowEndMs: 1_767_225_660_000,
+  riskScore: 96, severity: 99, message: '3 requests from 203.0.113.9 to GET /api/items/{id}: sql_injection', groupKey: 'GET /api/items/{id}',
+  explanation: [{ feature: 'signature:sql_injection:union_select', actual: 4, typical: 0, share: 0.8 }, { feature: 'model:value:q', actual: 9.2, typical: 0, share: 0.2 }],
+  exemplars: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', reason: 'worst_request' }],
+  threat: { tactic: { id: 'TA0001', name: 'Initial Access' }, technique: { id: 'T1190', name: 'Exploit Public-Facing Application' } },
+  urlPath: '/api/items/{id}', sourceIp: '203.0.113.9', httpMethod: 'GET', userAgent: 'sqlmap/1.8', requestCount: 3,
+  request: { method: 'GET', target: "/api/items/7?q=1%27+union+select+1--&token=abc", headers: { cookie: 'sid=s3cr3t' }, body: '' },
+  examples: [{
+    timeMs: 1_767_225_601_000, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', riskScore: 96, modelScore: 31.5,
+    request: { method: 'GET', target: "/api/items/7?q=1%27+union+select+1--&token=abc", headers: { cookie: 'sid=s3cr3t' }, body: '' },
+    signatures: [{ kind: 'sql_injection', construct: 'union_select', location: 'query', field: 'q', fragment: '%27+union+select+1--', start: 1, end: 21, decoded: "' union select 1--" }],
+  }],
 };
 
 /** Every leaf path of a document, arrays of objects walked into. */
@@ -146,10 +163,46 @@ describe('encodeEcsFinding', () => {
     expect(eventCategorisation('intrusion', 'process')).toEqual({ category: ['intrusion_detection', 'process'], type: ['info'] });
   });
 
+  it('encodes a request finding with its masked examples, fragments and offsets (golden)', () => {
+    const requestDoc = encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' });
+    const golden = new URL('./testdata/request-finding.golden.json', import.meta.url);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, JSON.stringify(requestDoc, null, 2) + '\n');
+    expect(requestDoc).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+    expect(requestDoc).toMatchObject({ http: { request: { method: 'GET' } }, user_agent: { original: 'sqlmap/1.8' }, source: { ip: '203.0.113.9' }, peregrine: { signatures: ['sql_injection'], requests: 3 } });
+    const text = JSON.stringify(requestDoc);
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('token=abc');
+    const mapped = findingsMappedFields();
+    expect(leafPaths(requestDoc).filter((p) => !covered(mapped, p))).toEqual([]);
+  });
+
   it('derives the id from entity, detector and window only', () => {
     expect(findingId(finding)).toBe(findingId({ ...finding }));
     expect(findingId(finding)).not.toBe(findingId({ ...finding, windowStartMs: finding.windowStartMs + 10_000 }));
     expect(findingId(finding)).not.toBe(findingId({ ...finding, detector: 'other' }));
     expect(doc.event).toHaveProperty('id', findingId(finding));
+    // A request group's route is part of its id; findings without one keep the ids they always had.
+    expect(findingId({ ...finding, groupKey: 'GET /a' })).not.toBe(findingId({ ...finding, groupKey: 'GET /b' }));
+    expect(findingId({ ...finding, groupKey: undefined })).toBe(findingId(finding));
+  });
+});
+
+describe('the alert feed\'s published schema (schemas/findings.v1.schema.json)', () => {
+  const validate = findingsFeedValidator();
+
+  it('every document the encoder writes conforms: window findings (combined, fault, workload) and a request finding', () => {
+    expect(validate(encodeEcsFinding(finding, { jaegerUiUrl: 'http://127.0.0.1:16686' }))).toEqual([]);
+    expect(validate(encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' }))).toEqual([]);
+    for (const f of [combined, fault, workload]) expect(validate(encodeEcsFinding(f, { jaegerUiUrl: 'http://127.0.0.1:16686' }))).toEqual([]);
+    const bare = encodeEcsFinding({ ...finding, exemplars: [], model: undefined, threat: undefined, urlPath: undefined, sourceIp: undefined, vector: undefined, request: undefined }, { jaegerUiUrl: 'http://j' });
+    expect(validate(bare)).toEqual([]);
+  });
+
+  it('refuses what a consumer could not rely on', () => {
+    const doc = encodeEcsFinding(requestFinding, { jaegerUiUrl: 'http://127.0.0.1:16686' }) as Record<string, any>;
+    expect(validate({ ...doc, event: { ...doc.event, id: 'not-a-hash' } }).join()).toMatch(/event\/id/);
+    expect(validate({ ...doc, event: { ...doc.event, risk_score: 140 } }).join()).toMatch(/risk_score/);
+    expect(validate({ ...doc, source: { ip: 'client.example' } }).join()).toMatch(/source\/ip/);
+    expect(validate({ ...doc, unexpected: 1 }).join()).toMatch(/additional properties/);
   });
 });

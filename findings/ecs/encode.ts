@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Finding, FindingKind } from '../finding.ts';
+import type { Finding, FindingKind, RequestRecord } from '../finding.ts';
+import { maskFinding } from '../mask.ts';
 import { attackReference, type AttackEntry, type Threat } from '../threat.ts';
 
 export interface EcsEncodeSettings {
@@ -7,9 +8,14 @@ export interface EcsEncodeSettings {
   jaegerUiUrl: string;
 }
 
-/** The id of a finding: the same (entity, detector, window) always gives the same document. */
-export function findingId(f: Pick<Finding, 'entityId' | 'detector' | 'windowStartMs' | 'windowEndMs'>): string {
-  return createHash('sha256').update(`${f.entityId}\u0000${f.detector}\u0000${f.windowStartMs}\u0000${f.windowEndMs}`).digest('hex').slice(0, 40);
+/** The id of a finding: the same (entity, detector, window[, group]) always gives the same document. */
+export function findingId(f: Pick<Finding, 'entityId' | 'detector' | 'windowStartMs' | 'windowEndMs' | 'groupKey'>): string {
+  const group = f.groupKey === undefined ? '' : `\u0000${f.groupKey}`;
+  return createHash('sha256').update(`${f.entityId}\u0000${f.detector}\u0000${f.windowStartMs}\u0000${f.windowEndMs}${group}`).digest('hex').slice(0, 40);
+}
+
+function requestDoc(r: RequestRecord): Record<string, unknown> {
+  return { method: r.method, target: r.target, headers: r.headers, body: r.body, body_size: r.bodySize };
 }
 
 export function traceLink(jaegerUiUrl: string, traceId: string): string {
@@ -67,14 +73,20 @@ function contextFields(f: Finding): Record<string, unknown> {
   if (c.process) out.process = { executable: c.process.executable, name: c.process.name };
   if (c.container) out.container = { id: c.container.id };
   if (c.orchestrator) out.orchestrator = c.orchestrator;
-  if (c.httpMethod) out.http = { request: { method: c.httpMethod } };
+  const method = f.httpMethod ?? c.httpMethod;
+  if (method) out.http = { request: { method } };
+  if (f.userAgent) out.user_agent = { original: f.userAgent };
   if (f.urlPath) out.url = { path: f.urlPath };
   return out;
 }
 
-/** A finding as an Elastic Common Schema alert document (Kibana and Elastic Security read it as it is). */
-export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Record<string, unknown> {
-  const id = f.id ?? findingId(f);
+/**
+ * A finding as an Elastic Common Schema alert document (Kibana and Elastic Security read it as it is). The requests it
+ * carries are masked first (findings/mask.ts): this document is what Elasticsearch, the alert feed and webhooks get.
+ */
+export function encodeEcsFinding(raw: Finding, settings: EcsEncodeSettings): Record<string, unknown> {
+  const id = raw.id ?? findingId(raw);
+  const f = maskFinding(raw);
   const example = f.exemplars[0];
   const kind = f.kind ?? (f.threat ? 'intrusion' : 'fault');
   const start = f.group?.firstSeenMs ?? f.windowStartMs;
@@ -114,10 +126,20 @@ export function encodeEcsFinding(f: Finding, settings: EcsEncodeSettings): Recor
         },
       } : {}),
       window: { start: new Date(f.windowStartMs).toISOString(), end: new Date(f.windowEndMs).toISOString() },
-      ...(f.examples ? { examples: f.examples } : {}),
+      ...(f.evidence ? { evidence: f.evidence } : {}),
       ...(f.model ? { model: f.model } : {}),
       ...(f.vector ? { features: { names: f.vector.names, values: f.vector.values, sample_count: f.vector.sampleCount } } : {}),
-      ...(f.request ? { request: { method: f.request.method, target: f.request.target, headers: f.request.headers, body: f.request.body, body_size: f.request.bodySize } } : {}),
+      ...(f.request ? { request: requestDoc(f.request) } : {}),
+      ...(f.requestCount !== undefined ? { requests: f.requestCount } : {}),
+      ...(f.examples ? {
+        signatures: [...new Set(f.examples.flatMap((e) => e.signatures.map((s) => s.kind)))],
+        examples: f.examples.map((e) => ({
+          '@timestamp': new Date(e.timeMs).toISOString(), trace_id: e.traceId, span_id: e.spanId, risk_score: e.riskScore,
+          ...(e.modelScore !== undefined ? { model_score: e.modelScore } : {}),
+          request: requestDoc(e.request),
+          signatures: e.signatures.map((s) => ({ kind: s.kind, construct: s.construct, location: s.location, field: s.field, fragment: s.fragment, start: s.start, end: s.end, decoded: s.decoded })),
+        })),
+      } : {}),
     },
   };
   if (example) {

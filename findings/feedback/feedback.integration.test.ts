@@ -25,7 +25,7 @@ import { pixieRowToRequestEvent, validatePixieRow } from '../../ingest/pixie/ind
 import { parseHttpRow } from '../../models/http/request.ts';
 import { HttpModel } from '../../models/http/model.ts';
 import { syntheticAttacks, syntheticRows } from '../../models/http/synthetic.ts';
-import { requestRowOf } from '../../detectors/http_request/detector.ts';
+import { requestRowOf } from '../../detectors/http_request/live.ts';
 
 const exec = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../..');

@@ -49,6 +49,8 @@ async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
   }
 }
 
+interface StoredRequest { method?: string; target?: string; headers?: Record<string, string>; body?: string; body_size?: number }
+
 interface FindingSource {
   event?: { start?: string; end?: string };
   service?: { name?: string };
@@ -57,7 +59,9 @@ interface FindingSource {
     operation?: string;
     entity?: { id?: string; type?: FeatureVector['entityType'] };
     features?: { names?: string[]; values?: Array<number | null>; sample_count?: number };
-    request?: { method?: string; target?: string; headers?: Record<string, string>; body?: string; body_size?: number };
+    request?: StoredRequest;
+    /** A request finding's group: its worst requests. */
+    examples?: Array<{ request?: StoredRequest }>;
   };
 }
 
@@ -133,11 +137,14 @@ export async function labelledVectors(es: Client, indices: FeedbackIndices, opti
   return (await labelledFindings(es, indices, options.detectors, vectorOf)).map(({ findingId, verdict, value }) => ({ findingId, verdict, vector: value }));
 }
 
-/** The requests of request findings with a verdict: a false positive is a normal request, a true positive an attack. */
+/**
+ * The requests of request findings with a verdict: a false positive is a normal request, a true positive an attack.
+ * A finding that groups requests gives each of its example requests (ids `<finding id>#<n>`), otherwise its request.
+ */
 export async function labelledRequests(es: Client, indices: FeedbackIndices): Promise<LabelledRequestRow[]> {
-  return (await labelledFindings(es, indices, undefined, requestOf)).map(({ findingId, verdict, value }) => ({
-    id: findingId, label: verdict === 'false_positive' ? 'normal' as const : 'anomalous' as const, ...value,
-  }));
+  return (await labelledFindings(es, indices, undefined, requestsOf)).flatMap(({ findingId, verdict, value }) => value.map((r, k) => ({
+    id: value.length === 1 ? findingId : `${findingId}#${k}`, label: verdict === 'false_positive' ? 'normal' as const : 'anomalous' as const, ...r,
+  })));
 }
 
 async function labelledFindings<T>(
@@ -168,10 +175,12 @@ async function labelledFindings<T>(
   return out.sort((a, b) => a.findingId.localeCompare(b.findingId));
 }
 
-function requestOf(doc: FindingSource | undefined): Omit<LabelledRequestRow, 'id' | 'label'> | undefined {
-  const r = doc?.peregrine?.request;
-  if (!r?.method || r.target === undefined) return undefined;
-  return { req_method: r.method, req_path: r.target, req_headers: JSON.stringify(r.headers ?? {}), req_body: r.body ?? '', req_body_size: r.body_size };
+function requestsOf(doc: FindingSource | undefined): Array<Omit<LabelledRequestRow, 'id' | 'label'>> | undefined {
+  const stored = doc?.peregrine?.examples?.length ? doc.peregrine.examples.map((e) => e.request) : [doc?.peregrine?.request];
+  const rows = stored.flatMap((r) => (r?.method && r.target !== undefined
+    ? [{ req_method: r.method, req_path: r.target, req_headers: JSON.stringify(r.headers ?? {}), req_body: r.body ?? '', req_body_size: r.body_size }]
+    : []));
+  return rows.length ? rows : undefined;
 }
 
 /** The feature vector a window finding stored, or undefined. */

@@ -5,7 +5,7 @@
  * `normalizeSpan` wraps it for callers that already hold the attributes.
  */
 import type { Protocol, RequestEvent, SpanKind } from '../../core/events.ts';
-import { routeTemplate } from './route.ts';
+import { routeTemplate } from '../../core/route.ts';
 
 export type AttrValue = string | number | boolean;
 export type Attributes = Record<string, AttrValue>;

@@ -9,7 +9,7 @@ import { DecodeError } from '../../core/errors.ts';
 import type { RequestEvent } from '../../core/events.ts';
 import { ExportTraceServiceRequest } from '../otlp/proto-types.ts';
 import { bigNanosDiffMs, bigNanosToMs } from '../otlp/nanos.ts';
-import { routeTemplate } from '../normalize/route.ts';
+import { routeTemplate } from '../../core/route.ts';
 import { normalizeSpan, resourceInfo, UNKNOWN_SERVICE, type Attributes, type AttrValue, type SpanFields } from '../normalize/span.ts';
 
 /** Pixie's column names; every column may be absent (CSIC 2010 rows have no time_, latency or response). */

@@ -1,13 +1,16 @@
 /** `peregrine train http`, `score http`, `eval http`: thin I/O around the request model. */
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { ModelCommandGroups } from '../cli.ts';
-import { PeregrineError } from '../../core/errors.ts';
+import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { systemClock } from '../../core/clock.ts';
 import { tfBackendName } from '../tf.ts';
-import { evaluationReport, formatReport, type LabelledScore } from './evaluate.ts';
+import { assessRequests } from './assess.ts';
+import { detectorReport, evaluationReport, formatDetectorReport, formatReport, type DetectorScore, type LabelledScore } from './evaluate.ts';
 import { readJsonLines } from './jsonl.ts';
 import { HttpModel } from './model.ts';
-import { parseHttpRow, type HttpRequest } from './request.ts';
+import type { HttpRequest, HttpRow } from './request.ts';
+import { modelEvidence } from './risk.ts';
+import { modelView } from './view.ts';
 import {
   addFeedbackOptions, addTrackingOptions, feedbackWeightOf, trackingRequested, trainHttpTracked, type FeedbackCliOptions, type TrackingCliOptions,
 } from '../registry/tracking-cli.ts';
@@ -26,7 +29,7 @@ async function requestFeedback(elasticsearch: ElasticsearchConfig, weight: numbe
   for (const row of rows) {
     let request: HttpRequest;
     try {
-      request = parseHttpRow(row);
+      request = modelView(row);
     } catch {
       unreadable++;
       continue;
@@ -49,13 +52,14 @@ export function registerHttpModelCommands(groups: ModelCommandGroups): void {
     .action(async (options: TrainHttpOptions) => trainCommand(options, groups.loadConfig));
   groups.score
     .command('http')
-    .description('score requests: one {"id","score"} JSON line per input row, in input order; higher = more anomalous')
-    .requiredOption('--model <dir>', 'model package directory')
+    .description('score requests as the live request detector does (signatures on the raw request, the model on its masked view): one JSON line per input row, in input order, with the model score, the 0-100 risk, whether it alerts, and the signature hits with their fragments and offsets')
+    .option('--model <dir>', 'model package directory (without: signatures only)')
     .requiredOption('--input <file>', 'http_events-shaped JSON lines')
-    .action(async (options: { model: string; input: string }) => scoreCommand(options));
+    .option('--false-positive-rate <rate>', 'the operating point that decides "alert" (detectors.http_request.falsePositiveRate)', '0.0001')
+    .action(async (options: ScoreOptions) => scoreCommand(options));
   groups.evaluate
     .command('http')
-    .description('evaluate the HTTP request model on labelled requests (label: normal | anomalous)')
+    .description('evaluate the HTTP request model on labelled requests (label: normal | anomalous), and the live detector\'s alerting: model, signatures and both')
     .requiredOption('--model <dir>', 'model package directory')
     .requiredOption('--input <file>', 'labelled http_events-shaped JSON lines')
     .option('--json', 'print one machine-readable JSON object instead of the table')
@@ -77,6 +81,7 @@ class MalformedRows {
   }
 }
 
+/** Usable rows of a file, each with the request as the model sees it (masked, route-templated: view.ts). */
 async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerator<{ line: number; request: HttpRequest; raw: Record<string, unknown> }> {
   for await (const item of readJsonLines(file)) {
     if ('error' in item) {
@@ -84,7 +89,7 @@ async function* requestsOf(file: string, malformed: MalformedRows): AsyncGenerat
       continue;
     }
     try {
-      yield { line: item.line, request: parseHttpRow(item.value), raw: item.value as Record<string, unknown> };
+      yield { line: item.line, request: modelView(item.value), raw: item.value as Record<string, unknown> };
     } catch (error) {
       malformed.report(item.line, (error as Error).message);
     }
@@ -185,10 +190,19 @@ async function trainCommand(options: TrainHttpOptions, loadConfig: LoadConfig): 
   }
 }
 
-async function scoreCommand(options: { model: string; input: string }): Promise<void> {
-  const model = await HttpModel.load(options.model);
+interface ScoreOptions { model?: string; input: string; falsePositiveRate: string }
+
+function falsePositiveRateOf(text: string): number {
+  const rate = Number(text);
+  if (!(rate > 0 && rate < 1)) throw new ConfigError(`--false-positive-rate must be a number between 0 and 1, got "${text}"`, '--false-positive-rate');
+  return rate;
+}
+
+async function scoreCommand(options: ScoreOptions): Promise<void> {
+  const falsePositiveRate = falsePositiveRateOf(options.falsePositiveRate);
+  const model = options.model === undefined ? undefined : await HttpModel.load(options.model);
   const malformed = new MalformedRows();
-  let batch: HttpRequest[] = [];
+  let batch: HttpRow[] = [];
   let rows = 0;
   // A reader that goes away (`| head`) ends the run quietly.
   let readerGone = false;
@@ -198,15 +212,21 @@ async function scoreCommand(options: { model: string; input: string }): Promise<
   });
   const flush = async () => {
     if (batch.length === 0 || readerGone) return;
-    const scores = model.scoreBatch(batch);
+    const assessed = assessRequests(batch.map((row) => ({ row })), model, { falsePositiveRate });
     let text = '';
-    for (let i = 0; i < batch.length; i++) text += JSON.stringify({ id: batch[i].id, score: round(scores[i]) }) + '\n';
+    for (let i = 0; i < batch.length; i++) {
+      const a = assessed[i];
+      text += JSON.stringify({
+        id: batch[i].id ?? null, score: a.modelScore === undefined ? null : round(a.modelScore), risk: a.risk, alert: a.alert,
+        signatures: a.hits.map((h) => ({ kind: h.kind, construct: h.construct, location: h.location, field: h.field, fragment: h.fragment, start: h.start, end: h.end })),
+      }) + '\n';
+    }
     rows += batch.length;
     batch = [];
     if (!process.stdout.write(text)) await new Promise((resolve) => { process.stdout.once('drain', resolve); process.stdout.once('error', resolve); });
   };
-  for await (const { request } of requestsOf(options.input, malformed)) {
-    batch.push(request);
+  for await (const { raw } of requestsOf(options.input, malformed)) {
+    batch.push(raw as unknown as HttpRow);
     if (batch.length >= SCORE_BATCH) await flush();
     if (readerGone) break;
   }
@@ -218,16 +238,19 @@ async function evalCommand(options: { model: string; input: string; json?: boole
   const model = await HttpModel.load(options.model);
   const malformed = new MalformedRows();
   const rows: LabelledScore[] = [];
-  let batch: Array<{ request: HttpRequest; anomalous: boolean }> = [];
+  const detectorRows: DetectorScore[] = [];
+  let batch: Array<{ request: HttpRequest; raw: HttpRow; anomalous: boolean }> = [];
   const { paths, methods } = model.profiles;
   const flush = () => {
-    const scores = model.scoreBatch(batch.map((b) => b.request));
-    batch.forEach((b, i) => rows.push({
-      id: b.request.id,
-      score: scores[i],
-      anomalous: b.anomalous,
-      shortcut: !paths.keys.has(b.request.path) || !methods.keys.has(b.request.method),
-    }));
+    const assessed = assessRequests(batch.map((b) => ({ row: b.raw })), model, { falsePositiveRate: 0.001 });
+    batch.forEach((b, i) => {
+      const a = assessed[i];
+      const score = a.modelScore!;
+      const shortcut = !paths.keys.has(b.request.path) || !methods.keys.has(b.request.method);
+      rows.push({ id: b.request.id, score, anomalous: b.anomalous, shortcut });
+      const fromModel = modelEvidence(score, model.calibration);
+      detectorRows.push({ id: b.request.id, anomalous: b.anomalous, shortcut, model: fromModel, signatures: a.evidence - fromModel, combined: a.evidence });
+    });
     batch = [];
   };
   for await (const { line, request, raw } of requestsOf(options.input, malformed)) {
@@ -235,14 +258,14 @@ async function evalCommand(options: { model: string; input: string; json?: boole
       malformed.report(line, 'label is missing or not "normal" / "anomalous"');
       continue;
     }
-    batch.push({ request, anomalous: raw.label === 'anomalous' });
+    batch.push({ request, raw: raw as unknown as HttpRow, anomalous: raw.label === 'anomalous' });
     if (batch.length >= SCORE_BATCH) flush();
   }
   if (batch.length) flush();
   if (rows.length === 0) throw new PeregrineError(`${options.input}: no usable labelled rows`);
-  const report = { model: options.model, input: options.input, malformedRows: malformed.count, ...evaluationReport(rows) };
+  const report = { model: options.model, input: options.input, malformedRows: malformed.count, ...evaluationReport(rows), detector: detectorReport(detectorRows) };
   if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-  else process.stdout.write(`${formatReport(report)}\nmalformed rows skipped: ${malformed.count}\n`);
+  else process.stdout.write(`${formatReport(report)}\n\n${formatDetectorReport(report.detector)}\nmalformed rows skipped: ${malformed.count}\n`);
 }
 
 function progressLogger(): ListrLogger {

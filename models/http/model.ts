@@ -13,8 +13,11 @@ import type { HttpRequest } from './request.ts';
 import { profilesFromJson, profilesToJson } from './serialize.ts';
 
 export const HTTP_MODEL_KIND = 'http-request';
-/** Bump when feature extraction changes meaning: old packages are then refused. */
-export const HTTP_FEATURE_SCHEMA_VERSION = 'http-request-components/1';
+/**
+ * Bump when feature extraction changes meaning: old packages are then refused. 2: the model sees the masked,
+ * route-templated view of a request (view.ts), JSON bodies as parameters.
+ */
+export const HTTP_FEATURE_SCHEMA_VERSION = 'http-request-components/2';
 export const HTTP_FEATURE_NAMES: readonly string[] = COMPONENTS;
 export const HTTP_FEATURE_FINGERPRINT = featureFingerprint(HTTP_FEATURE_SCHEMA_VERSION, HTTP_FEATURE_NAMES);
 const PROFILES_FILE = 'profiles.json';

@@ -16,12 +16,21 @@ describe('parseHttpRow', () => {
     expect(r.rawBody).toBe('');
   });
 
-  it('keeps a body that is not a form as one pseudo-parameter', () => {
-    const r = parseHttpRow({ req_method: 'POST', req_path: '/api', req_headers: { 'Content-Type': 'application/json' }, req_body: '{"a":1}' });
+  it('keeps a body that is neither a form nor JSON as one pseudo-parameter', () => {
+    const r = parseHttpRow({ req_method: 'POST', req_path: '/api', req_headers: { 'Content-Type': 'text/xml' }, req_body: '<a>1</a>' });
     expect(r.params).toEqual([]);
-    expect(r.rawBody).toBe('{"a":1}');
+    expect(r.rawBody).toBe('<a>1</a>');
     expect(BODY_PARAM).toBe('(body)');
     expect(r.id).toBeNull();
+  });
+
+  it('reads a JSON body as parameters (array positions folded, values encoded as a form would), a cut one whole', () => {
+    const r = parseHttpRow({ req_method: 'POST', req_path: '/api/cart', req_headers: { 'Content-Type': 'application/json' }, req_body: '{"items":[{"sku":"A 1","qty":2},{"sku":"B&C","qty":1}],"note":null,"gift":true}' });
+    expect(r.params).toEqual([['items[].sku', 'A%201'], ['items[].qty', '2'], ['items[].sku', 'B%26C'], ['items[].qty', '1'], ['note', 'null'], ['gift', 'true']]);
+    expect(r.rawBody).toBe('');
+    const cut = parseHttpRow({ req_method: 'POST', req_path: '/api/cart', req_body: '{"items":[{"sku":"A' });
+    expect(cut.params).toEqual([]);
+    expect(cut.rawBody).toBe('{"items":[{"sku":"A');
   });
 
   it.each([

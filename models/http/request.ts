@@ -25,23 +25,29 @@ export interface HttpRequest {
   /** Body length in bytes as sent, and the size the sensor reported (they differ for truncated captures). */
   bodyBytes: number;
   reportedBodySize: number | undefined;
-  /** A body that is not a form is kept whole as one pseudo-parameter. */
+  /** A body that is neither a form nor JSON is kept whole as one pseudo-parameter. */
   rawBody: string;
 }
 
 /** Name under which a non-form body is profiled like a parameter. */
 export const BODY_PARAM = '(body)';
 
-/** Parses one decoded JSON value (one input line) into a request; throws DecodeError for unusable rows. */
-export function parseHttpRow(json: unknown): HttpRequest {
+/** One decoded JSON value (one input line) checked to be a row; throws DecodeError naming what is wrong. */
+export function validHttpRow(json: unknown): HttpRow {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new DecodeError('row is not a JSON object');
   const row = json as Record<string, unknown>;
+  if (typeof row.req_method !== 'string') throw new DecodeError('req_method is missing or not a string');
+  if (typeof row.req_path !== 'string') throw new DecodeError('req_path is missing or not a string');
+  if (row.req_body !== undefined && row.req_body !== null && typeof row.req_body !== 'string') throw new DecodeError('req_body is not a string');
+  return row as unknown as HttpRow;
+}
+
+/** Parses one decoded JSON value (one input line) into a request; throws DecodeError for unusable rows. */
+export function parseHttpRow(json: unknown): HttpRequest {
+  const row = validHttpRow(json);
   const method = row.req_method;
   const target = row.req_path;
-  if (typeof method !== 'string') throw new DecodeError('req_method is missing or not a string');
-  if (typeof target !== 'string') throw new DecodeError('req_path is missing or not a string');
   const body = row.req_body ?? '';
-  if (typeof body !== 'string') throw new DecodeError('req_body is not a string');
   const headers = parseHeaders(row.req_headers);
   const query = target.indexOf('?');
   const path = query < 0 ? target : target.slice(0, query);
@@ -50,9 +56,11 @@ export function parseHttpRow(json: unknown): HttpRequest {
   let rawBody = '';
   if (body.length > 0) {
     const contentType = headers.find(([name]) => name === 'content-type')?.[1] ?? '';
-    const isForm = contentType.includes('application/x-www-form-urlencoded') || (contentType === '' && body.includes('='));
+    const head = body.trimStart()[0];
+    const isForm = contentType.includes('application/x-www-form-urlencoded') || (contentType === '' && body.includes('=') && head !== '{' && head !== '[');
+    const isJson = contentType.includes('json') || (!isForm && (head === '{' || head === '['));
     if (isForm) splitForm(body, params);
-    else rawBody = body;
+    else if (!(isJson && splitJson(body, params))) rawBody = body;
   }
   const size = row.req_body_size;
   return {
@@ -96,6 +104,34 @@ export function splitForm(text: string, out: Array<[string, string]>): void {
     }
     start = end + 1;
   }
+}
+
+const MAX_JSON_PARAMS = 200;
+const MAX_JSON_DEPTH = 8;
+
+/**
+ * A JSON body as parameters, like a form: `{"items":[{"sku":"A"}],"note":"x"}` → `items[].sku=A`, `note=x` (array
+ * positions folded, so every item of a cart is one parameter); values URL-encoded so they decode back as sent. False for
+ * a body that is not JSON (a truncated excerpt): it is then profiled whole.
+ */
+export function splitJson(text: string, out: Array<[string, string]>): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const before = out.length;
+  const walk = (v: unknown, name: string, depth: number): void => {
+    if (out.length - before >= MAX_JSON_PARAMS) return;
+    if (Array.isArray(v)) {
+      if (depth < MAX_JSON_DEPTH) for (const item of v) walk(item, `${name}[]`, depth + 1);
+    } else if (v !== null && typeof v === 'object') {
+      if (depth < MAX_JSON_DEPTH) for (const [k, item] of Object.entries(v)) walk(item, name ? `${name}.${k}` : k, depth + 1);
+    } else out.push([name || '(value)', encodeURIComponent(v === null ? 'null' : String(v))]);
+  };
+  walk(value, '', 0);
+  return true;
 }
 
 /**

@@ -7,14 +7,15 @@ import path from 'node:path';
 import { readJsonLines } from './jsonl.ts';
 import { detectionMetrics, type DetectionMetrics } from './metrics.ts';
 import { HttpModel } from './model.ts';
-import { parseHttpRow, type HttpRequest } from './request.ts';
+import type { HttpRequest } from './request.ts';
+import { modelView } from './view.ts';
 import { halfOf } from './split.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
 
 const data = sharedDataPath('csic2010');
 const load = async (file: string) => {
   const out: Array<{ request: HttpRequest; anomalous: boolean }> = [];
-  for await (const l of readJsonLines(path.join(data, file))) if ('value' in l) out.push({ request: parseHttpRow(l.value), anomalous: (l.value as { label?: string }).label === 'anomalous' });
+  for await (const l of readJsonLines(path.join(data, file))) if ('value' in l) out.push({ request: modelView(l.value), anomalous: (l.value as { label?: string }).label === 'anomalous' });
   return out;
 };
 const train = await load('train-normal.jsonl.gz');

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from '../../core/mlflow.ts';
 import { ensureStackUp, STACK_URLS } from '../../deploy/local/stack.ts';
 import { readJsonLines } from '../http/jsonl.ts';
-import { parseHttpRow, type HttpRequest } from '../http/request.ts';
+import type { HttpRequest } from '../http/request.ts';
+import { modelView } from '../http/view.ts';
 import { httpTrainingJob } from './http-job.ts';
 import { trackTrainingRun } from './track.ts';
 import { sharedDataPath } from '../../core/testing/shared-data.ts';
@@ -20,7 +21,7 @@ async function read(file: string, limit: number, every = 1): Promise<Array<{ req
   let i = 0;
   for await (const item of readJsonLines(file)) {
     if ('error' in item || i++ % every !== 0) continue;
-    out.push({ request: parseHttpRow(item.value), label: (item.value as { label?: unknown }).label });
+    out.push({ request: modelView(item.value), label: (item.value as { label?: unknown }).label });
     if (out.length >= limit) break;
   }
   return out;

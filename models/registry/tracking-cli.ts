@@ -7,7 +7,8 @@ import { systemClock } from '../../core/clock.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { MlflowClient } from '../../core/mlflow.ts';
 import { readJsonLines } from '../http/jsonl.ts';
-import { parseHttpRow, type HttpRequest } from '../http/request.ts';
+import type { HttpRequest } from '../http/request.ts';
+import { modelView } from '../http/view.ts';
 import { httpTrainingJob } from './http-job.ts';
 import { trackTrainingRun, type TrackResult } from './track.ts';
 import { CHAMPION_ALIAS, mlflowUrl } from './uri.ts';
@@ -70,7 +71,7 @@ export async function trainHttpTracked(args: {
       const label = (item.value as { label?: unknown }).label;
       if (label !== 'normal' && label !== 'anomalous') continue;
       try {
-        evaluation.requests.push(parseHttpRow(item.value));
+        evaluation.requests.push(modelView(item.value));
         evaluation.anomalous.push(label === 'anomalous');
       } catch {
         // counted by the caller's reader for the training file; evaluation rows that do not parse are left out

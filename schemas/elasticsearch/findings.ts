@@ -48,6 +48,7 @@ export function findingsIndexTemplate(alias: string) {
           container: { properties: { id: keyword } },
           orchestrator: { properties: { type: keyword, namespace: keyword, resource: { properties: { type: keyword, name: keyword } } } },
           http: { properties: { request: { properties: { method: keyword } } } },
+          user_agent: { properties: { original: keyword } },
           threat: {
             properties: {
               framework: keyword,
@@ -67,13 +68,17 @@ export function findingsIndexTemplate(alias: string) {
               contributions: { type: 'nested', properties: { detector: keyword, rule: keyword, risk_score: { type: 'float' }, share: { type: 'float' }, technique: keyword } },
               group: { properties: { count: { type: 'long' }, first_seen: date, last_seen: date, status: keyword } },
               window: { properties: { start: date, end: date } },
-              // Named examples per feature (new_binaries, identities, missing_routes...): searchable as keywords.
-              examples: { type: 'flattened' },
+              // Named evidence from the vector's examples (new_binaries, identities, missing_routes...): searchable as keywords.
+              evidence: { type: 'flattened' },
               exemplars: { properties: { trace_id: keyword, span_id: keyword, reason: keyword, url: keyword } },
               model: { properties: { name: keyword, version: keyword } },
               // Kept for retraining from analyst feedback, not searched: not indexed.
               features: { type: 'object', enabled: false },
               request: { type: 'object', enabled: false },
+              // Request findings: how many requests the group holds, which signature kinds hit, and its worst requests.
+              requests: { type: 'long' },
+              signatures: keyword,
+              examples: { type: 'object', enabled: false },
             },
           },
         },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactBody } from './redact.ts';
-import { mulberry32 } from '../../core/random.ts';
+import { mulberry32 } from '../random.ts';
 
 // redactBody skips the JSON parse/redact/stringify round trip when a scan shows it would return
 // the text unchanged. A leading space defeats that scan (JSON.stringify writes none) but not

@@ -1,8 +1,9 @@
 /**
- * Redaction at the source: nothing the sensor exports may carry credentials or card numbers.
- * Pure string functions. Masks are typed (`[REDACTED:jwt]`) so detectors still see that a secret
- * was there. Applied to header values, request targets (path and query), bodies (JSON, forms,
- * text) and command lines — before anything is encoded or written.
+ * Redaction: nothing Peregrine exports or stores may carry credentials or card numbers. One implementation for the
+ * sensor (at the source, ebpf/agent/records.ts) and the detectors (findings are masked before they are encoded for
+ * Elasticsearch, Kafka or a webhook, while detectors judge the raw values in memory). Pure string functions.
+ * Masks are typed (`[REDACTED:jwt]`) so detectors still see that a secret was there. Applied to header values, request
+ * targets (path and query), bodies (JSON, forms, text) and command lines — before anything is encoded or written.
  */
 
 export interface RedactionConfig {
@@ -356,11 +357,10 @@ export function redactBody(body: string, contentType: string | undefined, config
       return redactBrokenJson(body, config, truncated);
     case 'form':
       return redactFormEncoded(body, config, truncated);
-    default: {
-      const pairs = body.replace(TEXT_PAIR, (match, prefix: string, key: string) =>
+    default:
+      // Secret shapes first: `Authorization: Bearer <token>` is a pair whose value would otherwise end at the blank.
+      return redactBrokenJson(body, config, truncated).replace(TEXT_PAIR, (match, prefix: string, key: string) =>
         isSensitiveField(key, config) ? `${prefix}${mask('field')}` : match);
-      return redactBrokenJson(pairs, config, truncated);
-    }
   }
 }
 

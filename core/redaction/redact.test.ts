@@ -91,6 +91,11 @@ describe('bodies', () => {
     expect(redactBody('login ok password=hunter2 user=ada api_key: K-123 ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789', 'text/plain'))
       .toBe('login ok password=[REDACTED:field] user=ada api_key: [REDACTED:field] [REDACTED:github-token]');
   });
+
+  it('masks the token of a header written out in free text, not only the word before it', () => {
+    expect(redactBody("curl -H 'Authorization: Bearer 7f3c9a1e5b2d8f4a6c0e' http://x", 'text/plain'))
+      .toBe("curl -H 'Authorization: [REDACTED:field] [REDACTED:bearer]' http://x");
+  });
 });
 
 describe('command lines', () => {
