@@ -3,15 +3,14 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { createLogger } from '../../core/log.ts';
+import { commandSession, type CommandSession } from '../cli.ts';
 import { ensureStackUp } from '../../deploy/local/stack.ts';
 import type { StartPipeline } from '../pipeline.ts';
 import { loadScenario, type Scenario } from '../scenario/parse.ts';
 import { runLiveScenario } from '../shop/live-run.ts';
 import { fmtHours, runScenario } from './run.ts';
-import { summaryTable, type EvalResult } from './score.ts';
+import { summaryTable, type EvalMode, type EvalResult } from './score.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -63,34 +62,38 @@ export function registerEvalCommand(program: Command, deps: { startPipeline: Sta
       }
       if (!opts.out) throw new ConfigError('--out DIR is needed (the results go there)', '--out');
       const scenarios = loadScenarios(files);
-      const config = loadConfig({ file: opts.config });
-      const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
-      const print = (line: string) => process.stdout.write(`${line}\n`);
-      const controller = new AbortController();
-      const interrupt = () => { print('stopping (Ctrl-C)…'); controller.abort(); };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
+      const session = commandSession(opts.config);
       await ensureStackUp();
-      mkdirSync(opts.out, { recursive: true });
-      const mode = opts.fast ? 'fast' : 'live';
-      const results: EvalResult[] = [];
-      const started = Date.now();
-      for (const scenario of scenarios) {
-        if (controller.signal.aborted) break;
-        const outcome = await runScenario(scenario, {
-          config, log, startPipeline: deps.startPipeline, mode, print, signal: controller.signal, keep: opts.keep, runLive: runLiveScenario,
-        });
-        results.push(outcome.result);
-        writeFileSync(path.join(opts.out, `${scenario.name}.json`), `${JSON.stringify(outcome.result, null, 2)}\n`);
-        for (const w of outcome.warnings) print(`[${scenario.name}] warning: ${w}`);
-        const detected = outcome.result.events.filter((e) => e.detected).length;
-        print(`[${scenario.name}] done in ${Math.round(outcome.wallSeconds)} s: ${detected} of ${outcome.result.events.length} event(s) detected, ${outcome.result.false_findings} false finding(s) over ${outcome.result.normal_hours} normal hours`);
-      }
-      const table = summaryTable(results);
-      const summary = `# Peregrine eval (${mode} mode)\n\n${table}\nWall time: ${fmtHours(Date.now() - started)} for ${results.length} scenario(s).\n`;
-      writeFileSync(path.join(opts.out, 'summary.md'), summary);
-      print('');
-      print(summary);
-      process.exitCode = controller.signal.aborted ? 130 : 0;
+      await runEval(scenarios, { ...session, out: opts.out, mode: opts.fast ? 'fast' : 'live', keep: opts.keep, startPipeline: deps.startPipeline });
+      process.exitCode = session.signal.aborted ? 130 : 0;
     });
+}
+
+export interface EvalRunOptions extends CommandSession {
+  out: string;
+  mode: EvalMode;
+  keep?: boolean;
+  startPipeline: StartPipeline;
+}
+
+/** Runs the scenarios one after the other, writing OUT/<name>.json as each ends and OUT/summary.md (also printed) at the end. */
+export async function runEval(scenarios: readonly Scenario[], options: EvalRunOptions): Promise<EvalResult[]> {
+  const { print, signal } = options;
+  mkdirSync(options.out, { recursive: true });
+  const results: EvalResult[] = [];
+  const started = Date.now();
+  for (const scenario of scenarios) {
+    if (signal.aborted) break;
+    const outcome = await runScenario(scenario, { ...options, runLive: runLiveScenario });
+    results.push(outcome.result);
+    writeFileSync(path.join(options.out, `${scenario.name}.json`), `${JSON.stringify(outcome.result, null, 2)}\n`);
+    for (const w of outcome.warnings) print(`[${scenario.name}] warning: ${w}`);
+    const detected = outcome.result.events.filter((e) => e.detected).length;
+    print(`[${scenario.name}] done in ${Math.round(outcome.wallSeconds)} s: ${detected} of ${outcome.result.events.length} event(s) detected, ${outcome.result.false_findings} false finding(s) over ${outcome.result.normal_hours} normal hours`);
+  }
+  const summary = `# Peregrine eval (${options.mode} mode)\n\n${summaryTable(results)}\nWall time: ${fmtHours(Date.now() - started)} for ${results.length} scenario(s).\n`;
+  writeFileSync(path.join(options.out, 'summary.md'), summary);
+  print('');
+  print(summary);
+  return results;
 }

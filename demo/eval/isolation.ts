@@ -31,17 +31,22 @@ function isolateGroups(value: unknown, id: string): void {
   }
 }
 
-/** The run's configuration: the user's, with the run's topics, groups, alias, a receiver on a free port and metrics on one too. */
-export function isolateConfig(base: Config, id: string, overrides: { idleFlushMs?: number } = {}): Config {
+/**
+ * The run's configuration: the user's, with the run's topics, groups, alias, a receiver on a free port and metrics on
+ * one too. `sharedFindings` keeps the configured findings alias and alert topic (the demo shows its findings where
+ * Kibana and the console look; finding ids never collide across runs).
+ */
+export function isolateConfig(base: Config, id: string, options: { sharedFindings?: boolean } = {}): Config {
   const raw = structuredClone(base) as unknown as Record<string, any>;
   const name = (what: string) => runName(id, what);
-  for (const key of Object.keys(raw.topics)) if (key !== 'partitions') raw.topics[key] = name(key);
+  for (const key of Object.keys(raw.topics)) if (key !== 'partitions' && !(options.sharedFindings && key === 'findings')) raw.topics[key] = name(key);
   isolateGroups(raw, id);
-  raw.elasticsearch.findingsAlias = name('findings');
-  raw.elasticsearch.feedbackIndex = name('feedback');
+  if (!options.sharedFindings) {
+    raw.elasticsearch.findingsAlias = name('findings');
+    raw.elasticsearch.feedbackIndex = name('feedback');
+  }
   raw.receiver = { ...raw.receiver, host: '127.0.0.1', http: { enabled: true, port: 0 }, grpc: { enabled: false, port: 0 } };
   raw.metrics = { ...raw.metrics, port: 0 };
-  if (overrides.idleFlushMs !== undefined) raw.features.idleFlushMs = overrides.idleFlushMs;
   return Config.parse(raw);
 }
 
@@ -53,7 +58,7 @@ export function belongsToRun(name: string, id: string): boolean {
 export class RunAdmin {
   private admin?: Admin;
 
-  constructor(private readonly config: Config, private readonly log: Logger) {}
+  constructor(private readonly config: Config, private readonly id: string, private readonly log: Logger) {}
 
   private async connect(): Promise<Admin> {
     if (!this.admin) {
@@ -77,8 +82,8 @@ export class RunAdmin {
   async createTopics(): Promise<void> {
     const admin = await this.connect();
     const t = this.config.topics;
-    const specs = [t.spans, t.metrics, t.logs, t.features, t.findings].map((topic) => ({ topic, numPartitions: t.partitions, replicationFactor: 1 }));
-    specs.push({ topic: t.deadLetter, numPartitions: 1, replicationFactor: 1 });
+    const specs = [t.spans, t.metrics, t.logs, t.features, t.findings].filter((topic) => belongsToRun(topic, this.id)).map((topic) => ({ topic, numPartitions: t.partitions, replicationFactor: 1 }));
+    if (belongsToRun(t.deadLetter, this.id)) specs.push({ topic: t.deadLetter, numPartitions: 1, replicationFactor: 1 });
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: false });
@@ -92,7 +97,8 @@ export class RunAdmin {
   }
 
   /** Records not yet committed by the run's consumer groups, over the topics they have committed on; -1 if a group has not committed at all yet. */
-  async lag(id: string): Promise<number> {
+  async lag(): Promise<number> {
+    const id = this.id;
     const admin = await this.connect();
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => belongsToRun(g, id));
     let total = 0;
@@ -111,7 +117,8 @@ export class RunAdmin {
   }
 
   /** Deletes the run's topics and consumer groups. */
-  async deleteRun(id: string): Promise<void> {
+  async deleteRun(): Promise<void> {
+    const id = this.id;
     try {
       const admin = await this.connect();
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => belongsToRun(g, id));

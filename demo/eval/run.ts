@@ -69,7 +69,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { log, print, signal } = options;
   const warnings: string[] = [];
   const es = createElasticsearchClient(config.elasticsearch);
-  const admin = new RunAdmin(config, log);
+  const admin = new RunAdmin(config, id, log);
   const alias = config.elasticsearch.findingsAlias;
   let newestWindowEnd = -Infinity;
   const tailMs = tailMsFor(config);
@@ -130,7 +130,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (newestWindowEnd < endMs + DETECTION_GRACE_MS) warnings.push(`the features stage had not closed the scenario's last windows after ${Math.round((options.drainTimeoutMs ?? 240_000) / 1000)} s; scored what was there`);
     let quiet = 0;
     while (quiet < 2 && Date.now() < deadline && !signal.aborted) {
-      const lag = await admin.lag(id).catch(() => -1);
+      const lag = await admin.lag().catch(() => -1);
       quiet = lag === 0 ? quiet + 1 : 0;
       if (quiet < 2) await sleep(1_000, signal);
     }
@@ -146,7 +146,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     watcher?.stop();
     await pipeline.stop().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'pipeline stop failed'));
     if (!options.keep) {
-      await admin.deleteRun(id);
+      await admin.deleteRun();
       await deleteRunIndices(es, config);
     }
     await admin.close();

@@ -16,7 +16,8 @@ import { sendToFrontend, ServiceHost, type HostOptions } from './live.ts';
 import type { Flags } from './state.ts';
 
 export interface LiveShopOptions {
-  otlpEndpoint: string;
+  /** OTLP/HTTP base URLs the services export to. */
+  otlpEndpoints: string[];
   otlpHeaders?: Record<string, string>;
   kafka: KafkaConfig;
   ordersTopic: string;
@@ -62,7 +63,7 @@ export class LiveShop {
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
     this.sink = sink;
     const hostOptions = {
-      otlpEndpoint: this.options.otlpEndpoint, otlpHeaders: this.options.otlpHeaders, kafka: this.options.kafka,
+      otlpEndpoints: this.options.otlpEndpoints, otlpHeaders: this.options.otlpHeaders, kafka: this.options.kafka,
       ordersTopic: this.options.ordersTopic, sinkPort: (sink.address() as AddressInfo).port,
     };
     const directory: Partial<Record<ServiceName, string>> = {};

@@ -37,8 +37,8 @@ const MAX_BODY = 1024 * 1024;
 
 export interface HostOptions {
   services: ServiceName[];
-  /** OTLP/HTTP base URL the SDK exports to. */
-  otlpEndpoint: string;
+  /** OTLP/HTTP base URLs the SDK exports to (each gets every span and log record). */
+  otlpEndpoints: string[];
   otlpHeaders?: Record<string, string>;
   kafka: KafkaConfig;
   /** The topic checkout publishes orders to and accounting and fraud detection read. */
@@ -125,7 +125,7 @@ export class ServiceHost {
     if (!t) {
       const provider = new BasicTracerProvider({
         resource: this.resource(service),
-        spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${this.options.otlpEndpoint}/v1/traces`, headers: this.options.otlpHeaders }), { scheduledDelayMillis: 500, maxExportBatchSize: 512, maxQueueSize: 8192 })],
+        spanProcessors: this.options.otlpEndpoints.map((endpoint) => new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers: this.options.otlpHeaders }), { scheduledDelayMillis: 500, maxExportBatchSize: 512, maxQueueSize: 8192 })),
       });
       this.providers.push(provider);
       t = provider.getTracer(service, '2.1.3');
@@ -139,7 +139,7 @@ export class ServiceHost {
     if (!l) {
       const provider = new LoggerProvider({
         resource: this.resource(service),
-        processors: [new BatchLogRecordProcessor(new OTLPLogExporter({ url: `${this.options.otlpEndpoint}/v1/logs`, headers: this.options.otlpHeaders }), { scheduledDelayMillis: 500 })],
+        processors: this.options.otlpEndpoints.map((endpoint) => new BatchLogRecordProcessor(new OTLPLogExporter({ url: `${endpoint}/v1/logs`, headers: this.options.otlpHeaders }), { scheduledDelayMillis: 500 })),
       });
       this.providers.push(provider);
       l = provider.getLogger(service);

@@ -21,6 +21,8 @@ export interface OperationDef {
   rpcService?: string;
   rpcMethod?: string;
   route?: string;
+  /** Attributes the service's own code puts on its server span (as the Demo's services do: `app.product.id`...). */
+  spanAttributes?(request: any): Attributes;
   handler(rt: Runtime, request: any): Promise<Reply>;
 }
 
@@ -80,23 +82,28 @@ const luhn = (digits: string) => {
   return digits.length >= 12 && sum % 10 === 0;
 };
 
+export const GET_PRODUCT = 'oteldemo.ProductCatalogService/GetProduct';
+export const PRODUCT_CATALOG_FAILURE = 'Error: Product Catalog Fail Feature Flag Enabled';
+
+async function getProduct(rt: Runtime, req: { id?: string }): Promise<Reply> {
+  await work(rt, 0.9);
+  const id = String(req.id ?? '');
+  if (id !== '' && id === rt.state.flags.failingProduct) {
+    const message = PRODUCT_CATALOG_FAILURE;
+    rt.log('product-catalog', { severity: 'ERROR', body: message, attributes: { 'app.product.id': id } });
+    return { status: GRPC.INTERNAL, error: message };
+  }
+  const p = PRODUCTS.find((x) => x.id === id);
+  if (!p) return { status: GRPC.NOT_FOUND, error: `no product with ID ${id}` };
+  return { status: GRPC.OK, body: productJson(p) };
+}
+
 export const OPERATIONS: readonly OperationDef[] = [
   grpc('product-catalog', 'oteldemo.ProductCatalogService', 'ListProducts', async (rt) => {
     await work(rt, 1.6);
     return { status: GRPC.OK, body: { products: PRODUCTS.map((p) => productJson(p)) } };
   }),
-  grpc('product-catalog', 'oteldemo.ProductCatalogService', 'GetProduct', async (rt, req: { id?: string }) => {
-    await work(rt, 0.9);
-    const id = String(req.id ?? '');
-    if (id !== '' && id === rt.state.flags.failingProduct) {
-      const message = 'Error: Product Catalog Fail Feature Flag Enabled';
-      rt.log('product-catalog', { severity: 'ERROR', body: message, attributes: { 'app.product.id': id } });
-      return { status: GRPC.INTERNAL, error: message };
-    }
-    const p = PRODUCTS.find((x) => x.id === id);
-    if (!p) return { status: GRPC.NOT_FOUND, error: `no product with ID ${id}` };
-    return { status: GRPC.OK, body: productJson(p) };
-  }),
+  { ...grpc('product-catalog', 'oteldemo.ProductCatalogService', 'GetProduct', getProduct), spanAttributes: (req: { id?: unknown }) => ({ 'app.product.id': String(req.id ?? '').slice(0, 128) }) },
   grpc('currency', 'oteldemo.CurrencyService', 'GetSupportedCurrencies', async (rt) => {
     await work(rt, 0.3);
     return { status: GRPC.OK, body: { currencyCodes: CURRENCIES } };
@@ -300,7 +307,7 @@ export async function serveOperation(rt: Runtime, op: OperationDef, request: unk
       'client.address': peer.address, 'network.peer.address': peer.address, 'network.peer.port': peer.port, 'network.protocol.version': '1.1',
       'user_agent.original': userAgent ?? 'Go-http-client/1.1', 'http.request.body.size': jsonBytes(request),
     };
-  return rt.span(op.service, op.spanName, { kind: SpanKind.SERVER, attributes }, async (inner, span) => {
+  return rt.span(op.service, op.spanName, { kind: SpanKind.SERVER, attributes: { ...attributes, ...op.spanAttributes?.(request ?? {}) } }, async (inner, span) => {
     const slow = inner.state.flags.slowServices[op.service];
     if (slow) await inner.work(inner.rng.logNormal(slow, 0.3));
     let reply: Reply;
