@@ -186,8 +186,10 @@ function credentialActor(ctx: EventContext): Actor {
   const list = credentials(ctx);
   const spraying = ctx.event.kind === 'password_spraying';
   const agent = spraying ? ctx.rng.pick([TOOL_AGENTS.python, ...BROWSERS.slice(0, 3)]) : TOOL_AGENTS.hydra;
+  // Like hydra, the attack ends with its list.
   return new RequestAttacker(ctx, (n) => {
-    const line = list[n % list.length]!;
+    const line = list[n];
+    if (line === undefined) return undefined;
     const colon = line.indexOf(':');
     return request('POST', '/api/login', agent, from(), { body: JSON.stringify({ username: line.slice(0, colon), password: line.slice(colon + 1) }), headers: [['accept', '*/*']] });
   });
