@@ -9,8 +9,8 @@ import { ensureStackUp } from '../../deploy/local/stack.ts';
 import type { StartPipeline } from '../pipeline.ts';
 import { loadScenario, type Scenario } from '../scenario/parse.ts';
 import { runLiveScenario } from '../shop/live-run.ts';
-import { fmtHours, runScenario } from './run.ts';
-import { summaryTable, type EvalMode, type EvalResult } from './score.ts';
+import { fmtHours, runScenario, type RunOutcome } from './run.ts';
+import { summaryTable, type EvalMode } from './score.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -77,23 +77,23 @@ export interface EvalRunOptions extends CommandSession {
 }
 
 /** Runs the scenarios one after the other, writing OUT/<name>.json as each ends and OUT/summary.md (also printed) at the end. */
-export async function runEval(scenarios: readonly Scenario[], options: EvalRunOptions): Promise<EvalResult[]> {
+export async function runEval(scenarios: readonly Scenario[], options: EvalRunOptions): Promise<RunOutcome[]> {
   const { print, signal } = options;
   mkdirSync(options.out, { recursive: true });
-  const results: EvalResult[] = [];
+  const outcomes: RunOutcome[] = [];
   const started = Date.now();
   for (const scenario of scenarios) {
     if (signal.aborted) break;
     const outcome = await runScenario(scenario, { ...options, runLive: runLiveScenario });
-    results.push(outcome.result);
+    outcomes.push(outcome);
     writeFileSync(path.join(options.out, `${scenario.name}.json`), `${JSON.stringify(outcome.result, null, 2)}\n`);
     for (const w of outcome.warnings) print(`[${scenario.name}] warning: ${w}`);
     const detected = outcome.result.events.filter((e) => e.detected).length;
     print(`[${scenario.name}] done in ${Math.round(outcome.wallSeconds)} s: ${detected} of ${outcome.result.events.length} event(s) detected, ${outcome.result.false_findings} false finding(s) over ${outcome.result.normal_hours} normal hours`);
   }
-  const summary = `# Peregrine eval (${options.mode} mode)\n\n${summaryTable(results)}\nWall time: ${fmtHours(Date.now() - started)} for ${results.length} scenario(s).\n`;
+  const summary = `# Peregrine eval (${options.mode} mode)\n\n${summaryTable(outcomes.map((o) => o.result))}\nWall time: ${fmtHours(Date.now() - started)} for ${outcomes.length} scenario(s).\n`;
   writeFileSync(path.join(options.out, 'summary.md'), summary);
   print('');
   print(summary);
-  return results;
+  return outcomes;
 }

@@ -42,6 +42,8 @@ export type LiveRunner = (scenario: Scenario, options: {
 }) => Promise<void>;
 
 export interface RunOutcome {
+  /** Names the run's topics, groups and alias (all deleted afterwards unless kept). */
+  runId: string;
   result: EvalResult;
   findings: ObservedFinding[];
   runs: EventRun[];
@@ -141,7 +143,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     for (const f of falseFindings({ runs, findings, scenarioEndMs: endMs })) {
       log.info({ scenario: scenario.name, finding: f.id, detector: f.detector, entity: f.entity, window: [new Date(f.startMs).toISOString(), new Date(f.endMs).toISOString()] }, 'false finding');
     }
-    return { result, findings, runs, startMs, wallSeconds: (Date.now() - started) / 1000, stats, warnings };
+    return { runId: id, result, findings, runs, startMs, wallSeconds: (Date.now() - started) / 1000, stats, warnings };
   } finally {
     watcher?.stop();
     await pipeline.stop().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'pipeline stop failed'));
