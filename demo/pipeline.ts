@@ -15,6 +15,8 @@ export interface PipelineHooks {
 export interface RunningPipeline {
   /** The stages started; the ingest stage reports the port its OTLP/HTTP receiver bound. */
   stages: ReadonlyArray<{ name: string; httpPort?: number }>;
+  /** Where the stages' Prometheus metrics are served. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -25,4 +27,20 @@ export function receiverPort(pipeline: RunningPipeline): number {
   const port = pipeline.stages.find((s) => s.httpPort !== undefined)?.httpPort;
   if (port === undefined) throw new Error('the pipeline was started without its ingest stage (no OTLP/HTTP receiver)');
   return port;
+}
+
+/**
+ * What the stages dropped so far, by stage and reason (`peregrine_records_dropped_total` from their /metrics): late and
+ * already-emitted events show whether the watermark kept up with a run.
+ */
+export async function pipelineDrops(pipeline: RunningPipeline, authToken?: string): Promise<Record<string, number>> {
+  if (pipeline.metricsPort === undefined) return {};
+  const response = await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`, { headers: authToken ? { authorization: `Bearer ${authToken}` } : {} }).catch(() => undefined);
+  if (!response?.ok) return {};
+  const out: Record<string, number> = {};
+  for (const m of (await response.text()).matchAll(/^peregrine_records_dropped_total\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    out[`${labels.stage}/${labels.reason}`] = Number(m[2]);
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import type { Config } from '../../core/config.ts';
 import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { receiverPort, type StartPipeline } from '../pipeline.ts';
+import { pipelineDrops, receiverPort, type StartPipeline } from '../pipeline.ts';
 import type { Scenario } from '../scenario/parse.ts';
 import { FastShop } from '../shop/fast.ts';
 import type { Action } from '../traffic/actions.ts';
@@ -136,6 +136,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       quiet = lag === 0 ? quiet + 1 : 0;
       if (quiet < 2) await sleep(1_000, signal);
     }
+    const drops = await pipelineDrops(pipeline, config.metrics.authToken);
+    for (const [what, n] of Object.entries(drops)) if (n > 0) warnings.push(`the pipeline dropped ${n} record(s): ${what}`);
+    stats = { ...stats, ...Object.fromEntries(Object.entries(drops).map(([k, v]) => [`dropped ${k}`, v])) };
     await es.indices.refresh({ index: alias }).catch(() => undefined);
     await watcher?.poll();
     const findings = (await readFindings(es, alias)).map((f) => ({ ...f, searchableAtMs: watcher?.searchableAt(f.id) }));
