@@ -34,13 +34,23 @@ export function receiverPort(pipeline: RunningPipeline): number {
  * already-emitted events show whether the watermark kept up with a run.
  */
 export async function pipelineDrops(pipeline: RunningPipeline, authToken?: string): Promise<Record<string, number>> {
-  if (pipeline.metricsPort === undefined) return {};
-  const response = await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`, { headers: authToken ? { authorization: `Bearer ${authToken}` } : {} }).catch(() => undefined);
-  if (!response?.ok) return {};
   const out: Record<string, number> = {};
-  for (const m of (await response.text()).matchAll(/^peregrine_records_dropped_total\{([^}]*)\} (\S+)$/gm)) {
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    out[`${labels.stage}/${labels.reason}`] = Number(m[2]);
+  for (const { labels, value } of await pipelineMetric(pipeline, 'peregrine_records_dropped_total', authToken)) out[`${labels.stage}/${labels.reason}`] = value;
+  return out;
+}
+
+/** Records the stages have not read yet (`peregrine_consumer_lag_records`: partition end minus the next record to handle). */
+export async function pipelineLag(pipeline: RunningPipeline, authToken?: string): Promise<number> {
+  return (await pipelineMetric(pipeline, 'peregrine_consumer_lag_records', authToken)).reduce((n, s) => n + Math.max(0, s.value), 0);
+}
+
+async function pipelineMetric(pipeline: RunningPipeline, name: string, authToken?: string): Promise<Array<{ labels: Record<string, string>; value: number }>> {
+  if (pipeline.metricsPort === undefined) return [];
+  const response = await fetch(`http://127.0.0.1:${pipeline.metricsPort}/metrics`, { headers: authToken ? { authorization: `Bearer ${authToken}` } : {} }).catch(() => undefined);
+  if (!response?.ok) return [];
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const m of (await response.text()).matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    out.push({ labels: Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!])), value: Number(m[2]) });
   }
   return out;
 }

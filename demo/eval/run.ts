@@ -7,7 +7,7 @@ import type { Config } from '../../core/config.ts';
 import { createElasticsearchClient } from '../../core/elasticsearch/client.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { pipelineDrops, receiverPort, type StartPipeline } from '../pipeline.ts';
+import { pipelineDrops, pipelineLag, receiverPort, type StartPipeline } from '../pipeline.ts';
 import type { Scenario } from '../scenario/parse.ts';
 import { FastShop } from '../shop/fast.ts';
 import type { Action } from '../traffic/actions.ts';
@@ -59,6 +59,9 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', done, { once: true });
 });
 
+/** Records the stages may have left unread before fast mode waits for them. */
+const MAX_FAST_LAG = 2_000;
+
 /** Normal traffic after the end: enough event time for the windows of the last event and its grace period to close. */
 export function tailMsFor(config: Config): number {
   return DETECTION_GRACE_MS + 2 * config.features.windowMs + config.features.allowedLatenessMs + 10_000;
@@ -108,7 +111,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     };
     if (options.mode === 'fast') {
       begin(simulatedStart(Date.now(), scenario.durationMs + tailMs));
-      const shop = new FastShop({ endpoint, seed: scenario.seed, startMs, headers, signal });
+      // Simulated time runs as fast as the pipeline reads it, and no faster: a partition whose records wait in Kafka
+      // while others are read would look idle to the features stage, and its records would then arrive late.
+      const beforeExport = async () => {
+        while (!signal.aborted && (await pipelineLag(pipeline, config.metrics.authToken)) > MAX_FAST_LAG) await sleep(100, signal);
+      };
+      const shop = new FastShop({ endpoint, seed: scenario.seed, startMs, headers, signal, beforeExport });
       let nextReport = startMs;
       const span = scenario.durationMs + tailMs;
       stats = { ...await shop.run(scenarioActions(scenario, { startMs, tailMs }), (action) => {
@@ -120,6 +128,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       }) };
     } else {
       if (!options.runLive) throw new Error('live mode needs the live shop runner');
+      print(`[${scenario.name}] the run's OTLP receiver: ${endpoint} (point the eBPF sensor here to have it seen: peregrine sensor --otlp-endpoint ${endpoint})`);
       watcher = new FindingWatcher(es, alias);
       watcher.start();
       await options.runLive(scenario, { endpoint, ordersTopic: runName(id, 'orders'), begin: () => begin(Date.now()), tailMs, config, log, print, signal, onAction: (a, wall) => onAction(a, wall) });

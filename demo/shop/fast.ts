@@ -149,6 +149,8 @@ export interface FastShopOptions {
   headers?: Record<string, string>;
   /** Simulated interval of host metrics. */
   metricsIntervalMs?: number;
+  /** Awaited before each batch of exports: lets the caller hold the shop back while the pipeline catches up. */
+  beforeExport?(): Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -181,6 +183,12 @@ interface ProcessLoad {
 const SPAN_BATCH = 4096;
 const LOG_BATCH = 1024;
 const SENSOR_SPAN_BATCH = 1024;
+/**
+ * Simulated time one export covers at most. The receiver writes a request's traces to all partitions at once; a
+ * consumer may read one partition's share in two fetches, so a request spanning more event time than the features
+ * stage's allowed lateness could see its own earlier records counted late.
+ */
+const FLUSH_EVERY_MS = 2_000;
 
 /** The simulated shop: carries out actions in time order and exports what a deployment's SDKs, sensor and collector would. */
 export class FastShop {
@@ -205,6 +213,7 @@ export class FastShop {
   private readonly hostBusy = new Map<string, number>();
   private sequence = 0;
   private nowMs: number;
+  private flushedAtMs: number;
 
   constructor(private readonly options: FastShopOptions) {
     this.rng = new Random(options.seed).fork('shop');
@@ -212,6 +221,7 @@ export class FastShop {
     this.sensor = new SensorModel(options.startMs, this.rng.fork('sensor'));
     this.metricsIntervalMs = options.metricsIntervalMs ?? 10_000;
     this.nowMs = options.startMs;
+    this.flushedAtMs = options.startMs;
     this.metricsStartMs = options.startMs;
     this.nextMetricsMs = options.startMs + this.metricsIntervalMs;
     this.nextBackgroundMs = options.startMs;
@@ -254,7 +264,10 @@ export class FastShop {
       await this.advance(action.timeMs);
       await this.act(action);
       onAction?.(action);
-      if (this.spanCollector.spans.length >= SPAN_BATCH || this.logCollector.records.length >= LOG_BATCH || this.sensor.pendingSpans >= SENSOR_SPAN_BATCH) await this.flush();
+      if (action.timeMs - this.flushedAtMs >= FLUSH_EVERY_MS || this.spanCollector.spans.length >= SPAN_BATCH || this.logCollector.records.length >= LOG_BATCH || this.sensor.pendingSpans >= SENSOR_SPAN_BATCH) {
+        this.flushedAtMs = action.timeMs;
+        await this.flush();
+      }
     }
     await this.flush();
     return this.stats;
@@ -431,35 +444,29 @@ export class FastShop {
 
   /** Sends everything queued: SDK spans and logs, sensor spans and logs, host metrics. */
   async flush(): Promise<void> {
+    await this.options.beforeExport?.();
+    // The SDK's and the sensor's records of the same stretch of time go in one request each for traces and logs
+    // (concatenated protobuf messages of one type are one message: their resource lists add up).
     const spans = this.spanCollector.spans;
-    if (spans.length > 0) {
-      this.spanCollector.spans = [];
-      this.stats.spans += spans.length;
-      await this.post('/v1/traces', ProtobufTraceSerializer.serializeRequest(spans)!);
-    }
+    this.spanCollector.spans = [];
+    this.stats.spans += spans.length;
+    this.stats.sensorSpans += this.sensor.pendingSpans;
+    await this.postAll('/v1/traces', [spans.length > 0 ? ProtobufTraceSerializer.serializeRequest(spans) : undefined, this.sensor.takeSpans()]);
     const logs = this.logCollector.records;
-    if (logs.length > 0) {
-      this.logCollector.records = [];
-      this.stats.logs += logs.length;
-      await this.post('/v1/logs', ProtobufLogsSerializer.serializeRequest(logs)!);
-    }
-    const sensorSpans = this.sensor.pendingSpans;
-    const sensorTraces = this.sensor.takeSpans();
-    if (sensorTraces) {
-      this.stats.sensorSpans += sensorSpans;
-      await this.post('/v1/traces', sensorTraces);
-    }
-    const sensorLogCount = this.sensor.pendingLogs;
-    const sensorLogs = this.sensor.takeLogs(this.nowMs);
-    if (sensorLogs) {
-      this.stats.sensorLogs += sensorLogCount;
-      await this.post('/v1/logs', sensorLogs);
-    }
+    this.logCollector.records = [];
+    this.stats.logs += logs.length;
+    this.stats.sensorLogs += this.sensor.pendingLogs;
+    await this.postAll('/v1/logs', [logs.length > 0 ? ProtobufLogsSerializer.serializeRequest(logs) : undefined, this.sensor.takeLogs(this.nowMs)]);
     if (this.pendingMetrics.length > 0) {
       const request = metricsInternal.createExportMetricsServiceRequest(this.pendingMetrics, transformerUtils.PROTOBUF_ENCODER);
       this.pendingMetrics = [];
       await this.post('/v1/metrics', transformerRoot.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest.encode(request).finish());
     }
+  }
+
+  private async postAll(path: string, parts: Array<Uint8Array | undefined>): Promise<void> {
+    const present = parts.filter((p): p is Uint8Array => p !== undefined && p.length > 0);
+    if (present.length > 0) await this.post(path, present.length === 1 ? present[0]! : Buffer.concat(present));
   }
 
   /** POSTs one OTLP request; waits and retries while the receiver says so (429, 503), as an exporter does. */

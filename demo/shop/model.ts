@@ -316,8 +316,10 @@ export async function serveOperation(rt: Runtime, op: OperationDef, request: unk
     } catch (e) {
       reply = { status: op.protocol === 'grpc' ? GRPC.INTERNAL : 500, error: (e as Error).message };
     }
+    // The caller's span reports the same size: counted once.
+    reply.bytes ??= jsonBytes(reply.body);
     if (op.protocol === 'grpc') span.setAttribute('rpc.grpc.status_code', reply.status);
-    else span.setAttributes({ 'http.response.status_code': reply.status, 'http.response.body.size': reply.bytes ?? jsonBytes(reply.body) });
+    else span.setAttributes({ 'http.response.status_code': reply.status, 'http.response.body.size': reply.bytes });
     if (reply.error !== undefined && isServerError(op.protocol, reply.status)) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: reply.error });
       span.recordException({ name: 'Error', message: reply.error }, inner.now());

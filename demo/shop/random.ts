@@ -68,7 +68,7 @@ export class Random {
   /** Hex string of `bytes` random bytes (ids). */
   hex(bytes: number): string {
     let out = '';
-    for (let i = 0; i < bytes; i++) out += Math.floor(this.next() * 256).toString(16).padStart(2, '0');
+    for (let i = 0; i < bytes; i++) out += HEX_BYTES[Math.floor(this.next() * 256)];
     return out;
   }
 
@@ -80,6 +80,8 @@ export class Random {
     return out;
   }
 }
+
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** FNV-1a, 32 bits. */
 export function hash32(text: string): number {
