@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { registerStackCommands } from '../../deploy/local/cli.ts';
 import { registerRunCommand } from './run.ts';
 import { registerConfigCommands } from './config.ts';
-import { registerDemoCommand } from './demo.ts';
+import { registerDemoCommand } from '../../demo/cli.ts';
+import { registerEvalCommand } from '../../demo/eval/cli.ts';
+import type { StartPipeline } from '../../demo/pipeline.ts';
 import { registerModelCommands } from '../../models/cli.ts';
 import { registerSensorCommand } from '../../ebpf/cli.ts';
 import { registerImportCommands } from '../../ingest/cli.ts';
@@ -11,7 +13,8 @@ import { registerConsoleCommand } from '../../console/cli.ts';
 import { registerKibanaCommands } from '../../deploy/kibana/cli.ts';
 import { ConfigError, PeregrineError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
-import { loadAppConfig } from '../config.ts';
+import { loadAppConfig, type AppConfig } from '../config.ts';
+import { startPipeline } from '../runtime.ts';
 
 const program = new Command('peregrine')
   .description('Streaming anomaly detection for security monitoring of microservices')
@@ -25,8 +28,12 @@ const program = new Command('peregrine')
 registerStackCommands(program);
 registerRunCommand(program);
 registerConfigCommands(program);
-registerDemoCommand(program);
+// The demo's configuration is the application's (loaded by loadAppConfig, isolated per run by copying it).
+const demoDeps = { startPipeline: ((config, log, options) => startPipeline(config as AppConfig, log, options)) as StartPipeline, loadConfig: loadAppConfig };
+registerDemoCommand(program, demoDeps);
 registerModelCommands(program, loadAppConfig);
+// After the model commands: the scenario eval joins their `eval` command.
+registerEvalCommand(program, demoDeps);
 registerSensorCommand(program);
 registerImportCommands(program, loadAppConfig);
 registerFindingsCommands(program, loadAppConfig);
