@@ -1,10 +1,12 @@
 /**
  * Decodes the loader's stdout: `[u32 length LE][record]` frames whose records mirror the structs
- * of ebpf/bpf/sensor.h (offsets below must match it). Pure: bytes in, records out.
+ * of ebpf/bpf/sensor.h and ebpf/loader/engine.h (offsets below must match them). The same
+ * decoding reads the loader's input stream (a PEREGRINE_SENSOR_TAP capture: data records too).
+ * Pure: bytes in, records out.
  */
 import { DecodeError } from '../../core/errors.ts';
 
-export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101 } as const;
+export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101, spans: 102, rows: 103 } as const;
 export type Role = 'client' | 'server' | 'unknown';
 const ROLES: readonly Role[] = ['unknown', 'client', 'server'];
 
@@ -81,9 +83,59 @@ export interface StatsRecord {
   bpfRunCount: number;
   /** The loader's CLOCK_MONOTONIC when it wrote this record (0 from older loaders). */
   monoNs: MonoNs;
+  /** The engine's counters (ebpf/loader/engine.h), absent in a captured input stream. */
+  engine?: EngineStats;
 }
 
-export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord;
+/** The C engine's counters, cumulative (trackedConnections: a gauge). */
+export interface EngineStats {
+  records: number;
+  exchanges: number;
+  selfExchanges: number;
+  spans: number;
+  rows: number;
+  trackedConnections: number;
+  unparseable: number;
+  nonHttpConnections: number;
+  http2Connections: number;
+  tlsCiphertextChunks: number;
+  unansweredRequests: number;
+  unmatchedResponses: number;
+  pendingOverflow: number;
+  evictedConnections: number;
+  expiredConnections: number;
+  ignoredBytes: number;
+  malformedRecords: number;
+  pairedExchanges: number;
+}
+
+const ENGINE_COUNTERS: ReadonlyArray<keyof EngineStats> = [
+  'records', 'exchanges', 'selfExchanges', 'spans', 'rows', 'trackedConnections', 'unparseable', 'nonHttpConnections',
+  'http2Connections', 'tlsCiphertextChunks', 'unansweredRequests', 'unmatchedResponses', 'pendingOverflow',
+  'evictedConnections', 'expiredConnections', 'ignoredBytes', 'malformedRecords', 'pairedExchanges',
+];
+
+/** Finished exchanges of one process, as encoded OTLP Span messages. */
+export interface SpanGroup {
+  pid: number;
+  comm: string;
+  count: number;
+  /** ScopeSpans field 2 (key, length, Span), `count` times: ready to sit inside a ScopeSpans. */
+  spans: Buffer;
+}
+
+export interface SpanBatchRecord {
+  type: 'spans';
+  groups: SpanGroup[];
+}
+
+export interface RowBatchRecord {
+  type: 'rows';
+  /** Pixie http_events rows as JSON text (upid and px_info's process details left to the agent). */
+  rows: Array<{ pid: number; json: string }>;
+}
+
+export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord | SpanBatchRecord | RowBatchRecord;
 
 /** Larger than any record the loader writes (a data record is at most 72 + 16 KiB). */
 const MAX_FRAME = 1 << 20;
@@ -253,8 +305,17 @@ export function decodeRecord(rec: Buffer): SensorRecord {
       need(rec, type, 8 + n * 8 + 24);
       const c = (i: number): number => (i < n ? u64(rec, 8 + i * 8) : 0);
       const tail = 8 + n * 8;
+      let engine: EngineStats | undefined;
+      const engineAt = tail + 32;
+      if (rec.length >= engineAt + 8) {
+        const count = rec.readUInt32LE(engineAt);
+        need(rec, type, engineAt + 8 + count * 8);
+        engine = {} as EngineStats;
+        ENGINE_COUNTERS.forEach((name, i) => { engine![name] = i < count ? u64(rec, engineAt + 8 + i * 8) : 0; });
+      }
       return {
         type: 'stats',
+        engine,
         ringbufDrops: c(0),
         dataEvents: c(1),
         connEvents: c(2),
@@ -265,6 +326,32 @@ export function decodeRecord(rec: Buffer): SensorRecord {
         bpfRunCount: u64(rec, tail + 16),
         monoNs: rec.length >= tail + 32 ? u64(rec, tail + 24) : 0,
       };
+    }
+    case EV.spans: {
+      need(rec, type, 8);
+      const groups: SpanGroup[] = [];
+      let at = 8;
+      for (let g = rec.readUInt32LE(4); g > 0; g--) {
+        need(rec, type, at + 28);
+        const bytes = rec.readUInt32LE(at + 8);
+        need(rec, type, at + 28 + bytes);
+        groups.push({ pid: rec.readUInt32LE(at), count: rec.readUInt32LE(at + 4), comm: cstring(rec, at + 12, at + 28), spans: rec.subarray(at + 28, at + 28 + bytes) });
+        at += 28 + bytes;
+      }
+      return { type: 'spans', groups };
+    }
+    case EV.rows: {
+      need(rec, type, 8);
+      const rows: RowBatchRecord['rows'] = [];
+      let at = 8;
+      for (let r = rec.readUInt32LE(4); r > 0; r--) {
+        need(rec, type, at + 8);
+        const len = rec.readUInt32LE(at + 4);
+        need(rec, type, at + 8 + len);
+        rows.push({ pid: rec.readUInt32LE(at), json: rec.toString('utf8', at + 8, at + 8 + len) });
+        at += 8 + len;
+      }
+      return { type: 'rows', rows };
     }
     default:
       throw new DecodeError(`unknown sensor record type ${type}`);
