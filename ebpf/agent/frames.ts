@@ -137,8 +137,8 @@ export interface RowBatchRecord {
 
 export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord | SpanBatchRecord | RowBatchRecord;
 
-/** Larger than any record the loader writes (a data record is at most 72 + 16 KiB). */
-const MAX_FRAME = 1 << 20;
+/** Larger than any record the loader writes (a batch of exchanges is handed over at 1 MiB). */
+const MAX_FRAME = 16 << 20;
 const DATA_HEADER = 72;
 const EXEC_HEADER = 328;
 
@@ -358,28 +358,61 @@ export function decodeRecord(rec: Buffer): SensorRecord {
   }
 }
 
-/** Splits a byte stream into records; keeps a partial frame between pushes. */
+/**
+ * Splits a byte stream into records; keeps a partial frame between pushes in one buffer that is
+ * reused (no allocation per push: the loader's output is megabytes per second). Records are views
+ * of the pushed chunk or of that buffer, valid until the next push: keepers copy.
+ */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private held = Buffer.allocUnsafe(64 * 1024);
+  /** The partial frame is held[heldStart, heldStart + heldBytes). */
+  private heldStart = 0;
+  private heldBytes = 0;
 
   push(chunk: Buffer): SensorRecord[] {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let buf = chunk;
+    if (this.heldBytes > 0) {
+      // Moved to the front only now: the last push's records (views of held) have been consumed.
+      if (this.heldStart > 0) this.held.copyWithin(0, this.heldStart, this.heldStart + this.heldBytes);
+      this.heldStart = 0;
+      if (this.heldBytes + chunk.length > this.held.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.held.length * 2, this.heldBytes + chunk.length));
+        this.held.copy(grown, 0, 0, this.heldBytes);
+        this.held = grown;
+      }
+      chunk.copy(this.held, this.heldBytes);
+      this.heldBytes += chunk.length;
+      buf = this.held.subarray(0, this.heldBytes);
+      if (this.heldBytes < 4 || this.heldBytes - 4 < frameLength(buf, 0)) return [];
+    }
     const out: SensorRecord[] = [];
     let off = 0;
     while (buf.length - off >= 4) {
-      const len = buf.readUInt32LE(off);
-      if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
+      const len = frameLength(buf, off);
       if (buf.length - off - 4 < len) break;
-      // A view, not a copy: records are consumed before the next push, and whatever outlives
-      // them (body excerpts) is copied by its keeper.
       out.push(len >= 4 && buf.readUInt32LE(off + 4) === EV.data ? decodeData(buf, off + 4, len) : decodeRecord(buf.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
-    this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);
+    const rest = buf.length - off;
+    if (buf === chunk) {
+      // The chunk may be a reused read buffer: what is left of it is copied.
+      if (rest > this.held.length) this.held = Buffer.allocUnsafe(Math.max(this.held.length * 2, rest));
+      if (rest > 0) chunk.copy(this.held, 0, off);
+      this.heldStart = 0;
+    } else {
+      this.heldStart = off;
+    }
+    this.heldBytes = rest;
     return out;
   }
 
   get bufferedBytes(): number {
-    return this.pending.length;
+    return this.heldBytes;
   }
+}
+
+function frameLength(buf: Buffer, off: number): number {
+  const len = buf.readUInt32LE(off);
+  if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
+  return len;
 }

@@ -9,19 +9,21 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { Agent, fetch } from 'undici';
+import { Agent, request } from 'undici';
 import { PeregrineError, errorMessage } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { FrameDecoder, type ConnRecord, type EngineStats, type ExecRecord, type RowBatchRecord, type SensorRecord, type SpanBatchRecord, type StatsRecord, type Endpoint } from './frames.ts';
 import { connKey, type TrackerCounters } from './connections.ts';
 import { upid, type PixieHttpEvent, type ProcessInfo } from './records.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from './redact.ts';
-import { encodeLogs, encodeMetrics, encodeSpanGroups, processResource, type LogItem, type MetricPoint, type ResourceGroup } from './otlp.ts';
+import { TraceRequestBuilder, encodeLogs, encodeMetrics, encodeResource, processResource, type LogItem, type MetricPoint, type ResourceGroup } from './otlp.ts';
 import { ProcessTable, discoverTlsTargets } from './process-info.ts';
 import { SELF_HEADER } from './reference.ts';
 
@@ -116,8 +118,30 @@ const SPAN_BATCH = 2048;
 /** Exchanges per batch the loader hands over (it also hands over what it has every 100 ms). */
 const LOADER_BATCH = 1024;
 
-/** A loader batch of one process's spans, waiting for export. */
-interface QueuedSpans { pid: number; count: number; spans: Buffer }
+/** The loader's output is read into this one buffer, over and over (see outputChannel). */
+const READ_BUFFER_BYTES = 4 << 20;
+
+/**
+ * A connected pair of local sockets: one end becomes the loader's stdout, the other is read with
+ * `onread` into one reused buffer — a pipe from spawn() would allocate a Buffer per 64 KiB read,
+ * and at megabytes per second of spans that garbage costs the agent more than everything else.
+ */
+async function outputChannel(onData: (n: number, buf: Buffer) => boolean): Promise<{ childEnd: Socket; reader: Socket }> {
+  const path = `\0peregrine-sensor-${process.pid}-${randomBytes(8).toString('hex')}`; // abstract: no file to clean up
+  const server = createServer();
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolveListen);
+  });
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const reader = connect({ path, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onData } });
+  const [childEnd] = await accepted;
+  server.close();
+  return { childEnd, reader };
+}
+
+/** An export request made of loader batches, waiting to be sent (or sent again). */
+interface TraceRequest { body: Buffer; backing: Buffer; spans: number }
 
 function zeroCounters(): TrackerCounters {
   return {
@@ -144,13 +168,18 @@ export class Sensor {
   private readonly exportAgent?: Agent;
   private readonly log = logger().child({ component: 'ebpf-sensor' });
   private child?: ChildProcess;
+  private output?: Socket;
   private readonly decoder = new FrameDecoder();
   private readonly processes: ProcessTable;
   private readonly startWallNs = BigInt(Date.now()) * 1_000_000n;
   private readonly node = { hostName: hostname() };
-  /** The loader's span batches, by process, oldest first. */
-  private spanQueue: QueuedSpans[] = [];
+  /** The export request being filled with the loader's span batches. */
+  private readonly traces = new TraceRequestBuilder();
+  /** Requests ready to go (or to go again), oldest first. */
+  private ready: TraceRequest[] = [];
   private queuedSpans = 0;
+  /** Each process's encoded Resource, for the ProcessInfo it was made from. */
+  private readonly resources = new Map<number, { proc: ProcessInfo; bytes: Buffer }>();
   private logQueue: Array<{ pid: number; item: LogItem }> = [];
   private readonly openConns = new Map<string, OpenConn>();
   private readonly connTotals = new Map<string, { comm: string; role: string; opened: number; closed: number; sent: number; received: number }>();
@@ -216,7 +245,30 @@ export class Sensor {
       if (process.env.PEREGRINE_SENSOR_TAP) args.push('--tap', process.env.PEREGRINE_SENSOR_TAP);
     }
 
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let started = false;
+    let helloResolve = (): void => undefined;
+    const { childEnd, reader } = await outputChannel((n, buf) => {
+      try {
+        this.feed(buf.subarray(0, n));
+      } catch (e) {
+        this.fatal = e as Error;
+        this.log.error({ err: errorMessage(e) }, 'sensor stream out of sync, stopping');
+        this.child?.kill('SIGTERM');
+      }
+      if (this.helloSeen && !started) {
+        started = true;
+        helloResolve();
+      }
+      // A replay goes as fast as the engine can: the agent's queue sets its pace instead.
+      if (replay && this.queuedSpans >= 2 * SPAN_BATCH) {
+        void this.flush().then(() => reader.resume());
+        return false;
+      }
+      return true;
+    });
+    this.output = reader;
+    const child = spawn(program, args, { stdio: ['ignore', childEnd, 'pipe'] });
+    childEnd.destroy(); // the child has its own copy: its exit closes the channel
     this.child = child;
     this.exited = new Promise((resolveExit) => {
       child.once('exit', (code) => {
@@ -236,25 +288,8 @@ export class Sensor {
     });
 
     const hello = new Promise<void>((resolveHello, rejectHello) => {
-      let started = false;
-      child.stdout!.on('data', (chunk: Buffer) => {
-        try {
-          this.feed(chunk);
-        } catch (e) {
-          this.fatal = e as Error;
-          this.log.error({ err: errorMessage(e) }, 'sensor stream out of sync, stopping');
-          child.kill('SIGTERM');
-        }
-        if (this.helloSeen && !started) {
-          started = true;
-          resolveHello();
-        }
-        // A replay goes as fast as the engine can: the agent's queue sets its pace instead.
-        if (replay && this.queuedSpans >= 2 * SPAN_BATCH) {
-          child.stdout!.pause();
-          void this.flush().then(() => child.stdout!.resume());
-        }
-      });
+      helloResolve = resolveHello;
+      if (started) resolveHello();
       void this.exited!.then((code) => {
         if (!started) {
           const reason = this.stderrTail.filter((l) => /BPF unavailable|cannot|failed/.test(l)).pop() ?? this.stderrTail.pop() ?? '';
@@ -303,9 +338,9 @@ export class Sensor {
     }
     // The loader drains the ring buffer and closes every connection before it exits: its last
     // batches and counters are in the pipe.
-    if (this.child?.stdout && !this.child.stdout.readableEnded) {
-      this.child.stdout.resume();
-      await once(this.child.stdout, 'close').catch(() => undefined);
+    if (this.output && !this.output.destroyed) {
+      this.output.resume();
+      await once(this.output, 'close').catch(() => undefined);
     }
     await this.flush();
     await this.exportMetrics();
@@ -349,14 +384,28 @@ export class Sensor {
   }
 
   private onSpans(rec: SpanBatchRecord): void {
+    if (this.options.output.kind !== 'otlp') return;
     for (const g of rec.groups) {
-      this.processes.get(g.pid, g.comm); // the process is looked up while it most likely still runs
       this.stats.exchanges += g.count;
-      this.spanQueue.push({ pid: g.pid, count: g.count, spans: g.spans });
+      this.traces.add(this.resourceOf(g.pid, g.comm), g.spans, g.count);
       this.queuedSpans += g.count;
     }
-    this.trimSpanQueue();
-    if (this.queuedSpans >= SPAN_BATCH) void this.flush();
+    if (this.traces.spans >= SPAN_BATCH) {
+      this.ready.push(this.traces.take());
+      this.trimSpanQueue();
+      void this.flush();
+    }
+  }
+
+  /** A process's Resource (service name from the executable, /proc details), encoded once per process. */
+  private resourceOf(pid: number, comm: string): Buffer {
+    const proc = this.processes.get(pid, comm);
+    const known = this.resources.get(pid);
+    if (known?.proc === proc) return known.bytes;
+    if (this.resources.size >= 8192) this.resources.clear();
+    const bytes = encodeResource(processResource(proc, this.node));
+    this.resources.set(pid, { proc, bytes });
+    return bytes;
   }
 
   /** Pixie rows from the engine: the agent adds what only /proc knows (upid, executable, container). */
@@ -455,10 +504,10 @@ export class Sensor {
 
   /** Drops the oldest spans beyond the cap (counted): memory stays bounded when the endpoint is down. */
   private trimSpanQueue(): void {
-    while (this.queuedSpans > MAX_QUEUED_SPANS && this.spanQueue.length) {
-      const dropped = this.spanQueue.shift()!;
-      this.queuedSpans -= dropped.count;
-      this.stats.droppedExports += dropped.count;
+    while (this.queuedSpans > MAX_QUEUED_SPANS && this.ready.length) {
+      const dropped = this.ready.shift()!;
+      this.queuedSpans -= dropped.spans;
+      this.stats.droppedExports += dropped.spans;
     }
   }
 
@@ -472,6 +521,13 @@ export class Sensor {
 
   private tick(): void {
     void this.flush();
+  }
+
+  /** What the builder holds joins the requests ready to go. */
+  private sealTraces(): void {
+    if (this.traces.spans === 0) return;
+    this.ready.push(this.traces.take());
+    this.trimSpanQueue();
   }
 
   private groups<T>(items: Array<{ pid: number; value: T }>): ResourceGroup<T>[] {
@@ -488,25 +544,20 @@ export class Sensor {
   flush(): Promise<void> {
     this.exporting = this.exporting.then(async () => {
       if (this.options.output.kind !== 'otlp') return;
-      while (this.spanQueue.length) {
-        // About SPAN_BATCH spans per request, in whole loader batches.
-        let take = 0, count = 0;
-        while (take < this.spanQueue.length && (take === 0 || count + this.spanQueue[take].count <= SPAN_BATCH)) count += this.spanQueue[take++].count;
-        const batch = this.spanQueue.splice(0, take);
-        this.queuedSpans -= count;
-        const body = encodeSpanGroups(this.groups(batch.map((b) => ({ pid: b.pid, value: b.spans }))));
-        const outcome = await this.post('/v1/traces', body);
-        if (outcome === 'ok') {
-          this.stats.exportedSpans += count;
-        } else if (outcome === 'retry' && !this.stopping) {
-          // The endpoint is slow or away: keep the batch for the next flush (the queue stays bounded).
-          this.spanQueue.unshift(...batch);
-          this.queuedSpans += count;
+      this.sealTraces();
+      while (this.ready.length) {
+        const req = this.ready.shift()!;
+        const outcome = await this.post('/v1/traces', req.body);
+        if (outcome === 'retry' && !this.stopping) {
+          // The endpoint is slow or away: keep the request for the next flush (the queue stays bounded).
+          this.ready.unshift(req);
           this.trimSpanQueue();
           break;
-        } else {
-          this.stats.droppedExports += count;
         }
+        this.queuedSpans -= req.spans;
+        if (outcome === 'ok') this.stats.exportedSpans += req.spans;
+        else this.stats.droppedExports += req.spans;
+        this.traces.recycle(req.backing);
       }
       if (this.logQueue.length) {
         const batch = this.logQueue.splice(0, this.logQueue.length);
@@ -566,19 +617,20 @@ export class Sensor {
     const url = output.endpoint.replace(/\/+$/, '') + path;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const res = await fetch(url, {
+        // undici's request, not fetch: the body goes out as it is (fetch copies it through web streams).
+        const res = await request(url, {
           method: 'POST',
           headers: { ...output.headers, 'content-type': 'application/x-protobuf', [SELF_HEADER]: '1' },
-          body,
+          body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
           signal: AbortSignal.timeout(10_000),
           dispatcher: this.exportAgent,
         });
-        await res.arrayBuffer();
-        if (res.ok) return 'ok';
-        if (res.status !== 429 && res.status < 500) {
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) return 'ok';
+        if (res.statusCode !== 429 && res.statusCode < 500) {
           this.stats.exportFailures++;
-          const hint = res.status === 401 || res.status === 403 ? ' (authentication: check --otlp-header / OTEL_EXPORTER_OTLP_HEADERS)' : '';
-          this.log.warn({ status: res.status, url }, `OTLP endpoint refused an export${hint}`);
+          const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (authentication: check --otlp-header / OTEL_EXPORTER_OTLP_HEADERS)' : '';
+          this.log.warn({ status: res.statusCode, url }, `OTLP endpoint refused an export${hint}`);
           return 'refused';
         }
       } catch (e) {

@@ -9,6 +9,17 @@
 
 #define SELF_HEADER "x-peregrine-sensor"
 
+/* ---- encoded attributes seen before: most repeat span after span (the same headers, the same
+ * connection's addresses). Direct-mapped; a key is the bytes the encoding depends on. ---- */
+#define MEMO_SLOTS 4096
+#define MEMO_MAX_KEY 256
+
+struct memo_slot {
+  uint64_t hash;
+  uint32_t key_len, value_len;
+  buf_t mem; /* key, then the encoded bytes */
+};
+
 struct red_header {
   uint32_t name, name_len, value, value_len;
 };
@@ -29,6 +40,7 @@ struct emitter {
   buf_t target, status_text, value, body_text, redacted, span, route, scratch;
   struct span_group *groups;
   size_t ngroups, cap_groups;
+  struct memo_slot *memo;
   uint32_t nspans;
   buf_t rows;
   uint32_t nrows;
@@ -59,12 +71,20 @@ void emitter_free(struct emitter *e) {
   for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) buf_free(bufs[i]);
   for (size_t i = 0; i < e->cap_groups; i++) buf_free(&e->groups[i].bytes);
   free(e->groups);
+  if (e->memo)
+    for (size_t i = 0; i < MEMO_SLOTS; i++) buf_free(&e->memo[i].mem);
+  free(e->memo);
   free(e);
 }
 
 void emitter_set_realtime_offset(struct emitter *e, uint64_t offset_ns) { e->opts.realtime_offset_ns = offset_ns; }
 uint32_t emitter_span_count(const struct emitter *e) { return e->nspans; }
 uint32_t emitter_row_count(const struct emitter *e) { return e->nrows; }
+size_t emitter_batch_bytes(const struct emitter *e) {
+  size_t n = e->rows.len;
+  for (size_t i = 0; i < e->ngroups; i++) n += e->groups[i].bytes.len;
+  return n;
+}
 const buf_t *emitter_rows(const struct emitter *e) { return &e->rows; }
 size_t emitter_groups(const struct emitter *e, const struct span_group **groups) {
   *groups = e->groups;
@@ -240,12 +260,18 @@ static void redact_message(struct emitter *e, const struct http_message *m, stru
   for (uint32_t i = 0; i < m->nheaders; i++) {
     span_t raw_name = message_str(m, m->headers[i].name, m->headers[i].name_len);
     span_t raw_value = message_str(m, m->headers[i].value, m->headers[i].value_len);
-    e->value.len = 0;
-    utf8_from_latin1(&e->value, raw_value.p, raw_value.n);
-    span_t value = span_of(e->value.p, e->value.len);
-    e->scratch.len = 0;
-    utf8_from_latin1(&e->scratch, raw_name.p, raw_name.n);
-    span_t name = span_of(e->scratch.p, e->scratch.len);
+    /* latin1 is UTF-8 where it is ASCII (nearly always): converted only otherwise */
+    span_t value = raw_value, name = raw_name;
+    if (!is_ascii(raw_value.p, raw_value.n)) {
+      e->value.len = 0;
+      utf8_from_latin1(&e->value, raw_value.p, raw_value.n);
+      value = span_of(e->value.p, e->value.len);
+    }
+    if (!is_ascii(raw_name.p, raw_name.n)) {
+      e->scratch.len = 0;
+      utf8_from_latin1(&e->scratch, raw_name.p, raw_name.n);
+      name = span_of(e->scratch.p, e->scratch.len);
+    }
     size_t at = out->text.len;
     switch (redact_header_verdict(e->r, raw_name)) {
     case HV_MASK: buf_adds(&out->text, "[REDACTED:header]"); break;
@@ -276,26 +302,38 @@ static inline size_t vsize(uint64_t v) {
   }
   return n;
 }
-static inline void put_varint(buf_t *b, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
+
+/* Writes go straight into reserved room: these encoders run for every attribute of every span. */
+static inline uint8_t *room(buf_t *b, size_t n) {
+  if (b->cap - b->len < n) buf_grow(b, n);
+  return b->p + b->len;
+}
+static inline void commit(buf_t *b, uint8_t *end) { b->len = (size_t)(end - b->p); }
+static inline uint8_t *w_varint(uint8_t *p, uint64_t v) {
   while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
+    *p++ = (uint8_t)(v | 0x80);
     v >>= 7;
   }
-  tmp[n++] = (uint8_t)v;
-  buf_add(b, tmp, n);
+  *p++ = (uint8_t)v;
+  return p;
 }
-static inline void put_tag(buf_t *b, unsigned field, unsigned wire) { put_varint(b, field << 3 | wire); }
-static inline void put_len_field(buf_t *b, unsigned field, const void *p, size_t n) {
-  put_tag(b, field, 2);
-  put_varint(b, n);
-  buf_add(b, p, n);
+static inline uint8_t *w_bytes(uint8_t *p, const void *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
 }
-static inline void put_fixed64(buf_t *b, uint64_t v) {
-  uint8_t t[8];
-  for (int i = 0; i < 8; i++) t[i] = (uint8_t)(v >> (8 * i));
-  buf_add(b, t, 8);
+static inline uint8_t *w_len_field(uint8_t *p, unsigned field, const void *s, size_t n) {
+  *p++ = (uint8_t)(field << 3 | 2);
+  p = w_varint(p, n);
+  return w_bytes(p, s, n);
+}
+static inline void put_len_field(buf_t *b, unsigned field, const void *s, size_t n) {
+  commit(b, w_len_field(room(b, n + 11), field, s, n));
+}
+static inline void put_fixed64_field(buf_t *b, unsigned field, uint64_t v) {
+  uint8_t *p = room(b, 9);
+  *p++ = (uint8_t)(field << 3 | 1);
+  for (int i = 0; i < 8; i++) *p++ = (uint8_t)(v >> (8 * i));
+  commit(b, p);
 }
 
 /* KeyValue{key, AnyValue{string_value}} in Span.attributes (9); `key2` is appended to `key`. */
@@ -303,98 +341,172 @@ static void kv_string(buf_t *b, span_t key, span_t key2, span_t value) {
   size_t klen = key.n + key2.n;
   size_t any = 1 + vsize(value.n) + value.n;
   size_t kv = 1 + vsize(klen) + klen + 1 + vsize(any) + any;
-  put_tag(b, 9, 2);
-  put_varint(b, kv);
-  put_tag(b, 1, 2);
-  put_varint(b, klen);
-  buf_add(b, key.p, key.n);
-  buf_add(b, key2.p, key2.n);
-  put_tag(b, 2, 2);
-  put_varint(b, any);
-  put_len_field(b, 1, value.p, value.n);
+  uint8_t *p = room(b, kv + 11);
+  *p++ = 9 << 3 | 2;
+  p = w_varint(p, kv);
+  *p++ = 1 << 3 | 2;
+  p = w_varint(p, klen);
+  p = w_bytes(p, key.p, key.n);
+  p = w_bytes(p, key2.p, key2.n);
+  *p++ = 2 << 3 | 2;
+  p = w_varint(p, any);
+  p = w_len_field(p, 1, value.p, value.n);
+  commit(b, p);
 }
-static void kv_cstr(buf_t *b, const char *key, span_t value) { kv_string(b, span_cstr(key), span_of("", 0), value); }
+#define kv_cstr(b, key, value) kv_string((b), span_of((key), sizeof(key) - 1), span_of("", 0), (value))
 
 /* A number as the reference's writer types it: non-negative safe integers and other int64s as
  * int_value, anything else as double_value. */
-static void kv_number(buf_t *b, const char *key, double v) {
-  size_t klen = strlen(key);
+#define kv_number(b, key, v) kv_number_n((b), (key), sizeof(key) - 1, (v))
+static void kv_number_n(buf_t *b, const char *key, size_t klen, double v) {
   bool integer = v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0;
   uint64_t u = integer ? (uint64_t)(int64_t)v : 0;
   size_t any = integer ? 1 + vsize(u) : 9;
   size_t kv = 1 + vsize(klen) + klen + 1 + vsize(any) + any;
-  put_tag(b, 9, 2);
-  put_varint(b, kv);
-  put_len_field(b, 1, key, klen);
-  put_tag(b, 2, 2);
-  put_varint(b, any);
+  uint8_t *p = room(b, kv + 11);
+  *p++ = 9 << 3 | 2;
+  p = w_varint(p, kv);
+  p = w_len_field(p, 1, key, klen);
+  *p++ = 2 << 3 | 2;
+  p = w_varint(p, any);
   if (integer) {
-    put_tag(b, 3, 0);
-    put_varint(b, u);
+    *p++ = 3 << 3 | 0;
+    p = w_varint(p, u);
   } else {
-    put_tag(b, 4, 1);
+    *p++ = 4 << 3 | 1;
     uint64_t bits;
     memcpy(&bits, &v, 8);
-    put_fixed64(b, bits);
+    for (int i = 0; i < 8; i++) *p++ = (uint8_t)(bits >> (8 * i));
   }
+  commit(b, p);
+}
+
+static struct memo_slot *memo_lookup(struct emitter *e, span_t key, uint64_t *hash, span_t *value) {
+  if (key.n > MEMO_MAX_KEY) return NULL;
+  if (!e->memo) e->memo = calloc(MEMO_SLOTS, sizeof(struct memo_slot));
+  uint64_t h = hash_bytes(key.p, key.n);
+  *hash = h;
+  struct memo_slot *slot = &e->memo[h & (MEMO_SLOTS - 1)];
+  if (slot->hash == h && slot->key_len == key.n && slot->mem.len && memcmp(slot->mem.p, key.p, key.n) == 0) {
+    *value = span_of(slot->mem.p + key.n, slot->value_len);
+    return NULL;
+  }
+  value->p = NULL;
+  return slot;
+}
+
+static void memo_store(struct memo_slot *slot, uint64_t hash, span_t key, const uint8_t *bytes, size_t n) {
+  if (!slot || n > 4 * MEMO_MAX_KEY) return;
+  slot->mem.len = 0;
+  buf_add(&slot->mem, key.p, key.n);
+  buf_add(&slot->mem, bytes, n);
+  slot->hash = hash;
+  slot->key_len = (uint32_t)key.n;
+  slot->value_len = (uint32_t)n;
+}
+
+/* Appends the memoized encoding of `key`, or makes it with `make` and remembers it. */
+#define MEMOIZED(e, b, key, make)                                         \
+  do {                                                                   \
+    uint64_t memo_hash_ = 0;                                             \
+    span_t memo_value_;                                                  \
+    struct memo_slot *memo_slot_ = memo_lookup((e), (key), &memo_hash_, &memo_value_); \
+    if (memo_value_.p) {                                                 \
+      buf_add((b), memo_value_.p, memo_value_.n);                        \
+    } else {                                                             \
+      size_t memo_start_ = (b)->len;                                     \
+      make;                                                              \
+      memo_store(memo_slot_, memo_hash_, (key), (b)->p + memo_start_, (b)->len - memo_start_); \
+    }                                                                    \
+  } while (0)
+
+static void kv_header_array(buf_t *b, const struct red_message *m, uint32_t first, const char *prefix, span_t lower, span_t *last) {
+  size_t plen = strlen(prefix), array = 0;
+  for (uint32_t j = first; j < m->n; j++) {
+    span_t other = red_name(m, j);
+    bool same = other.n == lower.n;
+    for (size_t k = 0; k < lower.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
+    if (!same) continue;
+    span_t v = red_value(m, j);
+    size_t entry = 1 + vsize(v.n) + v.n;
+    array += 1 + vsize(entry) + entry;
+    *last = v;
+  }
+  size_t any = 1 + vsize(array) + array;
+  size_t klen = plen + lower.n;
+  size_t kv = 1 + vsize(klen) + klen + 1 + vsize(any) + any;
+  uint8_t *p = room(b, kv + 11);
+  *p++ = 9 << 3 | 2;
+  p = w_varint(p, kv);
+  *p++ = 1 << 3 | 2;
+  p = w_varint(p, klen);
+  p = w_bytes(p, prefix, plen);
+  p = w_bytes(p, lower.p, lower.n);
+  *p++ = 2 << 3 | 2;
+  p = w_varint(p, any);
+  *p++ = 5 << 3 | 2;
+  p = w_varint(p, array);
+  for (uint32_t j = first; j < m->n; j++) {
+    span_t other = red_name(m, j);
+    bool same = other.n == lower.n;
+    for (size_t k = 0; k < lower.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
+    if (!same) continue;
+    span_t v = red_value(m, j);
+    *p++ = 1 << 3 | 2;
+    p = w_varint(p, 1 + vsize(v.n) + v.n);
+    p = w_len_field(p, 1, v.p, v.n);
+  }
+  commit(b, p);
 }
 
 /* Header values as `http.<kind>.header.<name>` string arrays, repeated names merged in the order of
  * their first appearance; the last values of Host and User-Agent for the caller. */
+static bool same_name(span_t a, span_t b) {
+  if (a.n != b.n) return false;
+  for (size_t k = 0; k < a.n; k++)
+    if (ascii_lower(a.p[k]) != ascii_lower(b.p[k])) return false;
+  return true;
+}
+
 static void kv_headers(struct emitter *e, buf_t *b, const struct red_message *m, bool request, span_t *host, span_t *ua) {
   const char *prefix = request ? "http.request.header." : "http.response.header.";
-  size_t plen = strlen(prefix);
+  uint64_t local_hashes[64];
+  uint64_t *hashes = m->n <= 64 ? local_hashes : malloc(m->n * sizeof(uint64_t));
   for (uint32_t i = 0; i < m->n; i++) {
     span_t name = red_name(m, i);
-    bool seen = false;
-    for (uint32_t j = 0; j < i && !seen; j++) {
-      span_t other = red_name(m, j);
-      seen = other.n == name.n;
-      for (size_t k = 0; k < name.n && seen; k++) seen = ascii_lower(other.p[k]) == ascii_lower(name.p[k]);
+    uint64_t h = name.n;
+    for (size_t k = 0; k < name.n; k++) h = h * 31 + ascii_lower(name.p[k]);
+    hashes[i] = h;
+  }
+  uint8_t key_bytes[MEMO_MAX_KEY];
+  for (uint32_t i = 0; i < m->n; i++) {
+    span_t name = red_name(m, i);
+    bool seen = false, repeated = false;
+    for (uint32_t j = 0; j < m->n && !seen; j++) {
+      if (j == i || hashes[j] != hashes[i] || !same_name(red_name(m, j), name)) continue;
+      if (j < i) seen = true;
+      else repeated = true;
     }
     if (seen) continue;
-    /* lower-cased key; the values of every header of that name */
-    e->scratch.len = 0;
-    for (size_t k = 0; k < name.n; k++) buf_addc(&e->scratch, ascii_lower(name.p[k]));
-    span_t lower = span_of(e->scratch.p, e->scratch.len);
-    size_t array = 0;
-    span_t last = {0};
-    for (uint32_t j = i; j < m->n; j++) {
-      span_t other = red_name(m, j);
-      bool same = other.n == name.n;
-      for (size_t k = 0; k < name.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
-      if (!same) continue;
-      span_t v = red_value(m, j);
-      size_t entry = 1 + vsize(v.n) + v.n;
-      array += 1 + vsize(entry) + entry;
-      last = v;
-    }
-    size_t any = 1 + vsize(array) + array;
-    size_t klen = plen + lower.n;
-    size_t kv = 1 + vsize(klen) + klen + 1 + vsize(any) + any;
-    put_tag(b, 9, 2);
-    put_varint(b, kv);
-    put_tag(b, 1, 2);
-    put_varint(b, klen);
-    buf_add(b, prefix, plen);
-    buf_add(b, lower.p, lower.n);
-    put_tag(b, 2, 2);
-    put_varint(b, any);
-    put_tag(b, 5, 2);
-    put_varint(b, array);
-    for (uint32_t j = i; j < m->n; j++) {
-      span_t other = red_name(m, j);
-      bool same = other.n == name.n;
-      for (size_t k = 0; k < name.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
-      if (!same) continue;
-      span_t v = red_value(m, j);
-      put_tag(b, 1, 2);
-      put_varint(b, 1 + vsize(v.n) + v.n);
-      put_len_field(b, 1, v.p, v.n);
+    span_t last = red_value(m, i);
+    buf_t heap = {0};
+    uint8_t *lower_p = name.n + 2 + last.n <= sizeof(key_bytes) ? key_bytes + 1 : (buf_grow(&heap, name.n), heap.p);
+    for (size_t k = 0; k < name.n; k++) lower_p[k] = ascii_lower(name.p[k]);
+    span_t lower = span_of(lower_p, name.n);
+    if (!repeated && lower_p == key_bytes + 1) {
+      key_bytes[0] = request ? 'q' : 's';
+      key_bytes[1 + lower.n] = 0;
+      memcpy(key_bytes + 2 + lower.n, last.p, last.n);
+      span_t key = span_of(key_bytes, 2 + lower.n + last.n);
+      MEMOIZED(e, b, key, kv_header_array(b, m, i, prefix, lower, &last));
+    } else {
+      kv_header_array(b, m, i, prefix, lower, &last);
     }
     if (request && span_eq_cstr(lower, "host")) *host = last;
     if (request && span_eq_cstr(lower, "user-agent")) *ua = last;
+    buf_free(&heap);
   }
+  if (hashes != local_hashes) free(hashes);
 }
 
 /* `host` without a trailing `:port`. */
@@ -443,20 +555,60 @@ static const struct endpoint *end_of(const struct conn_meta *c, bool local) {
   return c->has_remote ? &c->remote : NULL;
 }
 
-static void add_address(buf_t *b, const char *key, const struct endpoint *ep) {
-  if (ep) kv_cstr(b, key, span_cstr(ep->address));
+#define add_address(b, key, ep) \
+  do {                            \
+    if (ep) kv_cstr((b), key, span_cstr((ep)->address)); \
+  } while (0)
+#define add_port(b, key, ep) \
+  do {                       \
+    if (ep) kv_number((b), key, (ep)->port); \
+  } while (0)
+
+static struct span_group *group_of(struct emitter *e, const struct conn_meta *conn) {
+  for (size_t i = 0; i < e->ngroups; i++)
+    if (e->groups[i].pid == conn->tgid) return &e->groups[i];
+  if (e->ngroups == e->cap_groups) {
+    size_t cap = e->cap_groups ? e->cap_groups * 2 : 8;
+    e->groups = realloc(e->groups, cap * sizeof(*e->groups));
+    if (!e->groups) abort();
+    memset(e->groups + e->cap_groups, 0, (cap - e->cap_groups) * sizeof(*e->groups));
+    e->cap_groups = cap;
+  }
+  struct span_group *g = &e->groups[e->ngroups++];
+  g->pid = conn->tgid;
+  g->count = 0;
+  g->bytes.len = 0;
+  g->comm_len = conn->comm_len;
+  memcpy(g->comm, conn->comm, conn->comm_len);
+  return g;
 }
-static void add_port(buf_t *b, const char *key, const struct endpoint *ep) {
-  if (ep) kv_number(b, key, ep->port);
+
+/* server.address … network.local.port: what the connection's ends (and the Host header) say. */
+static void kv_connection(buf_t *b, const struct conn_meta *conn, bool server, span_t server_address) {
+  const struct endpoint *server_end = end_of(conn, server), *client_end = end_of(conn, !server);
+  if (server_address.n) kv_cstr(b, "server.address", server_address);
+  add_port(b, "server.port", server_end);
+  add_address(b, "client.address", client_end);
+  add_port(b, "client.port", client_end);
+  add_address(b, "network.peer.address", end_of(conn, false));
+  add_port(b, "network.peer.port", end_of(conn, false));
+  add_address(b, "network.local.address", end_of(conn, true));
+  add_port(b, "network.local.port", end_of(conn, true));
 }
 
 static void encode_span(struct emitter *e, const struct exchange *ex, span_t method, span_t target, int status, const char *version) {
   const struct conn_meta *conn = ex->conn;
-  buf_t *b = &e->span;
-  b->len = 0;
+  struct span_group *g = group_of(e, conn);
+  buf_t *b = &g->bytes;
+  /* ScopeSpans.spans (field 2): the span is written in place after a 2-byte length, fixed after */
+  size_t at = b->len;
+  uint8_t *p = room(b, 3);
+  *p++ = 2 << 3 | 2;
+  commit(b, p + 2);
+  size_t start = b->len;
+
   uint8_t trace[16], parent[8];
-  bool joined = traceparent(e, ex->request, trace, parent);
-  if (joined) {
+  if (traceparent(e, ex->request, trace, parent)) {
     put_len_field(b, 1, trace, 16);
     put_len_field(b, 2, random_bytes(e, 8), 8);
     put_len_field(b, 4, parent, 8);
@@ -472,35 +624,53 @@ static void encode_span(struct emitter *e, const struct exchange *ex, span_t met
   route_template(path, &e->route);
   put_len_field(b, 5, e->route.p, e->route.len);
   bool server = conn->role == ROLE_SERVER_;
-  put_tag(b, 6, 0);
-  put_varint(b, server ? 2 : conn->role == ROLE_CLIENT_ ? 3 : 1);
-  put_tag(b, 7, 1);
-  put_fixed64(b, e->opts.realtime_offset_ns + ex->request->start_ns);
-  put_tag(b, 8, 1);
-  put_fixed64(b, e->opts.realtime_offset_ns + ex->response->end_ns);
+  p = room(b, 2);
+  *p++ = 6 << 3 | 0;
+  *p++ = server ? 2 : conn->role == ROLE_CLIENT_ ? 3 : 1;
+  commit(b, p);
+  put_fixed64_field(b, 7, e->opts.realtime_offset_ns + ex->request->start_ns);
+  put_fixed64_field(b, 8, e->opts.realtime_offset_ns + ex->response->end_ns);
 
-  kv_cstr(b, "http.request.method", method);
+  MEMOIZED(e, b, method, kv_cstr(b, "http.request.method", method));
   if (path.n) kv_cstr(b, "url.path", path);
   if (q && q + 1 < target.p + target.n) kv_cstr(b, "url.query", span_of(q + 1, target.p + target.n - q - 1));
-  kv_cstr(b, "url.scheme", span_cstr(conn->tls ? "https" : "http"));
-  kv_number(b, "http.response.status_code", status);
-  kv_cstr(b, "network.protocol.name", span_cstr("http"));
-  kv_cstr(b, "network.protocol.version", span_cstr(version));
-  kv_cstr(b, "network.transport", span_cstr("tcp"));
+  /* scheme, status, protocol, transport: a handful of combinations */
+  uint8_t fixed[16] = {1, conn->tls, (uint8_t)(status >> 8), (uint8_t)status};
+  size_t flen = 4 + strlen(version);
+  memcpy(fixed + 4, version, flen - 4);
+  MEMOIZED(e, b, span_of(fixed, flen), {
+    kv_cstr(b, "url.scheme", span_cstr(conn->tls ? "https" : "http"));
+    kv_number(b, "http.response.status_code", status);
+    kv_cstr(b, "network.protocol.name", span_cstr("http"));
+    kv_cstr(b, "network.protocol.version", span_cstr(version));
+    kv_cstr(b, "network.transport", span_cstr("tcp"));
+  });
   span_t host = {0}, ua = {0};
   kv_headers(e, b, &e->req, true, &host, &ua);
   kv_headers(e, b, &e->resp, false, &host, &ua);
-  const struct endpoint *server_end = end_of(conn, server), *client_end = end_of(conn, !server);
+  const struct endpoint *server_end = end_of(conn, server);
   span_t server_address = host.p && host.n ? without_port(host) : server_end ? span_cstr(server_end->address) : span_of("", 0);
-  if (server_address.n) kv_cstr(b, "server.address", server_address);
-  add_port(b, "server.port", server_end);
-  add_address(b, "client.address", client_end);
-  add_port(b, "client.port", client_end);
-  add_address(b, "network.peer.address", end_of(conn, false));
-  add_port(b, "network.peer.port", end_of(conn, false));
-  add_address(b, "network.local.address", end_of(conn, true));
-  add_port(b, "network.local.port", end_of(conn, true));
-  if (ua.p && ua.n) kv_cstr(b, "user_agent.original", ua);
+  /* the connection's part, keyed by what it is made of */
+  uint8_t key_bytes[MEMO_MAX_KEY];
+  size_t kn = 0;
+  key_bytes[kn++] = 2;
+  key_bytes[kn++] = (uint8_t)(server | conn->has_local << 1 | conn->has_remote << 2);
+  const struct endpoint *ends[2] = {conn->has_local ? &conn->local : NULL, conn->has_remote ? &conn->remote : NULL};
+  for (int k = 0; k < 2; k++) {
+    if (!ends[k]) continue;
+    size_t alen = strlen(ends[k]->address);
+    memcpy(key_bytes + kn, ends[k]->address, alen + 1);
+    kn += alen + 1;
+    memcpy(key_bytes + kn, &ends[k]->port, 2);
+    kn += 2;
+  }
+  if (kn + server_address.n <= sizeof(key_bytes)) {
+    memcpy(key_bytes + kn, server_address.p, server_address.n);
+    MEMOIZED(e, b, span_of(key_bytes, kn + server_address.n), kv_connection(b, conn, server, server_address));
+  } else {
+    kv_connection(b, conn, server, server_address);
+  }
+  if (ua.p && ua.n) MEMOIZED(e, b, ua, kv_cstr(b, "user_agent.original", ua));
   kv_number(b, "http.request.body.size", e->req.body_size);
   kv_number(b, "http.response.body.size", e->resp.body_size);
   if (e->req.body.len) kv_cstr(b, "http.request.body", span_of(e->req.body.p, e->req.body.len));
@@ -512,33 +682,24 @@ static void encode_span(struct emitter *e, const struct exchange *ex, span_t met
   char message[24];
   int mlen = error ? snprintf(message, sizeof(message), "HTTP %d", status) : 0;
   size_t status_len = (mlen ? 1 + vsize(mlen) + mlen : 0) + (error ? 2 : 0);
-  put_tag(b, 15, 2);
-  put_varint(b, status_len);
-  if (mlen) put_len_field(b, 2, message, mlen);
+  p = room(b, 16 + status_len);
+  *p++ = 15 << 3 | 2;
+  p = w_varint(p, status_len);
+  if (mlen) p = w_len_field(p, 2, message, mlen);
   if (error) {
-    put_tag(b, 3, 0);
-    put_varint(b, 2);
+    *p++ = 3 << 3 | 0;
+    *p++ = 2;
   }
+  commit(b, p);
 
-  struct span_group *g = NULL;
-  for (size_t i = 0; i < e->ngroups && !g; i++)
-    if (e->groups[i].pid == conn->tgid) g = &e->groups[i];
-  if (!g) {
-    if (e->ngroups == e->cap_groups) {
-      size_t cap = e->cap_groups ? e->cap_groups * 2 : 8;
-      e->groups = realloc(e->groups, cap * sizeof(*e->groups));
-      if (!e->groups) abort();
-      memset(e->groups + e->cap_groups, 0, (cap - e->cap_groups) * sizeof(*e->groups));
-      e->cap_groups = cap;
-    }
-    g = &e->groups[e->ngroups++];
-    g->pid = conn->tgid;
-    g->count = 0;
-    g->bytes.len = 0;
-    g->comm_len = conn->comm_len;
-    memcpy(g->comm, conn->comm, conn->comm_len);
+  /* the span's length, in the two bytes kept for it (moved in the rare other cases) */
+  size_t len = b->len - start, need = vsize(len);
+  if (need != 2) {
+    room(b, need);
+    memmove(b->p + start + need - 2, b->p + start, len);
+    b->len += need - 2;
   }
-  put_len_field(&g->bytes, 2, b->p, b->len);
+  w_varint(b->p + at + 1, len);
   g->count++;
   e->nspans++;
 }
@@ -692,6 +853,18 @@ static void encode_row(struct emitter *e, const struct exchange *ex, span_t meth
   e->nrows++;
 }
 
+/* A number below 1000 in decimal; its length. */
+static size_t small_uint(char *out, unsigned v) {
+  if (v >= 100) return (size_t)sprintf(out, "%u", v);
+  if (v >= 10) {
+    out[0] = (char)('0' + v / 10);
+    out[1] = (char)('0' + v % 10);
+    return 2;
+  }
+  out[0] = (char)('0' + v);
+  return 1;
+}
+
 bool emitter_exchange(struct emitter *e, const struct exchange *ex) {
   const struct http_message *req = ex->request, *resp = ex->response;
   /* The sensor's own exports, as received by the collector: never reported (a loop). */
@@ -708,8 +881,11 @@ bool emitter_exchange(struct emitter *e, const struct exchange *ex) {
   int status = resp->has_status ? resp->status : 0;
   e->status_text.len = 0;
   if (resp->has_status_text) utf8_from_latin1(&e->status_text, resp->text.p + resp->status_text, resp->status_text_len);
-  char version[16];
-  snprintf(version, sizeof(version), "%u.%u", req->version_major, req->version_minor);
+  char version[16], *v = version;
+  v += small_uint(v, req->version_major);
+  *v++ = '.';
+  v += small_uint(v, req->version_minor);
+  *v = 0;
   redact_message(e, req, &e->req);
   redact_message(e, resp, &e->resp);
   if (e->opts.rows) encode_row(e, ex, method, target, status);

@@ -33,6 +33,7 @@ bool emitter_exchange(struct emitter *e, const struct exchange *ex);
 /* What is batched: spans by process (groups in first-seen order) and rows. */
 uint32_t emitter_span_count(const struct emitter *e);
 uint32_t emitter_row_count(const struct emitter *e);
+size_t emitter_batch_bytes(const struct emitter *e);
 size_t emitter_groups(const struct emitter *e, const struct span_group **groups);
 const buf_t *emitter_rows(const struct emitter *e);
 void emitter_clear(struct emitter *e);

@@ -17,6 +17,8 @@
 #define MAX_PENDING 64
 #define MAX_NON_HTTP_CHUNKS 8
 #define OUTPUT_FLUSH_BYTES (256 * 1024)
+/* A batch is handed over before it grows past this (frames.ts bounds a frame at 16 MiB). */
+#define MAX_BATCH_BYTES (1024 * 1024)
 
 struct engine {
   struct engine_options opts;
@@ -39,7 +41,8 @@ static void on_exchange(void *ctx, const struct exchange *ex) {
   e->counters[ENG_EXCHANGES]++;
   if (e->opts.spans) e->counters[ENG_SPANS]++;
   if (e->opts.rows) e->counters[ENG_ROWS]++;
-  if (e->opts.batch_exchanges && engine_batched(e) >= e->opts.batch_exchanges) engine_flush_batches(e);
+  if ((e->opts.batch_exchanges && engine_batched(e) >= e->opts.batch_exchanges) || emitter_batch_bytes(e->emitter) >= MAX_BATCH_BYTES)
+    engine_flush_batches(e);
 }
 
 struct engine *engine_new(const struct engine_options *opts, int out_fd) {

@@ -78,10 +78,14 @@ void message_pool_free(struct message_pool *pool) {
   pool->nfree = 0;
 }
 
-bool message_header(const struct http_message *m, const char *lower, span_t *value) {
+bool message_header_n(const struct http_message *m, const char *lower, size_t len, span_t *value) {
   for (uint32_t i = 0; i < m->nheaders; i++) {
     const struct http_header *h = &m->headers[i];
-    if (ascii_ieq(message_str(m, h->name, h->name_len), lower)) {
+    if (h->name_len != len) continue;
+    const uint8_t *name = m->text.p + h->name;
+    size_t k = 0;
+    while (k < len && ascii_lower(name[k]) == (uint8_t)lower[k]) k++;
+    if (k == len) {
       *value = message_str(m, h->value, h->value_len);
       return true;
     }

@@ -48,7 +48,8 @@ static inline span_t message_str(const struct http_message *m, uint32_t off, uin
   return span_of(m->text.p + off, len);
 }
 /* The first value of a header (ASCII case-insensitive name, lower case), or false. */
-bool message_header(const struct http_message *m, const char *lower, span_t *value);
+bool message_header_n(const struct http_message *m, const char *lower, size_t len, span_t *value);
+#define message_header(m, lower, value) message_header_n((m), (lower), sizeof(lower) - 1, (value))
 /* Node's http methods[] name of a method index, or NULL. */
 const char *method_name(int method);
 

@@ -492,72 +492,89 @@ static bool twelve_digits_at(const uint8_t *s, size_t n, size_t p) {
   return false;
 }
 
+/* Bytes that can start one of MAYBE_SECRET's alternatives. */
+static const uint8_t MAYBE_START[256] = {
+    ['e'] = 1, ['B'] = 1, ['b'] = 1, ['D'] = 1, ['d'] = 1, ['T'] = 1, ['t'] = 1, ['N'] = 1, ['n'] = 1, ['A'] = 1,
+    ['g'] = 1, ['x'] = 1, ['_'] = 1, ['s'] = 1, ['S'] = 1, [':'] = 1, ['P'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
+
+/* A literal at i, compared byte by byte: most candidates fail on the second byte. */
+static inline bool at_lit(const uint8_t *s, size_t n, size_t i, const char *lit, size_t len) {
+  if (i + len > n) return false;
+  for (size_t k = 1; k < len; k++)
+    if (s[i + k] != (uint8_t)lit[k]) return false;
+  return s[i] == (uint8_t)lit[0];
+}
+#define AT(s, n, i, lit) at_lit((s), (n), (i), (lit), sizeof(lit) - 1)
+
 /* The reference's MAYBE_SECRET pre-filter, exactly (it decides whether the patterns run at all). */
 static bool maybe_secret(span_t t) {
   const uint8_t *s = t.p;
   size_t n = t.n;
   for (size_t i = 0; i < n; i++) {
+    if (!MAYBE_START[s[i]]) continue;
     switch (s[i]) {
     case 'e':
-      if (starts(s, n, i, "eyJ")) return true;
+      if (AT(s, n, i, "eyJ")) return true;
       break;
     case 'B':
-      if (starts(s, n, i, "Bearer") || starts(s, n, i, "BEARER") || starts(s, n, i, "Basic") || starts(s, n, i, "BASIC")) return true;
+      if (AT(s, n, i, "Bearer") || AT(s, n, i, "BEARER") || AT(s, n, i, "Basic") || AT(s, n, i, "BASIC")) return true;
       break;
     case 'b':
-      if (starts(s, n, i, "bearer") || starts(s, n, i, "basic")) return true;
+      if (AT(s, n, i, "bearer") || AT(s, n, i, "basic")) return true;
       break;
     case 'D':
-      if (starts(s, n, i, "Digest")) return true;
+      if (AT(s, n, i, "Digest")) return true;
       break;
     case 'd':
-      if (starts(s, n, i, "digest")) return true;
+      if (AT(s, n, i, "digest")) return true;
       break;
     case 'T':
-      if (starts(s, n, i, "Token") || starts(s, n, i, "TOKEN")) return true;
+      if (AT(s, n, i, "Token") || AT(s, n, i, "TOKEN")) return true;
       break;
     case 't':
-      if (starts(s, n, i, "token")) return true;
+      if (AT(s, n, i, "token")) return true;
       break;
     case 'N':
-      if (starts(s, n, i, "Negotiate")) return true;
+      if (AT(s, n, i, "Negotiate")) return true;
       break;
     case 'n':
-      if (starts(s, n, i, "negotiate")) return true;
+      if (AT(s, n, i, "negotiate")) return true;
       break;
     case 'A':
-      if (i + 5 <= n && strchr("KSGIRNP", s[i + 1]) && s[i + 1] && cls_upper_digit(s[i + 2]) && cls_upper_digit(s[i + 3]) &&
+      if (i + 5 <= n && s[i + 1] && strchr("KSGIRNP", s[i + 1]) && cls_upper_digit(s[i + 2]) && cls_upper_digit(s[i + 3]) &&
           cls_upper_digit(s[i + 4]))
         return true;
-      if (starts(s, n, i, "A3T") || starts(s, n, i, "AIza") || starts(s, n, i, "AccountKey")) return true;
+      if (AT(s, n, i, "A3T") || AT(s, n, i, "AIza") || AT(s, n, i, "AccountKey")) return true;
       break;
     case 'g':
       if (i + 4 <= n && s[i + 1] == 'h' && s[i + 2] && strchr("pousr", s[i + 2]) && s[i + 3] == '_') return true;
-      if (starts(s, n, i, "github_pat_")) return true;
+      if (AT(s, n, i, "github_pat_")) return true;
       break;
     case 'x':
-      if (i + 5 <= n && starts(s, n, i, "xox") && s[i + 3] && strchr("abposr", s[i + 3]) && s[i + 4] == '-') return true;
+      if (i + 5 <= n && AT(s, n, i, "xox") && s[i + 3] && strchr("abposr", s[i + 3]) && s[i + 4] == '-') return true;
       break;
     case '_':
-      if (starts(s, n, i, "_live_") || starts(s, n, i, "_test_")) return true;
+      if (AT(s, n, i, "_live_") || AT(s, n, i, "_test_")) return true;
       break;
     case 's':
-      if (starts(s, n, i, "sk-") || starts(s, n, i, "sig=")) return true;
+      if (AT(s, n, i, "sk-") || AT(s, n, i, "sig=")) return true;
       break;
     case 'S':
-      if (starts(s, n, i, "SharedAccessKey")) return true;
+      if (AT(s, n, i, "SharedAccessKey")) return true;
       break;
     case ':':
-      if (starts(s, n, i, "://")) {
+      if (AT(s, n, i, "://")) {
         size_t user = run_not_space(s, n, i + 3, ":/@");
         if (user > 0 && i + 3 + user < n && s[i + 3 + user] == ':') return true;
       }
       break;
     case 'P':
-      if (starts(s, n, i, "PRIVATE KEY")) return true;
+      if (AT(s, n, i, "PRIVATE KEY")) return true;
       break;
     default:
-      if (is_digit(s[i]) && twelve_digits_at(s, n, i)) return true;
+      if (twelve_digits_at(s, n, i)) return true;
     }
   }
   return false;

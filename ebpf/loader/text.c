@@ -106,7 +106,23 @@ void utf8_from_bytes(buf_t *out, const uint8_t *s, size_t n) {
   }
 }
 
+bool is_ascii(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if (w & 0x8080808080808080ull) return false;
+  }
+  for (; i < n; i++)
+    if (s[i] & 0x80) return false;
+  return true;
+}
+
 void utf8_from_latin1(buf_t *out, const uint8_t *s, size_t n) {
+  if (is_ascii(s, n)) {
+    buf_add(out, s, n);
+    return;
+  }
   buf_grow(out, 2 * n);
   uint8_t *o = out->p + out->len;
   for (size_t i = 0; i < n; i++) {
@@ -287,12 +303,18 @@ size_t js_number(double v, char *out) {
 }
 
 uint64_t hash_bytes(const void *p, size_t n) {
-  /* FNV-1a, 64 bit: short keys (header names, values), not adversarial-grade, bounded tables. */
+  /* Eight bytes a step, then a final mix: short keys (names, values), bounded tables. */
   const uint8_t *s = p;
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= s[i];
-    h *= 0x100000001b3ull;
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
+  for (; n >= 8; s += 8, n -= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
   }
+  uint64_t w = 0;
+  for (size_t i = 0; i < n; i++) w |= (uint64_t)s[i] << (8 * i);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
   return h;
 }

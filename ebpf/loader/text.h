@@ -52,6 +52,7 @@ static inline bool is_word(uint8_t c) { return is_alnum(c) || c == '_'; }
 /* Decodes bytes as UTF-8 exactly as Node's Buffer#toString('utf8') does (each maximal ill-formed
  * subsequence becomes one U+FFFD) and appends valid UTF-8. */
 void utf8_from_bytes(buf_t *out, const uint8_t *s, size_t n);
+bool is_ascii(const uint8_t *s, size_t n);
 /* Appends latin1 bytes (what llhttp's strings are in Node) as UTF-8. */
 void utf8_from_latin1(buf_t *out, const uint8_t *s, size_t n);
 
