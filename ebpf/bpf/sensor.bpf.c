@@ -60,13 +60,15 @@ struct io_args {
   __s32 fd;
   __u8 kind;
   __u8 direction;
-  __u8 pad[6];
+  __u8 active; /* a socket call is in flight on this thread */
+  __u8 pad[5];
 };
 
+/* Per thread (task storage: found by pointer, not hashed): every syscall exit on the node looks. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct io_args);
 } io_args_map SEC(".maps");
 
@@ -168,20 +170,29 @@ static __always_inline bool is_excluded(__u32 tgid) {
   return bpf_map_lookup_elem(&excluded_tgids, &tgid) != NULL;
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* fd -> its struct file if it is a socket, else NULL. Every read and write on the node comes
+ * through here (files, pipes, ttys too): the task's fd table is walked with direct loads through
+ * BTF pointers, one helper call in all, so that rejecting a non-socket costs little. */
+static __always_inline struct file *socket_file_of_fd(int fd) {
+  if (fd < 0) return NULL;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  if (!fdt || (unsigned int)fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
+  struct file *raw = NULL;
+  bpf_probe_read_kernel(&raw, sizeof(raw), &fds[fd]);
+  if (!raw) return NULL;
+  struct file *file = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct file));
+  if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK) return NULL;
+  return raw;
+}
+
 /* fd -> struct sock of a TCP/IP socket of the current task, or NULL (pipes, files, unix, udp). */
 static __always_inline struct sock *tcp_sock_of_fd(int fd) {
-  if (fd < 0) return NULL;
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt) return NULL;
-  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-  if ((unsigned int)fd >= max_fds) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *file = NULL;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  struct file *file = socket_file_of_fd(fd);
   if (!file) return NULL;
-  umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-  if ((mode & S_IFMT) != S_IFSOCK) return NULL;
   struct socket *sock = BPF_CORE_READ(file, private_data);
   if (!sock) return NULL;
   if (BPF_CORE_READ(sock, type) != SOCK_STREAM) return NULL;
@@ -317,12 +328,20 @@ static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn,
 /* ---- syscall enter: remember arguments (TCP sockets only) ---- */
 
 static __always_inline int save_io(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction) {
+  /* Most calls on a node are not on sockets: they are turned away first, before any map look-up. */
+  if (!socket_file_of_fd(fd)) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
   if (is_excluded(tgid)) return 0;
   if (!lookup_or_adopt(tgid, fd)) return 0;
-  struct io_args args = {.buf = buf, .iovcnt = iovcnt, .fd = fd, .kind = kind, .direction = direction};
-  bpf_map_update_elem(&io_args_map, &id, &args, BPF_ANY);
+  struct io_args *args = bpf_task_storage_get(&io_args_map, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!args) return 0;
+  args->buf = buf;
+  args->iovcnt = iovcnt;
+  args->fd = fd;
+  args->kind = kind;
+  args->direction = direction;
+  args->active = 1;
   return 0;
 }
 
@@ -369,10 +388,10 @@ int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
 
 static __always_inline int finish_io(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct io_args *args = bpf_map_lookup_elem(&io_args_map, &id);
-  if (!args) return 0;
+  struct io_args *args = bpf_task_storage_get(&io_args_map, bpf_get_current_task_btf(), 0, 0);
+  if (!args || !args->active) return 0;
   struct io_args a = *args;
-  bpf_map_delete_elem(&io_args_map, &id);
+  args->active = 0;
   if (ret <= 0) return 0;
   __u32 tgid = id >> 32;
   struct conn_key key = {.tgid = tgid, .fd = a.fd};

@@ -51,6 +51,7 @@ static bool quiet_libbpf;
 static struct engine *engine;
 static FILE *tap;
 static uint64_t stream_ns; /* the latest record time seen */
+static bool raw; /* --raw: every record forwarded as BPF wrote it, no engine (bench:sensor's floor) */
 
 static void on_signal(int sig) { stopping = 1; }
 
@@ -86,6 +87,10 @@ static void tap_record(const void *data, uint32_t len) {
 
 static int on_event(void *ctx, void *data, size_t len) {
   tap_record(data, (uint32_t)len);
+  if (raw) {
+    engine_write_frame(engine, data, (uint32_t)len);
+    return 0;
+  }
   uint64_t ts = engine_record(engine, data, len);
   if (ts > stream_ns) stream_ns = ts;
   return 0;
@@ -95,7 +100,7 @@ static void usage(FILE *to) {
   fprintf(to,
           "usage: peregrine-sensor [--capture-bytes N] [--ringbuf-mb N] [--wakeup-kb N]\n"
           "                        [--exclude-pid PID]... [--tls-target PATH]...\n"
-          "                        [--stats-interval-ms N] [--tap FILE] [--check] [--verbose]\n" ENGINE_USAGE);
+          "                        [--stats-interval-ms N] [--tap FILE] [--raw] [--check] [--verbose]\n" ENGINE_USAGE);
 }
 
 /* Everything a kernel or a user may lack, said in words before libbpf says it in errno. */
@@ -213,7 +218,8 @@ int main(int argc, char **argv) {
       {"capture-bytes", required_argument, 0, 'c'}, {"ringbuf-mb", required_argument, 0, 'r'},
       {"wakeup-kb", required_argument, 0, 'w'},     {"exclude-pid", required_argument, 0, 'x'},
       {"tls-target", required_argument, 0, 't'},    {"stats-interval-ms", required_argument, 0, 's'},
-      {"tap", required_argument, 0, 'T'},           {"check", no_argument, 0, 'k'},
+      {"tap", required_argument, 0, 'T'},           {"raw", no_argument, 0, 'R'},
+      {"check", no_argument, 0, 'k'},
       {"verbose", no_argument, 0, 'v'},             {"help", no_argument, 0, 'h'},
       ENGINE_LONG_OPTIONS,                          {0, 0, 0, 0}};
   int opt;
@@ -256,6 +262,7 @@ int main(int argc, char **argv) {
       stats_interval_ms = value;
       break;
     case 'T': tap_path = optarg; break;
+    case 'R': raw = true; break;
     case 'k': check_only = true; break;
     case 'v': verbose = true; break;
     case 'h': usage(stdout); return 0;
