@@ -20,12 +20,6 @@ const rate = Number(process.env.BENCH_RATE ?? 2000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const TICKS = 100; // USER_HZ
-const SENSOR_PROGRAMS = new Set([
-  'enter_read', 'enter_recvfrom', 'enter_write', 'enter_sendto', 'enter_readv', 'enter_writev', 'enter_sendmsg', 'enter_recvmsg',
-  'exit_read', 'exit_recvfrom', 'exit_write', 'exit_sendto', 'exit_readv', 'exit_writev', 'exit_sendmsg', 'exit_recvmsg',
-  'exit_accept4', 'exit_accept', 'enter_connect', 'exit_connect', 'enter_close', 'handle_exec',
-  'ssl_read_enter', 'ssl_read_exit', 'ssl_write_enter', 'ssl_write_exit', 'ssl_read_ex_ent', 'ssl_read_ex_exi', 'ssl_write_ex_en', 'ssl_write_ex_ex',
-]);
 
 const log = (msg: string) => process.stderr.write(`bench:sensor: ${msg}\n`);
 
@@ -55,9 +49,22 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function bpfRunTimeSeconds(): number {
-  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as Array<{ name?: string; run_time_ns?: number }>;
-  return progs.filter((p) => p.name && SENSOR_PROGRAMS.has(p.name)).reduce((s, p) => s + (p.run_time_ns ?? 0), 0) / 1e9;
+/** The BPF programs a process holds (its fds' prog_id in /proc/PID/fdinfo): this loader's, not another sensor's. */
+function programsOf(pid: number): Set<number> {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const m = /^prog_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch { /* closed meanwhile */ }
+  }
+  return ids;
+}
+
+/** BPF run time (kernel.bpf_stats_enabled=1) of the given programs so far. */
+function bpfRunTimeSeconds(programs: Set<number>): number {
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as Array<{ id: number; run_time_ns?: number }>;
+  return progs.filter((p) => programs.has(p.id)).reduce((s, p) => s + (p.run_time_ns ?? 0), 0) / 1e9;
 }
 
 function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
@@ -94,11 +101,12 @@ async function nullAgentPhase(loader: string, port: number) {
   try {
     await waitFor(reader, 'stdout', /running/, 60_000);
     const loaderPid = childrenOf(reader.pid!)[0];
-    const cpu0 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const programs = programsOf(loaderPid);
+    const cpu0 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds(programs) };
     log(`floor (BPF + loader + a Node reader that discards the stream): ${rate} req/s for ${seconds} s`);
     const result = await load(port);
     await new Promise((r) => setTimeout(r, 1000));
-    const cpu1 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const cpu1 = { reader: cpuSeconds(reader.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds(programs) };
     const stopped = waitFor(reader, 'stdout', /stopped (\{.*\})/, 30_000);
     reader.kill('SIGTERM');
     const { bytes } = JSON.parse((await stopped)[1]) as { bytes: number };
@@ -168,13 +176,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000));
     }
     const loaderPid = childrenOf(sensor.pid!)[0];
+    const programs = programsOf(loaderPid);
     const agentSys0 = cpuTimes(sensor.pid!).sys;
-    const cpu0 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const cpu0 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds(programs) };
     log(`with the sensor: ${rate} req/s for ${seconds} s`);
     const withSensor = await load(targetPort);
     await new Promise((r) => setTimeout(r, 3000)); // let the agent finish what is queued
     const agentSys1 = cpuTimes(sensor.pid!).sys;
-    const cpu1 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds() };
+    const cpu1 = { agent: cpuSeconds(sensor.pid!), loader: cpuSeconds(loaderPid), bpf: bpfRunTimeSeconds(programs) };
     const stopped = waitFor(sensor, 'stderr', /(\{[^\n]*"sensor stopped"[^\n]*\})/, 30_000);
     sensor.kill('SIGTERM');
     const summary = JSON.parse((await stopped)[1]) as { ringbufDrops?: number; droppedExports?: number; exchanges?: number };

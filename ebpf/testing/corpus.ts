@@ -159,6 +159,16 @@ export const CONVERSATIONS: Conversation[] = [
       { kind: 'close' }],
   },
   {
+    name: 'TLS on a connection opened before the sensor: the plaintext decides the roles again',
+    clientRole: 0, serverRole: 0,
+    steps: [{ kind: 'open', preexisting: true },
+      send('client', 'GET /seen-as-ciphertext HTTP/1.1\r\n\r\n'),
+      send('server', CL('200 OK', 'x')),
+      send('server', 'GET /server-speaks-first-in-tls HTTP/1.1\r\n\r\n', { tls: true }),
+      send('client', CL('200 OK', 'reversed'), { tls: true }),
+      { kind: 'close' }],
+  },
+  {
     name: 'unanswered request and an answer without request',
     steps: [{ kind: 'open' }, send('server', CL('200 OK', 'orphan')), send('client', 'GET /never-answered HTTP/1.1\r\n\r\n'), { kind: 'close' }],
   },
