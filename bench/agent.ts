@@ -225,6 +225,7 @@ interface ReplayRun {
   droppedExports: number;
   exportFailures: number;
   agentCpuUs: number;
+  agentSysUs: number;
   engineCpuUs: number;
   wallS: number;
 }
@@ -241,10 +242,12 @@ async function replay(file: string, sinkPort: number, profileFile?: string): Pro
   }
   const wall0 = process.hrtime.bigint();
   const cpu0 = cpuMicros();
+  const sys0 = process.cpuUsage().system;
   await sensor.start();
   await sensor.whenExited();
   const stats = await sensor.stop();
   const agentCpuUs = cpuMicros() - cpu0;
+  const agentSysUs = process.cpuUsage().system - sys0;
   const wallS = Number(process.hrtime.bigint() - wall0) / 1e9;
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
@@ -254,7 +257,7 @@ async function replay(file: string, sinkPort: number, profileFile?: string): Pro
   }
   return {
     exchanges: stats.exchanges, exportedSpans: stats.exportedSpans, droppedExports: stats.droppedExports, exportFailures: stats.exportFailures,
-    agentCpuUs, engineCpuUs: (stats.loader?.loaderCpuNs ?? 0) / 1e3, wallS,
+    agentCpuUs, agentSysUs, engineCpuUs: (stats.loader?.loaderCpuNs ?? 0) / 1e3, wallS,
   };
 }
 
@@ -302,6 +305,7 @@ async function main(): Promise<void> {
       exchanges: run.exchanges,
       engine_cpu_us_per_exchange: per(run.engineCpuUs),
       agent_cpu_us_per_exchange: per(run.agentCpuUs),
+      agent_sys_us_per_exchange: per(run.agentSysUs),
       user_space_cpu_us_per_exchange: per(run.engineCpuUs + run.agentCpuUs),
       engine_core_pct_per_1k_rps: pctPer1k(run.engineCpuUs),
       agent_core_pct_per_1k_rps: pctPer1k(run.agentCpuUs),

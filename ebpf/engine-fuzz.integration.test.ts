@@ -12,7 +12,7 @@ const describeFuzz = unbuilt ? describe.skip : describe;
 
 describeFuzz('the C engine under sanitizers', () => {
   it('survives 20,000 random and mutated streams: no crash, no undefined behaviour, no leak', () => {
-    const seed = 1 + (Date.now() % 1000); // a different slice of the stream space each run; the report names it
+    const seed = 20261206; // fixed: a failure here replays as it happened (the report names the stream)
     const summary = runFuzz(20_000, 10_000, seed);
     expect(summary.first_failure ?? '').toBe('');
     expect(summary).toMatchObject({ streams: 20_000, crashes: 0, leaks: 0, undefined_behaviour: 0 });

@@ -99,7 +99,7 @@ export const CONVERSATIONS: Conversation[] = [
   {
     name: 'compressed, binary and non-UTF-8 bodies; latin1 header values; many and repeated headers',
     steps: [{ kind: 'open' },
-      send('client', `GET /bin HTTP/1.1\r\nHost: x\r\nX-Name: caf\xe9\r\n${Array.from({ length: 40 }, (_, i) => `X-H${i}: v${i}\r\n`).join('')}123: numeric\r\nX-Dup: a\r\nx-dup: b\r\n\r\n`),
+      send('client', `GET /bin HTTP/1.1\r\nHost: x\r\nX-Name: caf\xe9\r\n${Array.from({ length: 40 }, (_, i) => `X-H${i}: v${i}\r\n`).join('')}123: numeric\r\nX-Dup: a\r\nx-dup: b\r\nconstructor: c\r\n__proto__: p\r\n\r\n`),
       send('server', Buffer.concat([b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 6\r\n\r\n'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0])])),
       send('client', 'GET /octets HTTP/1.1\r\n\r\n'),
       send('server', Buffer.concat([b('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 12\r\n\r\n'), Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])])),
