@@ -93,19 +93,14 @@ bool message_header_n(const struct http_message *m, const char *lower, size_t le
   return false;
 }
 
-static void message_add_header(struct http_message *m, span_t name, span_t value) {
+/* A header whose name and value already lie in the message's text. */
+static void message_add_header(struct http_message *m, uint32_t name, uint32_t name_len, uint32_t value, uint32_t value_len) {
   if (m->nheaders == m->cap_headers) {
     m->cap_headers = m->cap_headers ? m->cap_headers * 2 : 16;
     m->headers = realloc(m->headers, m->cap_headers * sizeof(*m->headers));
     if (!m->headers) abort();
   }
-  struct http_header *h = &m->headers[m->nheaders++];
-  h->name = (uint32_t)m->text.len;
-  h->name_len = (uint32_t)name.n;
-  buf_add(&m->text, name.p, name.n);
-  h->value = (uint32_t)m->text.len;
-  h->value_len = (uint32_t)value.n;
-  buf_add(&m->text, value.p, value.n);
+  m->headers[m->nheaders++] = (struct http_header){name, name_len, value, value_len};
 }
 
 /* ---- the stream ---- */
@@ -134,7 +129,7 @@ struct http_stream {
   uint64_t header_nread, chunk_ext_nread;
   uint32_t num_fields, num_values;
   struct piece fields[MAX_HEADER_FIELDS], values[MAX_HEADER_FIELDS];
-  buf_t pieces; /* bytes of the fields and values not flushed yet */
+  buf_t pieces; /* fields and values while no message holds them (never, in practice) */
   buf_t url;    /* url_: reset at message begin and by a flush */
   buf_t status; /* status_message_ */
   bool have_flushed;
@@ -246,10 +241,11 @@ static void commit_headers(struct http_stream *s, enum url_mode mode) {
   struct http_message *cur = s->current;
   if (!cur) return;
   for (uint32_t i = 0; i < s->num_values; i++) {
-    span_t name = span_of(s->pieces.p + s->fields[i].off, s->fields[i].len);
-    span_t value = span_of(s->pieces.p + s->values[i].off, s->values[i].len);
-    while (value.n && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t')) value.n--;
-    message_add_header(cur, name, value);
+    /* the callbacks wrote the bytes into the message's text already: only the trailing blanks go */
+    uint32_t len = s->values[i].len;
+    const uint8_t *v = cur->text.p + s->values[i].off;
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t')) len--;
+    message_add_header(cur, s->fields[i].off, s->fields[i].len, s->values[i].off, len);
   }
   append_target(cur, &s->url, mode);
 }
@@ -294,6 +290,24 @@ static int on_status(llhttp_t *p, const char *at, size_t len) {
   return 0;
 }
 
+/* Where header bytes go: straight into the message's text (copied once). */
+static buf_t *header_text(struct http_stream *s) { return s->current ? &s->current->text : &s->pieces; }
+
+/* Adds a callback's bytes to a field or value; a piece is contiguous unless other text came in
+ * between (never from llhttp: a field's or value's pieces follow each other), then it moves. */
+static void append_piece(struct http_stream *s, struct piece *pc, const char *at, size_t len) {
+  buf_t *t = header_text(s);
+  if (pc->off + pc->len != t->len) {
+    buf_t old = {0};
+    buf_add(&old, t->p + pc->off, pc->len);
+    pc->off = (uint32_t)t->len;
+    buf_add(t, old.p, old.len);
+    buf_free(&old);
+  }
+  buf_add(t, at, len);
+  pc->len += (uint32_t)len;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   struct http_stream *s = of(p);
   int rv = track_header(s, len);
@@ -306,10 +320,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
       s->num_fields = 1;
       s->num_values = 0;
     }
-    s->fields[s->num_fields - 1] = (struct piece){(uint32_t)s->pieces.len, 0};
+    s->fields[s->num_fields - 1] = (struct piece){(uint32_t)header_text(s)->len, 0};
   }
-  buf_add(&s->pieces, at, len);
-  s->fields[s->num_fields - 1].len += (uint32_t)len;
+  append_piece(s, &s->fields[s->num_fields - 1], at, len);
   return 0;
 }
 
@@ -319,10 +332,9 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   if (rv) return rv;
   if (s->num_values != s->num_fields) {
     s->num_values++;
-    s->values[s->num_values - 1] = (struct piece){(uint32_t)s->pieces.len, 0};
+    s->values[s->num_values - 1] = (struct piece){(uint32_t)header_text(s)->len, 0};
   }
-  buf_add(&s->pieces, at, len);
-  s->values[s->num_values - 1].len += (uint32_t)len;
+  append_piece(s, &s->values[s->num_values - 1], at, len);
   return 0;
 }
 

@@ -22,7 +22,20 @@ struct verdict_slot {
   uint8_t name[VERDICT_NAME_MAX];
 };
 
+/* Short texts the patterns leave as they are (header values, JSON strings, query values recur):
+ * the scrub is a pure function of the text, so the verdict is kept. A text with a secret is never
+ * kept. Direct-mapped. */
+#define CLEAN_SLOTS 4096
+#define CLEAN_MAX 64
+
+struct clean_slot {
+  uint64_t hash;
+  uint8_t len, used;
+  uint8_t text[CLEAN_MAX];
+};
+
 struct redactor {
+  struct clean_slot *clean;
   char **headers;
   size_t nheaders;
   char **fields;
@@ -49,6 +62,7 @@ redactor_t *redactor_new(const char *const *headers, size_t nheaders, const char
   r->fields = copy_strings(fields, nfields);
   r->nfields = nfields;
   r->field_cache = calloc(VERDICT_SLOTS, sizeof(struct verdict_slot));
+  r->clean = calloc(CLEAN_SLOTS, sizeof(struct clean_slot));
   r->header_cache = calloc(VERDICT_SLOTS, sizeof(struct verdict_slot));
   r->json = json_doc_new();
   return r;
@@ -61,6 +75,7 @@ void redactor_free(redactor_t *r) {
   free(r->headers);
   free(r->fields);
   free(r->field_cache);
+  free(r->clean);
   free(r->header_cache);
   buf_t *bufs[] = {&r->norm, &r->scrub_a, &r->scrub_b, &r->pair_name, &r->pair_value, &r->pair_scrubbed,
                    &r->url_scrubbed, &r->body_a, &r->body_b};
@@ -581,8 +596,24 @@ static bool maybe_secret(span_t t) {
 }
 
 void redact_scrub(redactor_t *r, span_t text, bool truncated, buf_t *out) {
+  struct clean_slot *slot = NULL;
+  uint64_t h = 0;
+  if (!truncated && text.n <= CLEAN_MAX) {
+    h = hash_bytes(text.p, text.n);
+    slot = &r->clean[h & (CLEAN_SLOTS - 1)];
+    if (slot->used && slot->hash == h && slot->len == text.n && memcmp(slot->text, text.p, text.n) == 0) {
+      buf_add(out, text.p, text.n);
+      return;
+    }
+  }
   bool trailing_digit = text.n > 0 && (is_digit(text.p[text.n - 1]) || (text.n > 1 && is_sep(text.p[text.n - 1]) && is_digit(text.p[text.n - 2])));
   if (!maybe_secret(text) && !(truncated && trailing_digit)) {
+    if (slot) {
+      slot->used = 1;
+      slot->hash = h;
+      slot->len = (uint8_t)text.n;
+      memcpy(slot->text, text.p, text.n);
+    }
     buf_add(out, text.p, text.n);
     return;
   }
