@@ -473,12 +473,13 @@ static void kv_headers(struct emitter *e, buf_t *b, const struct red_message *m,
   uint64_t local_hashes[64];
   uint64_t *hashes = m->n <= 64 ? local_hashes : malloc(m->n * sizeof(uint64_t));
   for (uint32_t i = 0; i < m->n; i++) {
+    /* case-folded for letters (| 0x20); a collision of other bytes is settled by same_name */
     span_t name = red_name(m, i);
     uint64_t h = name.n;
-    for (size_t k = 0; k < name.n; k++) h = h * 31 + ascii_lower(name.p[k]);
+    for (size_t k = 0; k < name.n; k++) h = h * 31 + (name.p[k] | 0x20);
     hashes[i] = h;
   }
-  uint8_t key_bytes[MEMO_MAX_KEY];
+  uint8_t key_bytes[MEMO_MAX_KEY], lower_bytes[128];
   for (uint32_t i = 0; i < m->n; i++) {
     span_t name = red_name(m, i);
     bool seen = false, repeated = false;
@@ -489,22 +490,35 @@ static void kv_headers(struct emitter *e, buf_t *b, const struct red_message *m,
     }
     if (seen) continue;
     span_t last = red_value(m, i);
-    buf_t heap = {0};
-    uint8_t *lower_p = name.n + 2 + last.n <= sizeof(key_bytes) ? key_bytes + 1 : (buf_grow(&heap, name.n), heap.p);
-    for (size_t k = 0; k < name.n; k++) lower_p[k] = ascii_lower(name.p[k]);
-    span_t lower = span_of(lower_p, name.n);
-    if (!repeated && lower_p == key_bytes + 1) {
+    bool is_host = request && ascii_ieq(name, "host"), is_ua = request && ascii_ieq(name, "user-agent");
+    if (!repeated && 2 + name.n + last.n <= sizeof(key_bytes)) {
+      /* the encoded attribute, by the name as written and the value */
       key_bytes[0] = request ? 'q' : 's';
-      key_bytes[1 + lower.n] = 0;
-      memcpy(key_bytes + 2 + lower.n, last.p, last.n);
-      span_t key = span_of(key_bytes, 2 + lower.n + last.n);
-      MEMOIZED(e, b, key, kv_header_array(b, m, i, prefix, lower, &last));
+      memcpy(key_bytes + 1, name.p, name.n);
+      key_bytes[1 + name.n] = 0;
+      memcpy(key_bytes + 2 + name.n, last.p, last.n);
+      span_t key = span_of(key_bytes, 2 + name.n + last.n);
+      uint64_t hash = 0;
+      span_t known;
+      struct memo_slot *slot = memo_lookup(e, key, &hash, &known);
+      if (known.p) {
+        buf_add(b, known.p, known.n);
+      } else {
+        size_t start = b->len;
+        for (size_t k = 0; k < name.n; k++) key_bytes[1 + k] = ascii_lower(name.p[k]);
+        kv_header_array(b, m, i, prefix, span_of(key_bytes + 1, name.n), &last);
+        memcpy(key_bytes + 1, name.p, name.n);
+        memo_store(slot, hash, key, b->p + start, b->len - start);
+      }
     } else {
-      kv_header_array(b, m, i, prefix, lower, &last);
+      buf_t heap = {0};
+      uint8_t *lower = name.n <= sizeof(lower_bytes) ? lower_bytes : (buf_grow(&heap, name.n), heap.p);
+      for (size_t k = 0; k < name.n; k++) lower[k] = ascii_lower(name.p[k]);
+      kv_header_array(b, m, i, prefix, span_of(lower, name.n), &last);
+      buf_free(&heap);
     }
-    if (request && span_eq_cstr(lower, "host")) *host = last;
-    if (request && span_eq_cstr(lower, "user-agent")) *ua = last;
-    buf_free(&heap);
+    if (is_host) *host = last;
+    if (is_ua) *ua = last;
   }
   if (hashes != local_hashes) free(hashes);
 }
