@@ -5,6 +5,7 @@
  * Pure: bytes in, records out.
  */
 import { DecodeError } from '../../core/errors.ts';
+import type { TrackerCounters } from './connections.ts';
 
 export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101, spans: 102, rows: 103 } as const;
 export type Role = 'client' | 'server' | 'unknown';
@@ -87,24 +88,18 @@ export interface StatsRecord {
   engine?: EngineStats;
 }
 
-/** The C engine's counters, cumulative (trackedConnections: a gauge). */
-export interface EngineStats {
+/**
+ * The C engine's counters, cumulative (trackedConnections: a gauge): the reassembly's, as the
+ * reference counts them (pairedExchanges is its `exchanges`), and the engine's own.
+ */
+export interface EngineStats extends Omit<TrackerCounters, 'exchanges'> {
   records: number;
+  /** Exchanges exported (the sensor's own exports are not). */
   exchanges: number;
   selfExchanges: number;
   spans: number;
   rows: number;
   trackedConnections: number;
-  unparseable: number;
-  nonHttpConnections: number;
-  http2Connections: number;
-  tlsCiphertextChunks: number;
-  unansweredRequests: number;
-  unmatchedResponses: number;
-  pendingOverflow: number;
-  evictedConnections: number;
-  expiredConnections: number;
-  ignoredBytes: number;
   malformedRecords: number;
   pairedExchanges: number;
 }

@@ -152,12 +152,9 @@ function zeroCounters(): TrackerCounters {
 }
 
 function trackerCounters(e: EngineStats): TrackerCounters {
-  return {
-    exchanges: e.pairedExchanges, unparseable: e.unparseable, nonHttpConnections: e.nonHttpConnections,
-    http2Connections: e.http2Connections, tlsCiphertextChunks: e.tlsCiphertextChunks, unansweredRequests: e.unansweredRequests,
-    unmatchedResponses: e.unmatchedResponses, pendingOverflow: e.pendingOverflow, evictedConnections: e.evictedConnections,
-    expiredConnections: e.expiredConnections, ignoredBytes: e.ignoredBytes,
-  };
+  const counters = zeroCounters();
+  for (const key of Object.keys(counters) as Array<keyof TrackerCounters>) counters[key] = key === 'exchanges' ? e.pairedExchanges : e[key];
+  return counters;
 }
 
 interface OpenConn { local?: Endpoint; remote?: Endpoint; role: string; comm: string; openedNs: number }

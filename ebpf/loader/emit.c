@@ -420,13 +420,18 @@ static void memo_store(struct memo_slot *slot, uint64_t hash, span_t key, const 
     }                                                                    \
   } while (0)
 
+/* Whether a header name is `lower` (lower case) but for case. */
+static bool named(span_t name, span_t lower) {
+  if (name.n != lower.n) return false;
+  for (size_t k = 0; k < lower.n; k++)
+    if (ascii_lower(name.p[k]) != lower.p[k]) return false;
+  return true;
+}
+
 static void kv_header_array(buf_t *b, const struct red_message *m, uint32_t first, const char *prefix, span_t lower, span_t *last) {
   size_t plen = strlen(prefix), array = 0;
   for (uint32_t j = first; j < m->n; j++) {
-    span_t other = red_name(m, j);
-    bool same = other.n == lower.n;
-    for (size_t k = 0; k < lower.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
-    if (!same) continue;
+    if (!named(red_name(m, j), lower)) continue;
     span_t v = red_value(m, j);
     size_t entry = 1 + vsize(v.n) + v.n;
     array += 1 + vsize(entry) + entry;
@@ -447,10 +452,7 @@ static void kv_header_array(buf_t *b, const struct red_message *m, uint32_t firs
   *p++ = 5 << 3 | 2;
   p = w_varint(p, array);
   for (uint32_t j = first; j < m->n; j++) {
-    span_t other = red_name(m, j);
-    bool same = other.n == lower.n;
-    for (size_t k = 0; k < lower.n && same; k++) same = ascii_lower(other.p[k]) == lower.p[k];
-    if (!same) continue;
+    if (!named(red_name(m, j), lower)) continue;
     span_t v = red_value(m, j);
     *p++ = 1 << 3 | 2;
     p = w_varint(p, 1 + vsize(v.n) + v.n);

@@ -274,21 +274,15 @@ static int on_message_begin(llhttp_t *p) {
   return 0;
 }
 
-static int on_url(llhttp_t *p, const char *at, size_t len) {
-  struct http_stream *s = of(p);
+/* on_url and on_status: counted against the header limit, then kept. */
+static int keep_head_part(struct http_stream *s, buf_t *into, const char *at, size_t len) {
   int rv = track_header(s, len);
   if (rv) return rv;
-  buf_add(&s->url, at, len);
+  buf_add(into, at, len);
   return 0;
 }
-
-static int on_status(llhttp_t *p, const char *at, size_t len) {
-  struct http_stream *s = of(p);
-  int rv = track_header(s, len);
-  if (rv) return rv;
-  buf_add(&s->status, at, len);
-  return 0;
-}
+static int on_url(llhttp_t *p, const char *at, size_t len) { return keep_head_part(of(p), &of(p)->url, at, len); }
+static int on_status(llhttp_t *p, const char *at, size_t len) { return keep_head_part(of(p), &of(p)->status, at, len); }
 
 /* Where header bytes go: straight into the message's text (copied once). */
 static buf_t *header_text(struct http_stream *s) { return s->current ? &s->current->text : &s->pieces; }

@@ -294,6 +294,13 @@ static span_t node_text(json_doc_t *d, size_t node) { return span_of(d->strings.
 
 static bool parse_value(struct parser *p, size_t *out, int depth);
 
+/* After a list item: 1 another follows (',' taken), 0 the list ends (`close` taken), -1 error. */
+static int list_next(struct parser *p, uint8_t close) {
+  skip_ws(p);
+  if (p->i < p->n && (p->s[p->i] == ',' || p->s[p->i] == close)) return p->s[p->i++] == ',';
+  return -1;
+}
+
 /* Members as JavaScript keeps them: a repeated key keeps its first place and takes the last value;
  * array-index keys first in numeric order, then the others in order of first appearance. */
 static void settle_object(json_doc_t *d, size_t node, size_t base) {
@@ -377,16 +384,9 @@ static bool parse_value(struct parser *p, size_t *out, int depth) {
         size_t v;
         if (!parse_value(p, &v, depth + 1)) return false;
         push(d, v);
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-          p->i++;
-          continue;
-        }
-        if (p->i < p->n && p->s[p->i] == ']') {
-          p->i++;
-          break;
-        }
-        return false;
+        int more = list_next(p, ']');
+        if (more < 0) return false;
+        if (!more) break;
       }
     }
     size_t node = new_node(d, J_ARR);
@@ -417,16 +417,9 @@ static bool parse_value(struct parser *p, size_t *out, int depth) {
         if (!parse_value(p, &v, depth + 1)) return false;
         push(d, key);
         push(d, v);
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-          p->i++;
-          continue;
-        }
-        if (p->i < p->n && p->s[p->i] == '}') {
-          p->i++;
-          break;
-        }
-        return false;
+        int more = list_next(p, '}');
+        if (more < 0) return false;
+        if (!more) break;
       }
     }
     size_t node = new_node(d, J_OBJ);

@@ -205,6 +205,18 @@ span_t js_trim(span_t s) {
   return (span_t){s.p, keep};
 }
 
+/* The significant digits of printf's %e text (trailing zeros dropped) and its exponent. */
+static int e_digits(const char *text, char *digits, int *exp10) {
+  const char *e = strchr(text, 'e');
+  *exp10 = atoi(e + 1);
+  int k = 0;
+  for (const char *c = text; c < e; c++)
+    if (*c >= '0' && *c <= '9') digits[k++] = *c;
+  while (k > 1 && digits[k - 1] == '0') k--;
+  digits[k] = 0;
+  return k;
+}
+
 /* The shortest decimal digits that read back as v (v finite, > 0); the decimal exponent of the
  * first digit in *exp10. */
 static int shortest_digits(double v, char *digits, int *exp10) {
@@ -213,14 +225,10 @@ static int shortest_digits(double v, char *digits, int *exp10) {
     snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
     if (strtod(tmp, NULL) != v) {
       /* The correctly rounded candidate misses; at a power of two the neighbour above may not. */
-      char *e = strchr(tmp, 'e');
-      int ex = atoi(e + 1);
       char mant[24];
-      int k = 0;
-      for (char *c = tmp; c < e; c++)
-        if (*c >= '0' && *c <= '9') mant[k++] = *c;
+      int ex, k = e_digits(tmp, mant, &ex);
+      while (k < prec) mant[k++] = '0';
       mant[k] = 0;
-      /* try the candidate one unit in the last place above */
       int carry = 1;
       for (int d = k - 1; d >= 0 && carry; d--) {
         if (mant[d] == '9') {
@@ -230,32 +238,15 @@ static int shortest_digits(double v, char *digits, int *exp10) {
           carry = 0;
         }
       }
-      if (!carry) {
-        snprintf(tmp, sizeof(tmp), "%c.%se%d", mant[0], mant + 1, ex);
-        if (k == 1) snprintf(tmp, sizeof(tmp), "%ce%d", mant[0], ex);
-        if (strtod(tmp, NULL) != v) continue;
-      } else {
-        continue;
-      }
+      if (carry) continue;
+      if (k == 1) snprintf(tmp, sizeof(tmp), "%ce%d", mant[0], ex);
+      else snprintf(tmp, sizeof(tmp), "%c.%se%d", mant[0], mant + 1, ex);
+      if (strtod(tmp, NULL) != v) continue;
     }
-    char *e = strchr(tmp, 'e');
-    *exp10 = atoi(e + 1);
-    int k = 0;
-    for (char *c = tmp; c < e; c++)
-      if (*c >= '0' && *c <= '9') digits[k++] = *c;
-    while (k > 1 && digits[k - 1] == '0') k--;
-    digits[k] = 0;
-    return k;
+    return e_digits(tmp, digits, exp10);
   }
   snprintf(tmp, sizeof(tmp), "%.16e", v);
-  char *e = strchr(tmp, 'e');
-  *exp10 = atoi(e + 1);
-  int k = 0;
-  for (char *c = tmp; c < e; c++)
-    if (*c >= '0' && *c <= '9') digits[k++] = *c;
-  while (k > 1 && digits[k - 1] == '0') k--;
-  digits[k] = 0;
-  return k;
+  return e_digits(tmp, digits, exp10);
 }
 
 size_t js_number(double v, char *out) {
