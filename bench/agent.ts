@@ -19,7 +19,7 @@
  *   BENCH_AGENT_PROFILE=FILE.cpuprofile: a V8 CPU profile of the agent during the measured replay.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     writeFileSync(warmupFile, synthesize(warmupRequests, perConnection));
     writeFileSync(measuredFile, synthesize(measured, perConnection, warmupRequests));
   }
-  const streamBytes = readFileSync(measuredFile).length;
+  const streamBytes = statSync(measuredFile).size;
   log(`${replayFile ? `replaying ${replayFile}` : `synthesized ${warmupRequests} + ${measured} requests`}: ${(streamBytes / 1e6).toFixed(1)} MB of records measured`);
 
   const sink = await startSink();
