@@ -211,7 +211,7 @@ static void body_text(struct emitter *e, const struct http_message *m, buf_t *ou
     span_t trimmed = js_trim(span_of(e->value.p, e->value.len));
     static const char *const encoded[] = {"gzip", "br", "deflate", "compress", "zstd", "x-gzip"};
     for (size_t k = 0; k < sizeof(encoded) / sizeof(encoded[0]); k++) {
-      if (!ascii_ieq(trimmed, encoded[k])) continue;
+      if (!ascii_ieq_n(trimmed, encoded[k], strlen(encoded[k]))) continue;
       char size[40];
       js_number(m->body_size, size);
       buf_addc(out, '[');

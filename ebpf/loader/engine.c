@@ -1,9 +1,12 @@
+#define _GNU_SOURCE
 #include "engine.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/types.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "emit.h"
@@ -77,17 +80,11 @@ void engine_free(struct engine *e) {
 
 void engine_set_realtime_offset(struct engine *e, uint64_t offset_ns) { emitter_set_realtime_offset(e->emitter, offset_ns); }
 
+static bool write_all(struct engine *e, struct iovec *iov, int n);
+
 bool engine_flush_output(struct engine *e) {
-  size_t off = 0;
-  while (!e->output_failed && off < e->out.len) {
-    ssize_t n = write(e->out_fd, e->out.p + off, e->out.len - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      e->output_failed = true;
-      break;
-    }
-    off += (size_t)n;
-  }
+  struct iovec iov = {e->out.p, e->out.len};
+  if (e->out.len) write_all(e, &iov, 1);
   e->out.len = 0;
   return !e->output_failed;
 }
@@ -103,24 +100,61 @@ uint32_t engine_batched(const struct engine *e) {
                                                                        : emitter_row_count(e->emitter);
 }
 
+/* Writes everything in iov (partial writes resumed); false once the output is gone. */
+static bool write_all(struct engine *e, struct iovec *iov, int n) {
+  while (n > 0 && !e->output_failed) {
+    ssize_t done = writev(e->out_fd, iov, n > IOV_MAX ? IOV_MAX : n);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) {
+      e->output_failed = true;
+      break;
+    }
+    while (n > 0 && (size_t)done >= iov->iov_len) {
+      done -= (ssize_t)iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (char *)iov->iov_base + done;
+      iov->iov_len -= (size_t)done;
+    }
+  }
+  return !e->output_failed;
+}
+
+/* The span batch goes out with one writev, straight from the groups' buffers (no copy into the
+ * output buffer: these are most of the bytes the loader writes). */
+static void write_span_batch(struct engine *e, const struct span_group *groups, size_t ngroups) {
+  uint32_t len = 8;
+  for (size_t i = 0; i < ngroups; i++) len += 28 + (uint32_t)groups[i].bytes.len;
+  buf_add(&e->out, &len, 4);
+  uint32_t head[2] = {EV_SPANS, (uint32_t)ngroups};
+  buf_add(&e->out, head, 8);
+  size_t heads_at = e->out.len;
+  for (size_t i = 0; i < ngroups; i++) {
+    uint32_t g[3] = {groups[i].pid, groups[i].count, (uint32_t)groups[i].bytes.len};
+    char comm[16] = {0};
+    memcpy(comm, groups[i].comm, groups[i].comm_len);
+    buf_add(&e->out, g, 12);
+    buf_add(&e->out, comm, 16);
+  }
+  struct iovec local[33];
+  size_t n = 1 + 2 * ngroups;
+  struct iovec *iov = n <= 33 ? local : malloc(n * sizeof(struct iovec));
+  iov[0] = (struct iovec){e->out.p, heads_at};
+  for (size_t i = 0; i < ngroups; i++) {
+    iov[1 + 2 * i] = (struct iovec){e->out.p + heads_at + 28 * i, 28};
+    iov[2 + 2 * i] = (struct iovec){groups[i].bytes.p, groups[i].bytes.len};
+  }
+  write_all(e, iov, (int)n);
+  if (iov != local) free(iov);
+  e->out.len = 0;
+}
+
 void engine_flush_batches(struct engine *e) {
   const struct span_group *groups;
   size_t ngroups = emitter_groups(e->emitter, &groups);
-  if (ngroups) {
-    uint32_t len = 8;
-    for (size_t i = 0; i < ngroups; i++) len += 28 + (uint32_t)groups[i].bytes.len;
-    buf_add(&e->out, &len, 4);
-    uint32_t head[2] = {EV_SPANS, (uint32_t)ngroups};
-    buf_add(&e->out, head, 8);
-    for (size_t i = 0; i < ngroups; i++) {
-      uint32_t g[3] = {groups[i].pid, groups[i].count, (uint32_t)groups[i].bytes.len};
-      char comm[16] = {0};
-      memcpy(comm, groups[i].comm, groups[i].comm_len);
-      buf_add(&e->out, g, 12);
-      buf_add(&e->out, comm, 16);
-      buf_add(&e->out, groups[i].bytes.p, groups[i].bytes.len);
-    }
-  }
+  if (ngroups) write_span_batch(e, groups, ngroups);
   const buf_t *rows = emitter_rows(e->emitter);
   if (emitter_row_count(e->emitter)) {
     uint32_t len = 8 + (uint32_t)rows->len;

@@ -21,14 +21,6 @@ void buf_free(buf_t *b) {
   b->len = b->cap = 0;
 }
 
-bool ascii_ieq(span_t a, const char *lower) {
-  size_t n = strlen(lower);
-  if (a.n != n) return false;
-  for (size_t i = 0; i < n; i++)
-    if (ascii_lower(a.p[i]) != (uint8_t)lower[i]) return false;
-  return true;
-}
-
 void utf8_put(buf_t *out, uint32_t cp) {
   uint8_t b[4];
   size_t n;

@@ -40,9 +40,16 @@ static inline span_t span_cstr(const char *s) { return (span_t){(const uint8_t *
 static inline bool span_eq(span_t a, span_t b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
 static inline bool span_eq_cstr(span_t a, const char *s) { return span_eq(a, span_cstr(s)); }
 
-/* ASCII case-insensitive comparison with a lower-case literal. */
-bool ascii_ieq(span_t a, const char *lower);
 static inline uint8_t ascii_lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+/* ASCII case-insensitive comparison with a lower-case string of known length. */
+static inline bool ascii_ieq_n(span_t a, const char *lower, size_t n) {
+  if (a.n != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if (ascii_lower(a.p[i]) != (uint8_t)lower[i]) return false;
+  return true;
+}
+/* The same with a string literal (`"" lit` refuses anything else). */
+#define ascii_ieq(a, lit) ascii_ieq_n((a), "" lit, sizeof("" lit) - 1)
 static inline bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline bool is_alpha(uint8_t c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
 static inline bool is_alnum(uint8_t c) { return is_digit(c) || is_alpha(c); }
