@@ -174,6 +174,16 @@ async function sensorPhase(sinkPort: number, targetPort: number, children: Child
   };
 }
 
+/** SIGTERM, then SIGKILL after 5 s: a server holding keep-alive connections must not outlive the bench. */
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill('SIGTERM');
+  const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -267,7 +277,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${previousStats}`]);
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map(stopChild));
     sink.close();
   }
 }
