@@ -116,6 +116,8 @@ export interface SensorStats {
 const MAX_QUEUED_SPANS = 20_000;
 const MAX_QUEUED_LOGS = 20_000;
 const SPAN_BATCH = 2048;
+/** A request is sealed past this size too: receivers cap bodies (Peregrine's at 8 MiB by default). */
+const MAX_REQUEST_BYTES = 4 << 20;
 /** Exchanges per batch the loader hands over (it also hands over what it has every 100 ms). */
 const LOADER_BATCH = 1024;
 
@@ -390,7 +392,7 @@ export class Sensor {
       this.traces.add(this.resourceOf(g.pid, g.comm), g.spans, g.count);
       this.queuedSpans += g.count;
     }
-    if (this.traces.spans >= SPAN_BATCH) {
+    if (this.traces.spans >= SPAN_BATCH || this.traces.size >= MAX_REQUEST_BYTES) {
       this.ready.push(this.traces.take());
       this.trimSpanQueue();
       void this.flush();
