@@ -41,6 +41,8 @@ export interface TrackerOptions {
   maxPending: number;
   /** Chunks a connection may carry without any HTTP before it is written off as not HTTP. */
   maxNonHttpChunks: number;
+  /** http-stream.ts's JS fast path (on unless false). */
+  fastPath?: boolean;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {

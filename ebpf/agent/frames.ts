@@ -1,10 +1,13 @@
 /**
  * Decodes the loader's stdout: `[u32 length LE][record]` frames whose records mirror the structs
- * of ebpf/bpf/sensor.h (offsets below must match it). Pure: bytes in, records out.
+ * of ebpf/bpf/sensor.h and ebpf/loader/engine.h (offsets below must match them). The same
+ * decoding reads the loader's input stream (a PEREGRINE_SENSOR_TAP capture: data records too).
+ * Pure: bytes in, records out.
  */
 import { DecodeError } from '../../core/errors.ts';
+import type { TrackerCounters } from './connections.ts';
 
-export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101 } as const;
+export const EV = { data: 1, connOpen: 2, connClose: 3, exec: 4, hello: 100, stats: 101, spans: 102, rows: 103 } as const;
 export type Role = 'client' | 'server' | 'unknown';
 const ROLES: readonly Role[] = ['unknown', 'client', 'server'];
 
@@ -81,12 +84,56 @@ export interface StatsRecord {
   bpfRunCount: number;
   /** The loader's CLOCK_MONOTONIC when it wrote this record (0 from older loaders). */
   monoNs: MonoNs;
+  /** The engine's counters (ebpf/loader/engine.h), absent in a captured input stream. */
+  engine?: EngineStats;
 }
 
-export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord;
+/**
+ * The C engine's counters, cumulative (trackedConnections: a gauge): the reassembly's, as the
+ * reference counts them (pairedExchanges is its `exchanges`), and the engine's own.
+ */
+export interface EngineStats extends Omit<TrackerCounters, 'exchanges'> {
+  records: number;
+  /** Exchanges exported (the sensor's own exports are not). */
+  exchanges: number;
+  selfExchanges: number;
+  spans: number;
+  rows: number;
+  trackedConnections: number;
+  malformedRecords: number;
+  pairedExchanges: number;
+}
 
-/** Larger than any record the loader writes (a data record is at most 72 + 16 KiB). */
-const MAX_FRAME = 1 << 20;
+const ENGINE_COUNTERS: ReadonlyArray<keyof EngineStats> = [
+  'records', 'exchanges', 'selfExchanges', 'spans', 'rows', 'trackedConnections', 'unparseable', 'nonHttpConnections',
+  'http2Connections', 'tlsCiphertextChunks', 'unansweredRequests', 'unmatchedResponses', 'pendingOverflow',
+  'evictedConnections', 'expiredConnections', 'ignoredBytes', 'malformedRecords', 'pairedExchanges',
+];
+
+/** Finished exchanges of one process, as encoded OTLP Span messages. */
+export interface SpanGroup {
+  pid: number;
+  comm: string;
+  count: number;
+  /** ScopeSpans field 2 (key, length, Span), `count` times: ready to sit inside a ScopeSpans. */
+  spans: Buffer;
+}
+
+export interface SpanBatchRecord {
+  type: 'spans';
+  groups: SpanGroup[];
+}
+
+export interface RowBatchRecord {
+  type: 'rows';
+  /** Pixie http_events rows as JSON text (upid and px_info's process details left to the agent). */
+  rows: Array<{ pid: number; json: string }>;
+}
+
+export type SensorRecord = DataRecord | ConnRecord | ExecRecord | HelloRecord | StatsRecord | SpanBatchRecord | RowBatchRecord;
+
+/** Larger than any record the loader writes (a batch of exchanges is handed over at 1 MiB). */
+const MAX_FRAME = 16 << 20;
 const DATA_HEADER = 72;
 const EXEC_HEADER = 328;
 
@@ -253,8 +300,17 @@ export function decodeRecord(rec: Buffer): SensorRecord {
       need(rec, type, 8 + n * 8 + 24);
       const c = (i: number): number => (i < n ? u64(rec, 8 + i * 8) : 0);
       const tail = 8 + n * 8;
+      let engine: EngineStats | undefined;
+      const engineAt = tail + 32;
+      if (rec.length >= engineAt + 8) {
+        const count = rec.readUInt32LE(engineAt);
+        need(rec, type, engineAt + 8 + count * 8);
+        engine = {} as EngineStats;
+        ENGINE_COUNTERS.forEach((name, i) => { engine![name] = i < count ? u64(rec, engineAt + 8 + i * 8) : 0; });
+      }
       return {
         type: 'stats',
+        engine,
         ringbufDrops: c(0),
         dataEvents: c(1),
         connEvents: c(2),
@@ -266,33 +322,92 @@ export function decodeRecord(rec: Buffer): SensorRecord {
         monoNs: rec.length >= tail + 32 ? u64(rec, tail + 24) : 0,
       };
     }
+    case EV.spans: {
+      need(rec, type, 8);
+      const groups: SpanGroup[] = [];
+      let at = 8;
+      for (let g = rec.readUInt32LE(4); g > 0; g--) {
+        need(rec, type, at + 28);
+        const bytes = rec.readUInt32LE(at + 8);
+        need(rec, type, at + 28 + bytes);
+        groups.push({ pid: rec.readUInt32LE(at), count: rec.readUInt32LE(at + 4), comm: cstring(rec, at + 12, at + 28), spans: rec.subarray(at + 28, at + 28 + bytes) });
+        at += 28 + bytes;
+      }
+      return { type: 'spans', groups };
+    }
+    case EV.rows: {
+      need(rec, type, 8);
+      const rows: RowBatchRecord['rows'] = [];
+      let at = 8;
+      for (let r = rec.readUInt32LE(4); r > 0; r--) {
+        need(rec, type, at + 8);
+        const len = rec.readUInt32LE(at + 4);
+        need(rec, type, at + 8 + len);
+        rows.push({ pid: rec.readUInt32LE(at), json: rec.toString('utf8', at + 8, at + 8 + len) });
+        at += 8 + len;
+      }
+      return { type: 'rows', rows };
+    }
     default:
       throw new DecodeError(`unknown sensor record type ${type}`);
   }
 }
 
-/** Splits a byte stream into records; keeps a partial frame between pushes. */
+/**
+ * Splits a byte stream into records; keeps a partial frame between pushes in one buffer that is
+ * reused (no allocation per push: the loader's output is megabytes per second). Records are views
+ * of the pushed chunk or of that buffer, valid until the next push: keepers copy.
+ */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private held = Buffer.allocUnsafe(64 * 1024);
+  /** The partial frame is held[heldStart, heldStart + heldBytes). */
+  private heldStart = 0;
+  private heldBytes = 0;
 
   push(chunk: Buffer): SensorRecord[] {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let buf = chunk;
+    if (this.heldBytes > 0) {
+      // Moved to the front only now: the last push's records (views of held) have been consumed.
+      if (this.heldStart > 0) this.held.copyWithin(0, this.heldStart, this.heldStart + this.heldBytes);
+      this.heldStart = 0;
+      if (this.heldBytes + chunk.length > this.held.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.held.length * 2, this.heldBytes + chunk.length));
+        this.held.copy(grown, 0, 0, this.heldBytes);
+        this.held = grown;
+      }
+      chunk.copy(this.held, this.heldBytes);
+      this.heldBytes += chunk.length;
+      buf = this.held.subarray(0, this.heldBytes);
+      if (this.heldBytes < 4 || this.heldBytes - 4 < frameLength(buf, 0)) return [];
+    }
     const out: SensorRecord[] = [];
     let off = 0;
     while (buf.length - off >= 4) {
-      const len = buf.readUInt32LE(off);
-      if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
+      const len = frameLength(buf, off);
       if (buf.length - off - 4 < len) break;
-      // A view, not a copy: records are consumed before the next push, and whatever outlives
-      // them (body excerpts) is copied by its keeper.
       out.push(len >= 4 && buf.readUInt32LE(off + 4) === EV.data ? decodeData(buf, off + 4, len) : decodeRecord(buf.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
-    this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);
+    const rest = buf.length - off;
+    if (buf === chunk) {
+      // The chunk may be a reused read buffer: what is left of it is copied.
+      if (rest > this.held.length) this.held = Buffer.allocUnsafe(Math.max(this.held.length * 2, rest));
+      if (rest > 0) chunk.copy(this.held, 0, off);
+      this.heldStart = 0;
+    } else {
+      this.heldStart = off;
+    }
+    this.heldBytes = rest;
     return out;
   }
 
   get bufferedBytes(): number {
-    return this.pending.length;
+    return this.heldBytes;
   }
+}
+
+function frameLength(buf: Buffer, off: number): number {
+  const len = buf.readUInt32LE(off);
+  if (len > MAX_FRAME) throw new DecodeError(`sensor frame of ${len} bytes at stream offset ${off}: stream out of sync`);
+  return len;
 }

@@ -306,12 +306,13 @@ export class HttpStream {
       this.contentLength = undefined;
       this.chunked = false;
     };
-    // Long header blocks arrive in pieces before headers-complete.
+    // Long header blocks arrive in pieces before headers-complete; trailers arrive here after it
+    // (with the url again, which is then not the target's).
     parser[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
       const cur = this.current;
       if (!cur) return;
       for (let i = 0; i + 1 < headers.length; i += 2) cur.headers.push([headers[i], headers[i + 1]]);
-      cur.target = (cur.target ?? '') + (url ?? '');
+      if (cur.bodySize === undefined) cur.target = (cur.target ?? '') + (url ?? '');
     };
     parser[HTTPParser.kOnHeadersComplete] = (
       major: number, minor: number, headers: string[] | undefined, method: number | undefined, url: string | undefined,

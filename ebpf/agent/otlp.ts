@@ -295,6 +295,99 @@ export function encodeTraces(groups: ReadonlyArray<ResourceGroup<SpanData | Uint
   return w.finish();
 }
 
+/** A Resource message's bytes: the attributes that are set, in their order. */
+export function encodeResource(resource: Record<string, AttrInput>): Buffer {
+  const w = new ProtoWriter(1024);
+  w.attributes(1, definedAttributes(resource));
+  return Buffer.from(w.finish());
+}
+
+const SCOPE_MESSAGE: Buffer = (() => {
+  const w = new ProtoWriter(64);
+  w.stringField(1, SCOPE.name);
+  w.stringField(2, SCOPE.version);
+  return Buffer.from(w.finish());
+})();
+
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function putVarint(buf: Buffer, at: number, v: number): number {
+  while (v >= 0x80) {
+    buf[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[at++] = v;
+  return at;
+}
+
+/**
+ * An ExportTraceServiceRequest built in place from the loader's span batches: each batch becomes a
+ * ResourceSpans (the process's Resource, the scope, and the spans exactly as the loader encoded
+ * them), appended to one buffer that is reused once its request has gone out. The span bytes are
+ * copied once, on arrival, so the pipe's chunks die young instead of waiting for the export.
+ */
+export class TraceRequestBuilder {
+  private buf: Buffer;
+  private len = 0;
+  private readonly spare: Buffer[] = [];
+  spans = 0;
+
+  constructor(private readonly initialSize = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get size(): number {
+    return this.len;
+  }
+
+  /** `spans`: ScopeSpans field-2 entries (key, length, Span), `count` of them. */
+  add(resource: Buffer, spans: Buffer, count: number): void {
+    const scopeLen = 1 + varintLength(SCOPE_MESSAGE.length) + SCOPE_MESSAGE.length + spans.length;
+    const rsLen = 1 + varintLength(resource.length) + resource.length + 1 + varintLength(scopeLen) + scopeLen;
+    const total = 1 + varintLength(rsLen) + rsLen;
+    if (this.len + total > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + total));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    const b = this.buf;
+    let at = this.len;
+    b[at++] = 0x0a; // ExportTraceServiceRequest.resource_spans
+    at = putVarint(b, at, rsLen);
+    b[at++] = 0x0a; // ResourceSpans.resource
+    at = putVarint(b, at, resource.length);
+    at += resource.copy(b, at);
+    b[at++] = 0x12; // ResourceSpans.scope_spans
+    at = putVarint(b, at, scopeLen);
+    b[at++] = 0x0a; // ScopeSpans.scope
+    at = putVarint(b, at, SCOPE_MESSAGE.length);
+    at += SCOPE_MESSAGE.copy(b, at);
+    at += spans.copy(b, at);
+    this.len = at;
+    this.spans += count;
+  }
+
+  /** The request so far and its span count; the builder starts afresh. Hand `backing` to `recycle` once sent. */
+  take(): { body: Buffer; backing: Buffer; spans: number } {
+    const taken = { body: this.buf.subarray(0, this.len), backing: this.buf, spans: this.spans };
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.initialSize);
+    this.len = 0;
+    this.spans = 0;
+    return taken;
+  }
+
+  recycle(backing: Buffer): void {
+    if (this.spare.length < 2) this.spare.push(backing);
+  }
+}
+
 export interface MetricPoint {
   name: string;
   unit: string;

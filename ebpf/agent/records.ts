@@ -104,8 +104,9 @@ export function redactExchange(ex: HttpExchange, bodyBytes: number, config: Reda
 }
 
 function headersJson(headers: readonly Header[]): string {
-  // Pixie's header columns are JSON objects; repeated names are joined as HTTP allows.
-  const out: Record<string, string> = {};
+  // Pixie's header columns are JSON objects; repeated names are joined as HTTP allows. No
+  // prototype: a header named `constructor` or `__proto__` is a header like any other.
+  const out = Object.create(null) as Record<string, string>;
   for (const [n, v] of headers) out[n] = n in out ? `${out[n]}, ${v}` : v;
   return JSON.stringify(out);
 }

@@ -60,15 +60,34 @@ struct io_args {
   __s32 fd;
   __u8 kind;
   __u8 direction;
-  __u8 pad[6];
+  __u8 active; /* a socket call is in flight on this thread */
+  __u8 pad[5];
+};
+
+/* Forward-declared for the task state below (defined with the TLS probes). */
+struct ssl_call {
+  __u64 ssl;
+  __u64 buf;
+  __u64 len_ptr; /* size_t* of the _ex variants */
+  __s32 fd;      /* socket touched inside the call (socket BIO), -1 if none */
+  __u8 op;       /* 0: no SSL_* call in flight on this thread */
+  __u8 pad[3];
+};
+
+/* What a thread has in flight: a socket syscall between enter and exit, an SSL_* call between
+ * uprobe and uretprobe. Task storage, found by pointer rather than hashed: every syscall exit on
+ * the node looks here. */
+struct task_state {
+  struct io_args io;
+  struct ssl_call ssl;
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
-  __type(value, struct io_args);
-} io_args_map SEC(".maps");
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct task_state);
+} task_states SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -78,22 +97,6 @@ struct {
 } connect_args SEC(".maps");
 
 enum ssl_op { SSL_OP_READ = 1, SSL_OP_WRITE = 2, SSL_OP_READ_EX = 3, SSL_OP_WRITE_EX = 4 };
-
-struct ssl_call {
-  __u64 ssl;
-  __u64 buf;
-  __u64 len_ptr; /* size_t* of the _ex variants */
-  __s32 fd;      /* socket touched inside the call (socket BIO), -1 if none */
-  __u8 op;
-  __u8 pad[3];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
-  __type(value, struct ssl_call);
-} ssl_calls SEC(".maps");
 
 struct ssl_key {
   __u64 ssl;
@@ -168,20 +171,29 @@ static __always_inline bool is_excluded(__u32 tgid) {
   return bpf_map_lookup_elem(&excluded_tgids, &tgid) != NULL;
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* fd -> its struct file if it is a socket, else NULL. Every read and write on the node comes
+ * through here (files, pipes, ttys too): the task's fd table is walked with direct loads through
+ * BTF pointers, one helper call in all, so that rejecting a non-socket costs little. */
+static __always_inline struct file *socket_file_of_fd(int fd) {
+  if (fd < 0) return NULL;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  if (!fdt || (unsigned int)fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
+  struct file *raw = NULL;
+  bpf_probe_read_kernel(&raw, sizeof(raw), &fds[fd]);
+  if (!raw) return NULL;
+  struct file *file = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct file));
+  if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK) return NULL;
+  return raw;
+}
+
 /* fd -> struct sock of a TCP/IP socket of the current task, or NULL (pipes, files, unix, udp). */
 static __always_inline struct sock *tcp_sock_of_fd(int fd) {
-  if (fd < 0) return NULL;
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt) return NULL;
-  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-  if ((unsigned int)fd >= max_fds) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *file = NULL;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  struct file *file = socket_file_of_fd(fd);
   if (!file) return NULL;
-  umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-  if ((mode & S_IFMT) != S_IFSOCK) return NULL;
   struct socket *sock = BPF_CORE_READ(file, private_data);
   if (!sock) return NULL;
   if (BPF_CORE_READ(sock, type) != SOCK_STREAM) return NULL;
@@ -246,7 +258,8 @@ static __always_inline struct conn_val *open_conn(__u32 tgid, int fd, struct soc
 static __always_inline struct conn_val *lookup_or_adopt(__u32 tgid, int fd) {
   struct conn_key key = {.tgid = tgid, .fd = fd};
   struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
-  if (conn) return conn;
+  if (conn) return conn; /* excluded processes never get one: accept/connect and this check them */
+  if (is_excluded(tgid)) return NULL;
   struct sock *sk = tcp_sock_of_fd(fd);
   if (!sk) return NULL;
   return open_conn(tgid, fd, sk, ROLE_UNKNOWN, CONN_PREEXISTING);
@@ -317,12 +330,19 @@ static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn,
 /* ---- syscall enter: remember arguments (TCP sockets only) ---- */
 
 static __always_inline int save_io(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction) {
-  __u64 id = bpf_get_current_pid_tgid();
-  __u32 tgid = id >> 32;
-  if (is_excluded(tgid)) return 0;
+  /* Most calls on a node are not on sockets: they are turned away first, before any map look-up. */
+  if (!socket_file_of_fd(fd)) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!lookup_or_adopt(tgid, fd)) return 0;
-  struct io_args args = {.buf = buf, .iovcnt = iovcnt, .fd = fd, .kind = kind, .direction = direction};
-  bpf_map_update_elem(&io_args_map, &id, &args, BPF_ANY);
+  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!state) return 0;
+  struct io_args *args = &state->io;
+  args->buf = buf;
+  args->iovcnt = iovcnt;
+  args->fd = fd;
+  args->kind = kind;
+  args->direction = direction;
+  args->active = 1;
   return 0;
 }
 
@@ -367,12 +387,19 @@ int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
 
 /* ---- syscall exit: capture what really moved ---- */
 
+/* A TLS record header at the start of a read: content type 20..23, version 3.x. */
+static __always_inline bool starts_tls_record(__u64 buf) {
+  __u8 head[2] = {};
+  if (bpf_probe_read_user(head, sizeof(head), (void *)buf)) return false;
+  return head[0] >= 0x14 && head[0] <= 0x17 && head[1] == 0x03;
+}
+
 static __always_inline int finish_io(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct io_args *args = bpf_map_lookup_elem(&io_args_map, &id);
-  if (!args) return 0;
-  struct io_args a = *args;
-  bpf_map_delete_elem(&io_args_map, &id);
+  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, 0);
+  if (!state || !state->io.active) return 0;
+  struct io_args a = state->io;
+  state->io.active = 0;
   if (ret <= 0) return 0;
   __u32 tgid = id >> 32;
   struct conn_key key = {.tgid = tgid, .fd = a.fd};
@@ -383,14 +410,15 @@ static __always_inline int finish_io(long ret) {
   else
     __sync_fetch_and_add(&conn->bytes_recv, ret);
 
-  struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
-  if (call) {
+  if (state->ssl.op) {
     /* Inside SSL_*: this is the ciphertext of a socket BIO; it names the SSL's socket. */
-    call->fd = a.fd;
+    state->ssl.fd = a.fd;
     conn->tls = 1;
     return 0;
   }
-  if (a.direction == DIR_INGRESS) {
+  if (a.direction == DIR_INGRESS && (conn->tls || a.kind != IO_PLAIN || starts_tls_record(a.buf))) {
+    /* Node's TLS reads ciphertext and then calls SSL_read from the read's callback (see
+     * resolve_ssl_fd); plaintext reads need not be remembered. */
     struct fd_ref ref = {.fd = a.fd, .conn_id = conn->id};
     __u32 tid = (__u32)id;
     bpf_map_update_elem(&thread_last_read, &tid, &ref, BPF_ANY);
@@ -512,9 +540,13 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx) {
 static __always_inline int ssl_enter(__u8 op, void *ssl, const void *buf, __u64 len_ptr) {
   __u64 id = bpf_get_current_pid_tgid();
   if (is_excluded(id >> 32)) return 0;
-  if (bpf_map_lookup_elem(&ssl_calls, &id)) return 0; /* nested: keep the outer call */
-  struct ssl_call call = {.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = len_ptr, .fd = -1, .op = op};
-  bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY);
+  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!state || state->ssl.op) return 0; /* nested: keep the outer call */
+  state->ssl.ssl = (__u64)ssl;
+  state->ssl.buf = (__u64)buf;
+  state->ssl.len_ptr = len_ptr;
+  state->ssl.fd = -1;
+  state->ssl.op = op;
   return 0;
 }
 
@@ -556,11 +588,11 @@ static __always_inline int resolve_ssl_fd(__u32 tgid, __u32 tid, struct ssl_call
 
 static __always_inline int ssl_exit(__u8 op, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct ssl_call *callp = bpf_map_lookup_elem(&ssl_calls, &id);
-  if (!callp) return 0;
-  if (callp->op != op) return 0; /* the return of a nested call */
-  struct ssl_call call = *callp;
-  bpf_map_delete_elem(&ssl_calls, &id);
+  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, 0);
+  if (!state || !state->ssl.op) return 0;
+  if (state->ssl.op != op) return 0; /* the return of a nested call */
+  struct ssl_call call = state->ssl;
+  state->ssl.op = 0;
   __u32 tgid = id >> 32;
   bool is_read = op == SSL_OP_READ || op == SSL_OP_READ_EX;
   struct conn_val *conn = NULL;

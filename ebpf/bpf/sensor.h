@@ -18,6 +18,8 @@ enum event_type {
   /* written by the loader, never by BPF */
   EV_HELLO = 100,
   EV_STATS = 101,
+  EV_SPANS = 102, /* encoded OTLP spans, grouped by process (loader/engine.h) */
+  EV_ROWS = 103,  /* Pixie http_events rows as JSON (loader/engine.h) */
 };
 
 enum role { ROLE_UNKNOWN = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };

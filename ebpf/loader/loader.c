@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* peregrine-sensor: loads the sensor's BPF programs, attaches them, and streams the ring
- * buffer's records to stdout for the TypeScript agent (`peregrine sensor`).
+/* peregrine-sensor: loads the sensor's BPF programs, attaches them, drains the ring buffer and
+ * runs the records through the engine (engine.h: reassembly, HTTP parsing, pairing, redaction,
+ * OTLP span and Pixie row encoding); writes what the TypeScript agent (`peregrine sensor`) needs
+ * to stdout.
  *
- * Framing on stdout: [u32 length, little-endian][record of that length], repeated. Records are
- * the structs of bpf/sensor.h plus the loader's own EV_HELLO and EV_STATS. Human-readable
- * messages go to stderr, one per line.
+ * Framing on stdout: [u32 length, little-endian][record of that length], repeated: EV_HELLO,
+ * EV_STATS (each --stats-interval-ms), EV_CONN_OPEN/CLOSE and EV_EXEC as BPF wrote them, and
+ * batches of finished exchanges (EV_SPANS, EV_ROWS) every --batch exchanges or 100 ms. The data
+ * records themselves stay here (--tap FILE keeps them, with everything else, for a replay).
+ * Human-readable messages go to stderr, one per line.
  *
  * Exit codes: 0 clean stop (SIGINT/SIGTERM/stdout closed), 2 bad usage, 3 BPF not available
  * here (permission, BTF, tracefs), 1 anything else. */
@@ -28,6 +32,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "engine.h"
+#include "options.h"
 #include "sensor.h"
 #include "sensor.skel.h"
 
@@ -35,27 +41,17 @@
 #define MAX_TLS_TARGETS 32
 #define MAX_EXCLUDED 32
 
-struct hello_record {
-  uint32_t type;
-  uint32_t version;
-  uint64_t realtime_minus_monotonic_ns; /* add to a record's ts_ns for wall-clock time */
-  uint32_t capture_bytes;
-  uint32_t loader_pid;
-};
-
-struct stats_record {
-  uint32_t type;
-  uint32_t counter_count;
-  uint64_t counters[CNT_MAX];
-  uint64_t loader_cpu_ns;
-  uint64_t bpf_run_time_ns; /* summed over programs; 0 unless kernel.bpf_stats_enabled=1 */
-  uint64_t bpf_run_count;
-  uint64_t monotonic_ns; /* the stream's clock when this record was written (idle nodes too) */
-};
+/* Batches go to the agent at least this often while exchanges come in. */
+#define BATCH_AGE_NS 100000000ull
+/* Idle connections are looked for once a second (stream time is the clock here). */
+#define EXPIRY_INTERVAL_NS 1000000000ull
 
 static volatile sig_atomic_t stopping;
 static bool quiet_libbpf;
-static bool output_failed;
+static struct engine *engine;
+static FILE *tap;
+static uint64_t stream_ns; /* the latest record time seen */
+static bool raw; /* --raw: every record forwarded as BPF wrote it, no engine (bench:sensor's floor) */
 
 static void on_signal(int sig) { stopping = 1; }
 
@@ -79,24 +75,32 @@ static uint64_t clock_ns(clockid_t id) {
   return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void write_record(const void *data, uint32_t len) {
-  if (output_failed) return;
-  if (fwrite(&len, sizeof(len), 1, stdout) != 1 || fwrite(data, len, 1, stdout) != 1) {
-    output_failed = true;
-    stopping = 1;
+/* --tap: the raw record stream, as a replay reads it. */
+static void tap_record(const void *data, uint32_t len) {
+  if (!tap) return;
+  if (fwrite(&len, sizeof(len), 1, tap) != 1 || fwrite(data, len, 1, tap) != 1) {
+    say("--tap: write failed, no longer tapping");
+    fclose(tap);
+    tap = NULL;
   }
 }
 
 static int on_event(void *ctx, void *data, size_t len) {
-  write_record(data, (uint32_t)len);
-  return output_failed ? -1 : 0;
+  tap_record(data, (uint32_t)len);
+  if (raw) {
+    engine_write_frame(engine, data, (uint32_t)len);
+    return 0;
+  }
+  uint64_t ts = engine_record(engine, data, len);
+  if (ts > stream_ns) stream_ns = ts;
+  return 0;
 }
 
 static void usage(FILE *to) {
   fprintf(to,
           "usage: peregrine-sensor [--capture-bytes N] [--ringbuf-mb N] [--wakeup-kb N]\n"
           "                        [--exclude-pid PID]... [--tls-target PATH]...\n"
-          "                        [--stats-interval-ms N] [--check] [--verbose]\n");
+          "                        [--stats-interval-ms N] [--tap FILE] [--raw] [--check] [--verbose]\n" ENGINE_USAGE);
 }
 
 /* Everything a kernel or a user may lack, said in words before libbpf says it in errno. */
@@ -195,7 +199,8 @@ static void write_stats(struct sensor *skel) {
     rec.bpf_run_count += info.run_cnt;
   }
   rec.monotonic_ns = clock_ns(CLOCK_MONOTONIC);
-  write_record(&rec, sizeof(rec));
+  tap_record(&rec, offsetof(struct stats_record, engine_count));
+  engine_write_stats(engine, &rec);
 }
 
 int main(int argc, char **argv) {
@@ -205,15 +210,23 @@ int main(int argc, char **argv) {
   const char *tls_targets[MAX_TLS_TARGETS];
   int ntls = 0;
   bool check_only = false, verbose = false;
+  const char *tap_path = NULL;
+  struct engine_cli cli;
+  engine_cli_defaults(&cli);
 
   static const struct option options[] = {
       {"capture-bytes", required_argument, 0, 'c'}, {"ringbuf-mb", required_argument, 0, 'r'},
       {"wakeup-kb", required_argument, 0, 'w'},     {"exclude-pid", required_argument, 0, 'x'},
       {"tls-target", required_argument, 0, 't'},    {"stats-interval-ms", required_argument, 0, 's'},
-      {"check", no_argument, 0, 'k'},               {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+      {"tap", required_argument, 0, 'T'},           {"raw", no_argument, 0, 'R'},
+      {"check", no_argument, 0, 'k'},
+      {"verbose", no_argument, 0, 'v'},             {"help", no_argument, 0, 'h'},
+      ENGINE_LONG_OPTIONS,                          {0, 0, 0, 0}};
   int opt;
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    int handled = engine_cli_option(&cli, opt, optarg);
+    if (handled < 0) return 2;
+    if (handled) continue;
     char *end = NULL;
     unsigned long value = optarg ? strtoul(optarg, &end, 10) : 0;
     bool numeric_ok = optarg && end && *end == '\0' && end != optarg;
@@ -248,6 +261,8 @@ int main(int argc, char **argv) {
       if (!numeric_ok || value < 10) { say("--stats-interval-ms must be >= 10"); return 2; }
       stats_interval_ms = value;
       break;
+    case 'T': tap_path = optarg; break;
+    case 'R': raw = true; break;
     case 'k': check_only = true; break;
     case 'v': verbose = true; break;
     case 'h': usage(stdout); return 0;
@@ -316,6 +331,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (tap_path && !(tap = fopen(tap_path, "wb"))) say("--tap %s: %s, not tapping", tap_path, strerror(errno));
+  engine = engine_new(&cli.opts, STDOUT_FILENO);
   struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
   if (!rb) {
     say("cannot open the ring buffer: %s", strerror(errno));
@@ -323,20 +340,21 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  static char outbuf[1 << 20];
-  setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
   struct hello_record hello = {
       .type = EV_HELLO,
-      .version = 1,
+      .version = ENGINE_STATS_VERSION,
       .realtime_minus_monotonic_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
       .capture_bytes = capture_bytes,
       .loader_pid = (uint32_t)getpid(),
   };
-  write_record(&hello, sizeof(hello));
-  fflush(stdout);
+  engine_set_realtime_offset(engine, hello.realtime_minus_monotonic_ns);
+  tap_record(&hello, sizeof(hello));
+  engine_write_frame(engine, &hello, sizeof(hello));
+  engine_flush_output(engine);
   say("running: capture %u bytes per chunk, ring buffer %u MiB", capture_bytes, ringbuf_mb);
 
-  uint64_t next_stats = clock_ns(CLOCK_MONOTONIC);
+  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  uint64_t next_stats = now, next_expiry = now + EXPIRY_INTERVAL_NS, batch_since = 0;
   while (!stopping) {
     /* Wakeups are batched in BPF (BPF_RB_NO_WAKEUP below a threshold), so a poll can time out
      * with records waiting: consume after every poll. */
@@ -346,20 +364,38 @@ int main(int argc, char **argv) {
       break;
     }
     ring_buffer__consume(rb);
-    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    now = clock_ns(CLOCK_MONOTONIC);
+    if (now >= next_expiry) {
+      /* what the ring buffer held is in: the clock is the stream's time */
+      engine_expire(engine, now > stream_ns ? now : stream_ns);
+      next_expiry = now + EXPIRY_INTERVAL_NS;
+    }
+    if (engine_batched(engine)) {
+      if (!batch_since) batch_since = now;
+      if (now - batch_since >= BATCH_AGE_NS) {
+        engine_flush_batches(engine);
+        batch_since = 0;
+      }
+    } else {
+      batch_since = 0;
+    }
     if (now >= next_stats) {
       write_stats(skel);
       next_stats = now + (uint64_t)stats_interval_ms * 1000000ull;
     }
-    if (fflush(stdout) != 0) output_failed = true, stopping = 1;
+    if (!engine_flush_output(engine)) stopping = 1; /* the agent is gone */
   }
-  /* Drain what is left, report the final counters, flush. */
+  /* Drain what is left, complete what the close allows, report the final counters, flush. */
   ring_buffer__consume(rb);
+  now = clock_ns(CLOCK_MONOTONIC);
+  engine_close_all(engine, now > stream_ns ? now : stream_ns);
   write_stats(skel);
-  fflush(stdout);
+  engine_flush_output(engine);
+  if (tap) fclose(tap);
 
   ring_buffer__free(rb);
   for (int i = 0; i < ntls_links; i++) bpf_link__destroy(tls_links[i]);
   sensor__destroy(skel);
+  engine_free(engine);
   return 0;
 }

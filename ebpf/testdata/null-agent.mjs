@@ -1,11 +1,12 @@
-// The floor under any Node agent, for bench:sensor: runs the loader as `peregrine sensor` does and
-// reads its whole stream from the pipe, but does nothing with it (no framing, parsing or export).
+// The floor under any Node agent, for bench:sensor: runs the loader forwarding every record as BPF
+// wrote it (--raw: no engine) and reads that whole stream from the pipe, doing nothing with it (no
+// framing, parsing or export).
 // `null-agent.mjs <loader> [loader args...]`; prints "running" once the loader streams, and the
 // byte count when it stops on SIGTERM.
 import { spawn } from 'node:child_process';
 
 const [loader, ...args] = process.argv.slice(2);
-const child = spawn(loader, ['--exclude-pid', String(process.pid), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+const child = spawn(loader, ['--raw', '--exclude-pid', String(process.pid), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 let bytes = 0;
 child.stdout.on('data', (chunk) => { bytes += chunk.length; });
 child.stderr.on('data', (d) => { if (/running:/.test(d.toString())) process.stdout.write('running\n'); });
