@@ -9,6 +9,7 @@ import type { MetricsRegistry } from '../../core/metrics.ts';
 import type { RunningStage, StageFactory } from '../../core/stage.ts';
 import { ensureTopics, type TopicNames } from '../../core/topics.ts';
 import { ReceiverConfig } from './config.ts';
+import { tuneMajorGcTrigger } from './gc.ts';
 import { RECEIVER_STAGE, OtlpExporter, ReceiverMetrics } from './exporter.ts';
 import { startGrpcReceiver } from './grpc.ts';
 import { startHttpReceiver } from './http.ts';
@@ -27,6 +28,7 @@ export async function startReceivers(
   config: { receiver: ReceiverConfig; topics: Pick<TopicNames, 'spans' | 'metrics' | 'logs'> }, producer: Producer, metrics: MetricsRegistry, log: Logger, clock: Clock = systemClock,
 ): Promise<ReceiverStage> {
   const r = config.receiver;
+  tuneMajorGcTrigger();
   const exporter = new OtlpExporter({
     topics: { traces: config.topics.spans, metrics: config.topics.metrics, logs: config.topics.logs },
     maxMessageBytes: r.maxMessageBytes,
