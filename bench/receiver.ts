@@ -146,8 +146,7 @@ async function runLoad(endpoint: string): Promise<void> {
 /** The receiver process: our receiver on free ports and fresh topics; answers `{ count }` with spans in Kafka. */
 async function serve(): Promise<void> {
   // One load process stands for many clients: the per-client rate limit would measure itself.
-  const start = process.env.BENCH_LEAN ? (await import('../.scratch/lean.ts')).startLean : startTestReceiver;
-  const rx = await start({
+  const rx = await startTestReceiver({
     'receiver.rateLimit.requestsPerSecond': 0, 'topics.partitions': 6, 'receiver.partitionTracesById': !values['per-request'], 'receiver.validate': values.validate,
   });
   const accepted = async () => (await rx.metrics.registry.getSingleMetric('peregrine_receiver_items_total')!.get()).values
@@ -168,7 +167,6 @@ async function serve(): Promise<void> {
     if (m.stop) void rx.close().then(() => process.exit(0));
   });
   const endpoint = (url: string) => url.replace(/^https?:\/\//, '');
-  if (process.env.BENCH_HEAP_PROFILE) (await import('../.scratch/heapprof.ts')).heapProfile(Number(process.env.BENCH_HEAP_PROFILE));
   process.send!({ ready: true, grpc: endpoint(rx.grpcUrl), http: endpoint(rx.httpUrl) });
 }
 
