@@ -26,7 +26,8 @@ afterAll(async () => {
  * the first (triage groups repeats under one id). Written onto the config's spans topic.
  */
 async function produceScenario(config: AppConfig): Promise<void> {
-  const t0 = Date.UTC(2026, 1, 1);
+  // Recent event times (the features stage drops events older than `features.maxPastMs` before their record).
+  const t0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
   const built = await sdkSpans(Array.from({ length: 8 * 20 }, (_, n) => {
     const w = Math.floor(n / 20);
     const i = n % 20;

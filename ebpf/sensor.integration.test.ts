@@ -65,8 +65,13 @@ const curl = (...args: string[]) => run('curl', ['-s', '-S', '--max-time', '10',
 const nodeClient = (...args: string[]) => run(process.execPath, [join(testdata, 'node-client.mjs'), ...args], { timeout: 20_000 });
 const settle = () => new Promise((r) => setTimeout(r, 1200)); // the loader batches for up to 100 ms; give it time
 
-function find(rows: PixieHttpEvent[], role: number, method: string, path: string, comm?: string): PixieHttpEvent | undefined {
-  return rows.find((r) => r.trace_role === role && r.req_method === method && r.req_path === path && (!comm || r.px_info?.comm === comm));
+/**
+ * The row of one exchange; `program` is the process's comm or its executable's name (Node 24 names its main thread
+ * `MainThread`, which becomes the comm; python3 runs as python3.11).
+ */
+function find(rows: PixieHttpEvent[], role: number, method: string, path: string, program?: string): PixieHttpEvent | undefined {
+  const isProgram = (r: PixieHttpEvent) => r.px_info?.comm === program || r.px_info?.executable?.split('/').pop() === program;
+  return rows.find((r) => r.trace_role === role && r.req_method === method && r.req_path === path && (!program || isProgram(r)));
 }
 
 // Secrets that must never leave the node, and what must still arrive around them.
@@ -219,7 +224,7 @@ describeBpf('eBPF sensor (live, pixie output)', () => {
 
   it('captures HTTPS through OpenSSL in plaintext (curl via libssl, the Node server via its own OpenSSL)', () => {
     const server = rows.find((r) => r.trace_role === 2 && r.px_info?.tls && r.req_path === '/echo');
-    expect(server?.px_info?.comm).toBe('node');
+    expect(server?.px_info?.executable?.split('/').pop()).toBe('node');
     expect(server?.req_body).toBe('{"tls":"plaintext-visible-over-tls"}');
     expect(server?.resp_status).toBe(201);
     expect(server?.local_port).toBe(tlsPort);
