@@ -992,9 +992,13 @@ void redact_body(redactor_t *r, span_t body, const span_t *content_type, bool tr
     redact_form(r, body, truncated, out);
     return;
   default: {
+    /* Secret shapes first (redact.ts): `Authorization: Bearer <token>` is a pair whose value would otherwise end at
+     * the blank. body_b holds the shaped text, body_a is the pairs' scratch once the shapes are done with it. */
+    r->body_b.len = 0;
+    redact_broken_json(r, body, truncated, &r->body_a, &r->body_b);
     span_t pairs;
-    redact_text_pairs(r, body, &r->body_b, &pairs);
-    redact_broken_json(r, pairs, truncated, &r->body_a, out);
+    redact_text_pairs(r, span_of(r->body_b.p, r->body_b.len), &r->body_a, &pairs);
+    buf_add(out, pairs.p, pairs.n);
   }
   }
 }
