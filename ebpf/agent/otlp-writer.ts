@@ -39,10 +39,14 @@ export class OtlpWriter extends ProtoWriter {
     return true;
   }
 
-  /** `lengthHead` at `at` (past content the ASCII paths wrote ahead); returns the content start. */
+  /**
+   * Tag (field < 16) and length of a length-delimited field at `at`, past content the ASCII paths wrote ahead; the
+   * caller made room. Returns the content start.
+   */
   private headAt(at: number, field: number, length: number): number {
-    this.pos = at;
-    this.lengthHead(field, length);
+    this.buf[at] = (field << 3) | 2;
+    this.pos = at + 1;
+    this.putVarint(length);
     return this.pos;
   }
 
@@ -107,8 +111,9 @@ export class OtlpWriter extends ProtoWriter {
     if (key.length > MAX_ASCII_RUN) return false;
     const at = this.asciiKeyHead(field, key, 1 + varintSize(value));
     if (at < 0) return false;
-    this.pos = at;
-    this.varintField(3, value);
+    this.buf[at] = 3 << 3; // AnyValue.int_value, room made by asciiKeyHead
+    this.pos = at + 1;
+    this.putVarint(value);
     return true;
   }
 
