@@ -24,6 +24,27 @@ describe('ProtoWriter', () => {
     expect(Number(r.int64())).toBe(-300);
   });
 
+  it('writes int64 beyond 2^53 as protobuf does, positive and negative', () => {
+    const values = [2 ** 53 + 2, 2 ** 60, 2 ** 63 - 1024, -(2 ** 53) - 2, -(2 ** 60) - 4096, -(2 ** 63)];
+    const w = new ProtoWriter(4);
+    for (const v of values) w.int64(v);
+    const r = protobuf.Reader.create(w.finish());
+    for (const v of values) expect(r.int64().toString()).toBe(BigInt(v).toString());
+    expect(r.pos).toBe(w.pos);
+  });
+
+  it('writes strings with the shortest length prefix at every prefix-size boundary, growing its buffer', () => {
+    for (const n of [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]) {
+      const w = new ProtoWriter(16);
+      w.stringField(1, 'a'.repeat(n));
+      const bytes = w.finish();
+      expect(bytes.length).toBe(fieldSize(n));
+      const r = new ProtoReader(bytes);
+      expect(r.tag()).toBe(0x0a);
+      expect(r.string().length).toBe(n);
+    }
+  });
+
   it('writes tags of large field numbers, fixed-width numbers and strings', () => {
     const w = new ProtoWriter(1);
     w.tag(16, 5);

@@ -68,7 +68,7 @@ export class ProtoWriter {
     this.putVarint(v);
   }
 
-  /** `varint` without the room check: the caller made room (or the bytes are already there). */
+  /** `varint` without the room check: the caller made room (or the bytes are already there). Exact up to 2^64. */
   protected putVarint(v: number): void {
     const buf = this.buf;
     let pos = this.pos;
@@ -90,7 +90,7 @@ export class ProtoWriter {
     this.pos = pos;
   }
 
-  /** An int64 varint: negative numbers as ten-byte two's complement, as protobuf writes them. */
+  /** An int64 varint of any integer in [-2^63, 2^63): negative numbers as ten-byte two's complement, as protobuf writes them. */
   int64(v: number): void {
     if (v >= 0) {
       this.varint(v);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { encodeLogs, encodeTraces, processResource, type LogItem, type ResourceGroup, type SpanData } from './otlp.ts';
-import { ProtoWriter, type AttrList } from './otlp-writer.ts';
+import {
+  encodeLogs, encodeResource, encodeSpan, encodeTraces, processResource, TraceRequestBuilder, type LogItem, type ResourceGroup, type SpanData, type TraceRequest,
+} from './otlp.ts';
+import { OtlpWriter, type AttrList } from './otlp-writer.ts';
 import { referenceDecodeLogsRequest, referenceDecodeTraceRequest } from '../../ingest/otlp/testing/reference-decoders.ts';
 import { mulberry32 } from '../../core/random.ts';
 
@@ -128,7 +130,9 @@ function randomValue(random: () => number): string | number | boolean | string[]
   if (r < 0.5) return Math.floor(random() * 70000);
   if (r < 0.55) return -Math.floor(random() * 1e6) - 1;
   if (r < 0.6) return Math.floor(random() * 2 ** 53);
-  if (r < 0.63) return 2 ** 60;
+  if (r < 0.61) return 2 ** 60;
+  if (r < 0.62) return -(2 ** 60) - 4096;
+  if (r < 0.63) return 2 ** 63 - 1024;
   if (r < 0.68) return random() * 1000;
   if (r < 0.72) return random() < 0.5;
   return Array.from({ length: 1 + Math.floor(random() * 3) }, () => randomText(random));
@@ -236,14 +240,33 @@ describe('the hand-written OTLP span writer', () => {
     expect(encodeLogs([], 1n).length).toBe(0);
   });
 
-  it('grows its buffer and keeps minimal varints at every length boundary', () => {
-    for (const n of [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]) {
-      const w = new ProtoWriter(16);
-      w.stringField(1, 'a'.repeat(n));
-      const out = Buffer.from(w.finish());
-      const decoded = root.opentelemetry.proto.common.v1.AnyValue.decode(out);
-      expect(decoded.stringValue.length).toBe(n);
-      expect(out.length).toBe(1 + (n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4) + n);
+  it('builds export requests from the loader\'s batches, the same bytes encodeTraces writes, in reused writers', () => {
+    const random = rng(7);
+    const builder = new TraceRequestBuilder(64); // grows on the first batch
+    const sent: Array<TraceRequest['backing']> = [];
+    for (let round = 0; round < 3; round++) {
+      const groups: ResourceGroup<SpanData>[] = [];
+      for (let g = 0; g < 2 + round; g++) {
+        const resource = processResource({ pid: 100 + g, comm: 'node', executable: '/usr/bin/node', args: ['node', randomText(random)] }, { hostName: 'h' });
+        const items = Array.from({ length: 1 + Math.floor(random() * 20) }, (_, i) => randomSpan(random, i));
+        groups.push({ resource, items });
+        // The loader's batch: ScopeSpans.spans entries (key, length, Span) back to back.
+        const entries = items.map((span) => {
+          const w = new OtlpWriter(64);
+          w.bytesField(2, encodeSpan(span));
+          return Buffer.from(w.finish());
+        });
+        builder.add(encodeResource(resource), Buffer.concat(entries), items.length);
+      }
+      const request = builder.take();
+      // The writer in use when a request is taken is the one recycled the time before: its request went out two takes ago.
+      if (round >= 2) expect(request.backing === sent[round - 2]).toBe(true);
+      expect(request.spans).toBe(groups.reduce((n, g) => n + g.items.length, 0));
+      expect(request.body.equals(Buffer.from(encodeTraces(groups)))).toBe(true);
+      expect(ExportTraceServiceRequest.decode(request.body).resourceSpans).toHaveLength(groups.length);
+      expect(builder.size).toBe(0);
+      builder.recycle(request.backing);
+      sent.push(request.backing);
     }
   });
 });

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import type { HttpExchange } from './connections.ts';
 import type { ProcessInfo, RedactedExchange } from './records.ts';
 import { routeTemplate } from '../../core/route.ts';
-import { ProtoWriter, WallClock, type AttrList } from './otlp-writer.ts';
+import { fieldSize, ProtoWriter } from '../../core/protobuf/writer.ts';
+import { OtlpWriter, WallClock, type AttrList } from './otlp-writer.ts';
 
 type AnyValue = { stringValue?: string; intValue?: number; boolValue?: boolean; doubleValue?: number; arrayValue?: { values: AnyValue[] } };
 export interface KeyValue { key: string; value: AnyValue }
@@ -228,14 +229,12 @@ export function definedAttributes(input: Record<string, AttrInput>): AttrList {
 
 const wallClock = new WallClock();
 
-function writeSpan(w: ProtoWriter, s: SpanData): void {
+function writeSpan(w: OtlpWriter, s: SpanData): void {
   w.bytesField(1, s.traceId);
   w.bytesField(2, s.spanId);
   if (s.parentSpanId) w.bytesField(4, s.parentSpanId);
   w.stringField(5, s.name);
-  w.ensure(24);
-  w.tag(6, 0);
-  w.varint(s.kind);
+  w.varintField(6, s.kind);
   w.tag(7, 1);
   wallClock.fixed64(w, s.startNs, s.realtimeOffsetNs);
   w.tag(8, 1);
@@ -243,16 +242,12 @@ function writeSpan(w: ProtoWriter, s: SpanData): void {
   w.attributes(9, s.attributes);
   const status = w.begin(15, 16);
   if (s.statusMessage) w.stringField(2, s.statusMessage);
-  if (s.error) {
-    w.ensure(2);
-    w.tag(3, 0);
-    w.varint(2);
-  }
+  if (s.error) w.varintField(3, 2);
   w.end(status);
 }
 
 const SPAN_SIZE_GUESS = 1200;
-const scratch = new ProtoWriter(64 * 1024);
+const scratch = new OtlpWriter(64 * 1024);
 
 /**
  * A Span message's bytes (without its field key and length). The sensor encodes each span as it
@@ -260,16 +255,16 @@ const scratch = new ProtoWriter(64 * 1024);
  * (and being copied by the GC) until the next export.
  */
 export function encodeSpan(span: SpanData): Buffer {
-  scratch.pos = 0;
+  scratch.rewind(0);
   writeSpan(scratch, span);
-  return Buffer.from(scratch.buf.subarray(0, scratch.pos));
+  return Buffer.from(scratch.finish());
 }
 
 /** ExportTraceServiceRequest bytes, written field by field (otlp-writer.ts); spans as data or already encoded. */
 export function encodeTraces(groups: ReadonlyArray<ResourceGroup<SpanData | Uint8Array>>): Uint8Array {
   let total = 0;
   for (const g of groups) for (const span of g.items) total += span instanceof Uint8Array ? span.length + 4 : SPAN_SIZE_GUESS;
-  const w = new ProtoWriter(Math.max(4096, total + groups.length * 512));
+  const w = new OtlpWriter(Math.max(4096, total + groups.length * 512));
   for (const g of groups) {
     const resourceSpans = w.begin(1, total);
     const resource = w.begin(1, 300);
@@ -297,94 +292,66 @@ export function encodeTraces(groups: ReadonlyArray<ResourceGroup<SpanData | Uint
 
 /** A Resource message's bytes: the attributes that are set, in their order. */
 export function encodeResource(resource: Record<string, AttrInput>): Buffer {
-  const w = new ProtoWriter(1024);
+  const w = new OtlpWriter(1024);
   w.attributes(1, definedAttributes(resource));
   return Buffer.from(w.finish());
 }
 
 const SCOPE_MESSAGE: Buffer = (() => {
-  const w = new ProtoWriter(64);
+  const w = new OtlpWriter(64);
   w.stringField(1, SCOPE.name);
   w.stringField(2, SCOPE.version);
   return Buffer.from(w.finish());
 })();
 
-function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
-}
+/** An export request made of loader batches; `backing` goes back to `TraceRequestBuilder.recycle` once sent. */
+export interface TraceRequest { body: Buffer; backing: ProtoWriter; spans: number }
 
 /**
  * An ExportTraceServiceRequest built in place from the loader's span batches: each batch becomes a
  * ResourceSpans (the process's Resource, the scope, and the spans exactly as the loader encoded
- * them), appended to one buffer that is reused once its request has gone out. The span bytes are
+ * them), appended to one writer that is reused once its request has gone out. The span bytes are
  * copied once, on arrival, so the pipe's chunks die young instead of waiting for the export.
  */
 export class TraceRequestBuilder {
-  private buf: Buffer;
-  private len = 0;
-  private readonly spare: Buffer[] = [];
+  private w: ProtoWriter;
+  private readonly spare: ProtoWriter[] = [];
   spans = 0;
 
   constructor(private readonly initialSize = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+    this.w = new ProtoWriter(initialSize);
   }
 
   get size(): number {
-    return this.len;
+    return this.w.pos;
   }
 
   /** `spans`: ScopeSpans field-2 entries (key, length, Span), `count` of them. */
   add(resource: Buffer, spans: Buffer, count: number): void {
-    const scopeLen = 1 + varintLength(SCOPE_MESSAGE.length) + SCOPE_MESSAGE.length + spans.length;
-    const rsLen = 1 + varintLength(resource.length) + resource.length + 1 + varintLength(scopeLen) + scopeLen;
-    const total = 1 + varintLength(rsLen) + rsLen;
-    if (this.len + total > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + total));
-      this.buf.copy(next, 0, 0, this.len);
-      this.buf = next;
-    }
-    const b = this.buf;
-    let at = this.len;
-    b[at++] = 0x0a; // ExportTraceServiceRequest.resource_spans
-    at = putVarint(b, at, rsLen);
-    b[at++] = 0x0a; // ResourceSpans.resource
-    at = putVarint(b, at, resource.length);
-    at += resource.copy(b, at);
-    b[at++] = 0x12; // ResourceSpans.scope_spans
-    at = putVarint(b, at, scopeLen);
-    b[at++] = 0x0a; // ScopeSpans.scope
-    at = putVarint(b, at, SCOPE_MESSAGE.length);
-    at += SCOPE_MESSAGE.copy(b, at);
-    at += spans.copy(b, at);
-    this.len = at;
+    const scopeLen = fieldSize(SCOPE_MESSAGE.length) + spans.length;
+    const rsLen = fieldSize(resource.length) + fieldSize(scopeLen);
+    const w = this.w;
+    w.ensure(fieldSize(rsLen)); // one growth at most
+    w.lengthHead(1, rsLen); // ExportTraceServiceRequest.resource_spans
+    w.bytesField(1, resource); // ResourceSpans.resource
+    w.lengthHead(2, scopeLen); // ResourceSpans.scope_spans
+    w.bytesField(1, SCOPE_MESSAGE); // ScopeSpans.scope
+    w.raw(spans);
     this.spans += count;
   }
 
-  /** The request so far and its span count; the builder starts afresh. Hand `backing` to `recycle` once sent. */
-  take(): { body: Buffer; backing: Buffer; spans: number } {
-    const taken = { body: this.buf.subarray(0, this.len), backing: this.buf, spans: this.spans };
-    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.initialSize);
-    this.len = 0;
+  /** The request so far and its span count; the builder starts afresh. */
+  take(): TraceRequest {
+    const taken = { body: this.w.finish(), backing: this.w, spans: this.spans };
+    this.w = this.spare.pop() ?? new ProtoWriter(this.initialSize);
     this.spans = 0;
     return taken;
   }
 
-  recycle(backing: Buffer): void {
-    if (this.spare.length < 2) this.spare.push(backing);
+  recycle(backing: ProtoWriter): void {
+    if (this.spare.length >= 2) return;
+    backing.rewind(0);
+    this.spare.push(backing);
   }
 }
 
@@ -439,15 +406,13 @@ function fixed64Of(w: ProtoWriter, ns: bigint): void {
  * as often as the spans.
  */
 export function encodeLogs(groups: ReadonlyArray<ResourceGroup<LogItem>>, observedWallNs: bigint): Uint8Array {
-  const w = new ProtoWriter(16 * 1024);
+  const w = new OtlpWriter(16 * 1024);
   for (const g of groups) {
     if (g.items.length === 0) continue;
     const resourceLogs = w.begin(1, g.items.length * 400);
     const resource = w.begin(1, 300);
     w.attributes(1, definedAttributes(g.resource));
-    w.ensure(2);
-    w.tag(2, 0); // dropped_attributes_count
-    w.varint(0);
+    w.varintField(2, 0); // dropped_attributes_count
     w.end(resource);
     const scopeLogs = w.begin(2, g.items.length * 400);
     const scope = w.begin(1, 40);
@@ -456,19 +421,15 @@ export function encodeLogs(groups: ReadonlyArray<ResourceGroup<LogItem>>, observ
     w.end(scope);
     for (const item of g.items) {
       const record = w.begin(2, 400);
-      w.ensure(32);
       w.tag(1, 1);
       fixed64Of(w, item.timeWallNs);
-      w.tag(2, 0);
-      w.varint(9); // severity_number INFO
+      w.varintField(2, 9); // severity_number INFO
       w.stringField(3, 'INFO');
       const body = w.begin(5, item.body.length + 4);
       w.anyValue(item.body);
       w.end(body);
       w.attributes(6, definedAttributes(item.attributes));
-      w.ensure(16);
-      w.tag(7, 0); // dropped_attributes_count
-      w.varint(0);
+      w.varintField(7, 0); // dropped_attributes_count
       w.tag(11, 1);
       fixed64Of(w, observedWallNs);
       w.end(record);

@@ -24,7 +24,7 @@ import { FrameDecoder, type ConnRecord, type EngineStats, type ExecRecord, type 
 import { connKey, type TrackerCounters } from './connections.ts';
 import { upid, type PixieHttpEvent, type ProcessInfo } from './records.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from '../../core/redaction/redact.ts';
-import { TraceRequestBuilder, encodeLogs, encodeMetrics, encodeResource, processResource, type LogItem, type MetricPoint, type ResourceGroup } from './otlp.ts';
+import { TraceRequestBuilder, encodeLogs, encodeMetrics, encodeResource, processResource, type LogItem, type MetricPoint, type ResourceGroup, type TraceRequest } from './otlp.ts';
 import { ProcessTable, discoverTlsTargets } from './process-info.ts';
 import { SELF_HEADER } from './reference.ts';
 
@@ -142,9 +142,6 @@ async function outputChannel(onData: (n: number, buf: Buffer) => boolean): Promi
   server.close();
   return { childEnd, reader };
 }
-
-/** An export request made of loader batches, waiting to be sent (or sent again). */
-interface TraceRequest { body: Buffer; backing: Buffer; spans: number }
 
 function zeroCounters(): TrackerCounters {
   return {

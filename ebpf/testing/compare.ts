@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { FrameDecoder, type EngineStats } from '../agent/frames.ts';
 import { runReference, type ReferenceOptions } from '../agent/reference.ts';
 import { runReplay } from './native.ts';
+import { ProtoReader } from '../../core/protobuf/reader.ts';
 
 const require = createRequire(import.meta.url);
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
@@ -15,18 +16,13 @@ const SpanType = root.opentelemetry.proto.trace.v1.Span;
 /** The Span messages inside a ScopeSpans body (field 2, length-delimited, repeated). */
 export function splitSpans(blob: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  let at = 0;
-  while (at < blob.length) {
-    if (blob[at] !== 0x12) throw new Error(`unexpected field key ${blob[at]} at ${at}`);
-    at++;
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = blob[at++];
-      len += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
-    out.push(blob.subarray(at, at + len));
-    at += len;
+  const r = new ProtoReader(blob, 'span batch');
+  while (r.pos < r.end) {
+    const tag = r.tag();
+    if (tag !== 0x12) r.fail(`unexpected field key ${tag}`);
+    const end = r.lengthEnd();
+    out.push(blob.subarray(r.pos, end));
+    r.pos = end;
   }
   return out;
 }

@@ -14,9 +14,13 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { decodeTraceRequest } from '../otlp/index.ts';
 import { mutateBytes, mutateText, seedPayloads } from '../otlp/testing/fuzz-cases.ts';
 import { seededRandom } from '../otlp/testing/sdk-requests.ts';
-import { ExportTraceServiceRequest } from '../otlp/proto-types.ts';
+import { ExportTraceServiceRequest, type MessageType } from '../otlp/proto-types.ts';
+import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root.js';
 import { sdkTraceRequest, sdkTraceRequestJson } from '../otlp/testing/sdk-requests.ts';
 import { readTopic, startTestReceiver, type TestReceiver } from './testing/test-receiver.ts';
+
+const ExportTraceServiceResponseType = (generatedRoot as unknown as { opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceResponse: MessageType } } } } } })
+  .opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
@@ -359,31 +363,8 @@ describe('OTLP receivers: Kafka slow, down, or the receiver full', () => {
   });
 });
 
-/** ExportTraceServiceResponse{partial_success{rejected_spans, error_message}} read by protobufjs's reader. */
+/** ExportTraceServiceResponse{partial_success{rejected_spans, error_message}} read by protobufjs. */
 function ExportTraceServiceResponse(bytes: Buffer): { rejected: number; message: string } {
-  const out = { rejected: 0, message: '' };
-  // Outer field 1 (len) → inner fields 1 (varint) and 2 (string).
-  let pos = 0;
-  const varint = () => {
-    let n = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[pos++]!;
-      n += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return n;
-      shift += 7;
-    }
-  };
-  if (bytes[pos++] !== 0x0a) return out;
-  const end = varint() + pos;
-  while (pos < end) {
-    const tag = varint();
-    if (tag === 0x08) out.rejected = varint();
-    else if (tag === 0x12) {
-      const len = varint();
-      out.message = bytes.subarray(pos, pos + len).toString();
-      pos += len;
-    }
-  }
-  return out;
+  const partial = ExportTraceServiceResponseType.toObject(ExportTraceServiceResponseType.decode(bytes), { longs: Number }).partialSuccess;
+  return { rejected: partial?.rejectedSpans ?? 0, message: partial?.errorMessage ?? '' };
 }
