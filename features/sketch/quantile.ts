@@ -39,15 +39,57 @@ export function sketchKey(value: number): number {
   return value >= MIN_VALUE ? Math.ceil(Math.log2(value < MAX_VALUE ? value : MAX_VALUE) * MULTIPLIER) : ZERO_KEY;
 }
 
+/** The dense form of a sketch's buckets: counts[key - offset], and how many are non-zero. */
+class DenseBuckets {
+  constructor(public counts: Uint32Array, public offset: number, public size: number) {}
+
+  /** From a sparse list, with room on both sides: a busy window's range settles after a few widenings. */
+  static of(bins: readonly number[], extraKey: number): DenseBuckets {
+    const min = Math.min(bins[0], extraKey);
+    const max = Math.max(bins[bins.length - 2], extraKey);
+    const slack = Math.max(16, (max - min) >> 1);
+    const dense = new DenseBuckets(new Uint32Array(max - min + 1 + 2 * slack), min - slack, bins.length >> 1);
+    for (let i = 0; i < bins.length; i += 2) dense.counts[bins[i] - dense.offset] = bins[i + 1];
+    return dense;
+  }
+
+  add(key: number, count: number): void {
+    let i = key - this.offset;
+    if (i < 0 || i >= this.counts.length) {
+      this.growTo(key);
+      i = key - this.offset;
+    }
+    if (this.counts[i] === 0) this.size++;
+    this.counts[i] += count;
+  }
+
+  private growTo(key: number): void {
+    const counts = this.counts;
+    const min = Math.min(this.offset, key);
+    const max = Math.max(this.offset + counts.length - 1, key);
+    const slack = Math.max(16, (max - min) >> 2);
+    const offset = key < this.offset ? min - slack : this.offset;
+    const next = new Uint32Array(max - offset + 1 + (key < this.offset ? 0 : slack));
+    next.set(counts, this.offset - offset);
+    this.counts = next;
+    this.offset = offset;
+  }
+}
+
 export class QuantileSketch {
   zeroCount = 0;
-  /** Sparse form: [key, count, key, count, ...] sorted by key (a small array of small integers). */
-  private bins: number[] | undefined = [];
-  /** Dense form: counts[key - offset]. */
-  private counts: Uint32Array | undefined;
-  private offset = 0;
-  /** Keys held (dense form: non-zero slots). */
-  private size = 0;
+  /**
+   * Sparse form: [key, count, key, count, ...] sorted by key (a small array of small integers); dense form, created
+   * once past SPARSE_LIMIT keys. One field for both: most windows hold a few sketches of a few buckets each, and a
+   * field per sketch is 8 bytes times sketches times active entities.
+   */
+  private buckets: number[] | DenseBuckets = [];
+
+  /** Keys held. */
+  private get size(): number {
+    const b = this.buckets;
+    return b instanceof DenseBuckets ? b.size : b.length >> 1;
+  }
 
   /** Adds a value; negative and non-finite values are the caller's to reject (they are counted as zero here). */
   add(value: number): void {
@@ -60,19 +102,11 @@ export class QuantileSketch {
       this.zeroCount += count;
       return;
     }
-    const counts = this.counts;
-    if (counts !== undefined) {
-      const i = key - this.offset;
-      if (i >= 0 && i < counts.length) {
-        if (counts[i] === 0) this.size++;
-        counts[i] += count;
-        return;
-      }
-      this.growTo(key);
-      this.addKey(key, count);
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      bins.add(key, count);
       return;
     }
-    const bins = this.bins!;
     let lo = 0;
     let hi = bins.length >> 1;
     while (lo < hi) {
@@ -85,48 +119,23 @@ export class QuantileSketch {
       bins[i + 1] += count;
       return;
     }
-    this.size++;
-    if (this.size > SPARSE_LIMIT) {
-      this.toDense(key);
-      this.size--;
-      this.addKey(key, count);
+    if (bins.length >= SPARSE_LIMIT * 2) {
+      const dense = DenseBuckets.of(bins, key);
+      dense.add(key, count);
+      this.buckets = dense;
       return;
     }
-    this.bins = insertedAt(bins, i, key, count);
-  }
-
-  private toDense(extraKey: number): void {
-    const bins = this.bins!;
-    const min = Math.min(bins[0], extraKey);
-    const max = Math.max(bins[bins.length - 2], extraKey);
-    // Room on both sides: a busy window's range settles after a few widenings.
-    const slack = Math.max(16, (max - min) >> 1);
-    this.offset = min - slack;
-    this.counts = new Uint32Array(max - min + 1 + 2 * slack);
-    for (let i = 0; i < bins.length; i += 2) this.counts[bins[i] - this.offset] = bins[i + 1];
-    this.bins = undefined;
-  }
-
-  private growTo(key: number): void {
-    const counts = this.counts!;
-    const min = Math.min(this.offset, key);
-    const max = Math.max(this.offset + counts.length - 1, key);
-    const slack = Math.max(16, (max - min) >> 2);
-    const offset = key < this.offset ? min - slack : this.offset;
-    const next = new Uint32Array(max - offset + 1 + (key < this.offset ? 0 : slack));
-    next.set(counts, this.offset - offset);
-    this.counts = next;
-    this.offset = offset;
+    this.buckets = insertedAt(bins, i, key, count);
   }
 
   /** Calls `visit(key, count)` for every bucket in key order. */
   private forEachBucket(visit: (key: number, count: number) => void): void {
-    const counts = this.counts;
-    if (counts !== undefined) {
-      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(i + this.offset, counts[i]);
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      const { counts, offset } = bins;
+      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(i + offset, counts[i]);
       return;
     }
-    const bins = this.bins!;
     for (let i = 0; i < bins.length; i += 2) visit(bins[i], bins[i + 1]);
   }
 
@@ -157,16 +166,18 @@ export class QuantileSketch {
   /** Adds the other sketch's counts. */
   merge(other: QuantileSketch): void {
     this.zeroCount += other.zeroCount;
+    const a = this.buckets;
+    const b = other.buckets;
     if (other.size === 0) return;
-    if (this.size === 0 && other.bins !== undefined) {
-      this.bins = other.bins.slice();
-      this.size = other.size;
-      return;
-    }
-    if (this.bins !== undefined && other.bins !== undefined && this.size + other.size <= SPARSE_LIMIT) {
-      this.bins = mergeSorted(this.bins, other.bins);
-      this.size = this.bins.length >> 1;
-      return;
+    if (!(b instanceof DenseBuckets) && !(a instanceof DenseBuckets)) {
+      if (a.length === 0) {
+        this.buckets = b.slice();
+        return;
+      }
+      if (a.length + b.length <= SPARSE_LIMIT * 2) {
+        this.buckets = mergeSorted(a, b);
+        return;
+      }
     }
     other.forEachBucket((key, c) => this.addKey(key, c));
   }
