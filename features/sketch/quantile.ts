@@ -196,6 +196,8 @@ export class QuantileSketch {
     const s = new QuantileSketch();
     s.zeroCount = r.uint();
     const size = r.count(MAX_BUCKETS);
+    // Buckets come in key order: the sparse list is read as it is, a dense one sized to the keys read.
+    const bins: number[] = [];
     let key = 0;
     for (let i = 0; i < size; i++) {
       const delta = r.int();
@@ -204,7 +206,13 @@ export class QuantileSketch {
       if (key < MIN_KEY || key > MAX_KEY) throw new DecodeError('quantile sketch: bucket out of range');
       const count = r.uint();
       if (count === 0 || count > 0xffffffff) throw new DecodeError('quantile sketch: bad bucket count');
-      s.addKey(key, count);
+      bins.push(key, count);
+    }
+    if (size <= SPARSE_LIMIT) s.buckets = bins;
+    else {
+      const dense = new DenseBuckets(new Uint32Array(bins[bins.length - 2] - bins[0] + 1), bins[0], size);
+      for (let i = 0; i < bins.length; i += 2) dense.counts[bins[i] - dense.offset] = bins[i + 1];
+      s.buckets = dense;
     }
     return s;
   }

@@ -104,8 +104,16 @@ export class ItemSample {
     const s = new ItemSample(k);
     const n = r.count(k);
     for (let i = 0; i < n; i++) {
-      const item = r.string();
-      s.add(item, r.uint());
+      let item = r.string();
+      const count = r.uint();
+      if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
+      const h = hash32(item);
+      // Written in sample order: appended as read; anything else (corrupt input) goes through add.
+      const previous = s.items.length - 1;
+      if (previous < 0 || h > s.slots[2 * previous] || (h === s.slots[2 * previous] && item > s.items[previous])) {
+        s.slots.push(h, count);
+        s.items.push(item);
+      } else s.add(item, count, h);
     }
     return s;
   }
