@@ -179,17 +179,33 @@ export class QuantileSketch {
         return;
       }
     }
-    other.forEachBucket((key, c) => this.addKey(key, c));
+    if (b instanceof DenseBuckets) {
+      const { counts, offset } = b;
+      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) this.addKey(i + offset, counts[i]);
+      return;
+    }
+    for (let i = 0; i < b.length; i += 2) this.addKey(b[i], b[i + 1]);
   }
 
   /** The buckets in key order (the same bytes whichever form holds them). */
   write(w: ByteWriter): void {
     w.uint(this.zeroCount).uint(this.size);
+    // Loops of their own rather than forEachBucket: every partial writes its sketches, and a dense one is hundreds of slots.
     let previous = 0;
-    this.forEachBucket((key, c) => {
-      w.int(key - previous).uint(c);
-      previous = key;
-    });
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      const { counts, offset } = bins;
+      for (let i = 0; i < counts.length; i++) {
+        if (counts[i] === 0) continue;
+        w.int(i + offset - previous).uint(counts[i]);
+        previous = i + offset;
+      }
+      return;
+    }
+    for (let i = 0; i < bins.length; i += 2) {
+      w.int(bins[i] - previous).uint(bins[i + 1]);
+      previous = bins[i];
+    }
   }
 
   static read(r: ByteReader): QuantileSketch {

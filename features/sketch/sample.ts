@@ -29,7 +29,8 @@ export class ItemSample {
   add(item: string, count = 1, knownHash?: number): void {
     if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
     const last = this.last;
-    if (last >= 0 && this.items[last] === item) {
+    // The hash first when the caller knows it: one number comparison usually tells a different item.
+    if (last >= 0 && (knownHash === undefined || this.slots[2 * last] === knownHash) && this.items[last] === item) {
       this.slots[2 * last + 1] += count;
       return;
     }
