@@ -211,6 +211,8 @@ const result = {
   ...(decodeRate !== undefined && engine && {
     decode_only_spans_per_cpu_sec: Math.round(decodeRate),
     decode_and_engine_spans_per_cpu_sec: Math.round(engine.perSec),
+    // The engine's own cost, by difference of the two (same run, same conditions).
+    engine_us_per_span: Number((1e6 / engine.perSec - 1e6 / decodeRate).toFixed(2)),
   }),
   ...(mem && {
     bytes_per_entity: Math.round(mem.open),
