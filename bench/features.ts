@@ -16,6 +16,7 @@
  *    receiver → nop exporter on the same topic).
  *
  *   npm run bench:features -- [--spans 307200] [--rate 5000] [--spans-per-trace 5] [--entities 100000] [--no-consumer-path]
+ *                              [--parts memory,engine,e2e] (a subset of the parts, e.g. `--parts memory` alone)
  *
  * The last line of stdout is one JSON object with the figures.
  */
@@ -44,11 +45,14 @@ const SPANS = arg('spans', 307_200);
 const RATE = arg('rate', 5_000);
 const SPANS_PER_TRACE = arg('spans-per-trace', 5);
 const ENTITIES = arg('entities', 100_000);
-const CONSUMER_PATH = !process.argv.includes('--no-consumer-path');
+const PARTS = new Set((process.argv[process.argv.indexOf('--parts') + 1] ?? '').split(','));
+const runs = (part: 'memory' | 'engine' | 'e2e') => !process.argv.includes('--parts') || PARTS.has(part);
+const CONSUMER_PATH = runs('e2e') && !process.argv.includes('--no-consumer-path');
 const SPANS_PER_REQUEST = 512;
 const PARTITIONS = 6;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with --expose-gc (npm run bench:features)');
+const exposedGc = (globalThis as { gc?: () => void }).gc;
+if (!exposedGc) throw new Error('run with --expose-gc (npm run bench:features)');
+const gc: () => void = exposedGc;
 
 const cpuSeconds = (since: NodeJS.CpuUsage) => {
   const u = process.cpuUsage(since);
@@ -108,11 +112,15 @@ function engineOnly(): { perSec: number; vectors: number } {
   return { perSec: spanCount / cpuSeconds(cpu), vectors };
 }
 
-decodeOnly(); // warm-up
-const decodeRate = decodeOnly();
-engineOnly(); // warm-up
-const engine = engineOnly();
-process.stderr.write(`from memory: decode ${Math.round(decodeRate)} spans/CPU-s, decode + engine ${Math.round(engine.perSec)} spans/CPU-s (${engine.vectors} vectors)\n`);
+let decodeRate: number | undefined;
+let engine: ReturnType<typeof engineOnly> | undefined;
+if (runs('engine')) {
+  decodeOnly(); // warm-up
+  decodeRate = decodeOnly();
+  engineOnly(); // warm-up
+  engine = engineOnly();
+  process.stderr.write(`from memory: decode ${Math.round(decodeRate)} spans/CPU-s, decode + engine ${Math.round(engine.perSec)} spans/CPU-s (${engine.vectors} vectors)\n`);
+}
 
 // ---- memory per active entity ------------------------------------------------------------------------------------
 function entityMemory(): { open: number; history: number; entities: number } {
@@ -146,69 +154,81 @@ function entityMemory(): { open: number; history: number; entities: number } {
   if (merge.assigned.length !== PARTITIONS) throw new Error('unreachable');
   return { open: (withOpen - before) / open, history: (withHistories - before) / histories, entities: open };
 }
-const mem = entityMemory();
-process.stderr.write(`memory: ${Math.round(mem.open)} B per active entity (${mem.entities} open), ${Math.round(mem.history)} B per entity history\n`);
+const mem = runs('memory') ? entityMemory() : undefined;
+if (mem) process.stderr.write(`memory: ${Math.round(mem.open)} B per active entity (${mem.entities} open), ${Math.round(mem.history)} B per entity history\n`);
 
 // ---- end to end on Kafka: `peregrine run features` in this process ---------------------------------------------
-const name = `bench-features-${process.pid}-${Date.now()}`;
-const config = loadAppConfig({
-  env: {},
-  overrides: {
-    'topics.spans': `${name}-spans`, 'topics.logs': `${name}-logs`, 'topics.metrics': `${name}-metrics`, 'topics.features': `${name}-features`,
-    'topics.featurePartials': `${name}-partials`, 'topics.featureState': `${name}-state`, 'topics.deadLetter': `${name}-dlq`,
-    'topics.partitions': PARTITIONS, 'features.groupId': name, 'features.idleFlushMs': 1000, 'metrics.port': 0,
-  },
-});
-const log = createLogger({ level: 'warn' });
-const kafka = createKafkaAdapter(config.kafka, log);
-await kafka.checkReachable();
-await kafka.ensureTopics([config.topics.spans, config.topics.logs, config.topics.metrics].map((topic) => ({ topic, partitions: PARTITIONS })));
-const producer = await kafka.producer();
-// One produce call per request, as the exporter sends a batch.
-for (const c of calls) await producer.send(config.topics.spans, c.messages);
-await producer.close();
-const messageCount = messages.length;
-messages = []; // the stage does not need them: its garbage collections should not walk them
-calls.length = 0;
-gc();
+async function endToEnd(): Promise<{ cpu: number; wall: number; vectors: number; messages: number }> {
+  const name = `bench-features-${process.pid}-${Date.now()}`;
+  const config = loadAppConfig({
+    env: {},
+    overrides: {
+      'topics.spans': `${name}-spans`, 'topics.logs': `${name}-logs`, 'topics.metrics': `${name}-metrics`, 'topics.features': `${name}-features`,
+      'topics.featurePartials': `${name}-partials`, 'topics.featureState': `${name}-state`, 'topics.deadLetter': `${name}-dlq`,
+      'topics.partitions': PARTITIONS, 'features.groupId': name, 'features.idleFlushMs': 1000, 'metrics.port': 0,
+    },
+  });
+  const log = createLogger({ level: 'warn' });
+  const kafka = createKafkaAdapter(config.kafka, log);
+  await kafka.checkReachable();
+  await kafka.ensureTopics([config.topics.spans, config.topics.logs, config.topics.metrics].map((topic) => ({ topic, partitions: PARTITIONS })));
+  const producer = await kafka.producer();
+  // One produce call per request, as the exporter sends a batch.
+  for (const c of calls) await producer.send(config.topics.spans, c.messages);
+  await producer.close();
+  const messageCount = messages.length;
+  messages = []; // the stage does not need them: its garbage collections should not walk them
+  calls.length = 0;
+  gc();
 
-const cpu = process.cpuUsage();
-const wall = performance.now();
-const pipeline = await startPipeline(config, log, { stages: ['features'] });
-for (;;) {
-  await new Promise((r) => setTimeout(r, 250));
-  if ((await committedTotal(kafka, name, config.topics.spans)) < messageCount) continue;
-  const partials = await topicSize(kafka, config.topics.featurePartials);
-  if (partials > 0 && (await committedTotal(kafka, mergeGroupOf(name), config.topics.featurePartials)) === partials) break;
+  const cpu = process.cpuUsage();
+  const wall = performance.now();
+  const pipeline = await startPipeline(config, log, { stages: ['features'] });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    if ((await committedTotal(kafka, name, config.topics.spans)) < messageCount) continue;
+    const partials = await topicSize(kafka, config.topics.featurePartials);
+    if (partials > 0 && (await committedTotal(kafka, mergeGroupOf(name), config.topics.featurePartials)) === partials) break;
+  }
+  const e2eCpu = cpuSeconds(cpu);
+  const e2eWall = (performance.now() - wall) / 1000;
+  const vectors = await topicSize(kafka, config.topics.features);
+  await pipeline.stop();
+  await kafka.close();
+  process.stderr.write(`end to end: ${Math.round(spanCount / e2eCpu)} spans/CPU-s, ${vectors} vectors\n`);
+  return { cpu: e2eCpu, wall: e2eWall, vectors, messages: messageCount };
 }
-const e2eCpu = cpuSeconds(cpu);
-const e2eWall = (performance.now() - wall) / 1000;
-const vectors = await topicSize(kafka, config.topics.features);
-await pipeline.stop();
-await kafka.close();
-process.stderr.write(`end to end: ${Math.round(spanCount / e2eCpu)} spans/CPU-s, ${vectors} vectors\n`);
+const e2e = runs('e2e') ? await endToEnd() : undefined;
 
 const consumerPath = CONSUMER_PATH ? await measureConsumerPath() : undefined;
 
 const result = {
-  spans_per_cpu_sec: Math.round(spanCount / e2eCpu),
-  wall_spans_per_sec: Math.round(spanCount / e2eWall),
-  cpu_sec_per_million_spans: Number(((e2eCpu / spanCount) * 1e6).toFixed(2)),
-  decode_only_spans_per_cpu_sec: Math.round(decodeRate),
-  decode_and_engine_spans_per_cpu_sec: Math.round(engine.perSec),
-  bytes_per_entity: Math.round(mem.open),
-  history_bytes_per_entity: Math.round(mem.history),
-  active_entities: mem.entities,
+  ...(e2e && {
+    spans_per_cpu_sec: Math.round(spanCount / e2e.cpu),
+    wall_spans_per_sec: Math.round(spanCount / e2e.wall),
+    cpu_sec_per_million_spans: Number(((e2e.cpu / spanCount) * 1e6).toFixed(2)),
+  }),
+  ...(decodeRate !== undefined && engine && {
+    decode_only_spans_per_cpu_sec: Math.round(decodeRate),
+    decode_and_engine_spans_per_cpu_sec: Math.round(engine.perSec),
+    // The engine's own cost, by difference of the two (same run, same conditions).
+    engine_us_per_span: Number((1e6 / engine.perSec - 1e6 / decodeRate).toFixed(2)),
+  }),
+  ...(mem && {
+    bytes_per_entity: Math.round(mem.open),
+    history_bytes_per_entity: Math.round(mem.history),
+    active_entities: mem.entities,
+  }),
   spans: spanCount,
-  messages: messageCount,
+  messages: messages.length || e2e?.messages,
   spans_per_trace: SPANS_PER_TRACE,
   event_spans_per_sec: RATE,
-  vectors,
+  vectors: e2e?.vectors ?? engine?.vectors,
   bytes_per_span: Math.round(inputBytes / spanCount),
   ...(consumerPath && Object.fromEntries(Object.entries(consumerPath).map(([k, v]) => [`consumer_path_${k}`, v]))),
   load_average_1m: Number(loadavg()[0].toFixed(2)),
   node: process.version,
 };
-console.log(`features end to end: ${result.spans_per_cpu_sec} spans/CPU-s (decode alone ${result.decode_only_spans_per_cpu_sec}); ${result.bytes_per_entity} B per active entity`);
+console.log(`features end to end: ${result.spans_per_cpu_sec ?? '-'} spans/CPU-s (decode alone ${result.decode_only_spans_per_cpu_sec ?? '-'}); ${result.bytes_per_entity ?? '-'} B per active entity`);
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -61,6 +61,12 @@ export class ByteWriter {
     return this;
   }
 
+  /** Starts over (a writer reused for record after record keeps its grown buffer: no growth copies, no new buffer). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
   /** The bytes written, as a copy of their own (the writer's buffer is larger and may be reused). */
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));

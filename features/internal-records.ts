@@ -24,8 +24,11 @@ export function partitionOfEntity(entityId: string, partitions: number): number 
   return hash32(entityId) % partitions;
 }
 
+/** One writer for every partial (encoding is synchronous; `finish` copies): a busy window's partial is kilobytes. */
+const partialWriter = new ByteWriter(16_384);
+
 export function encodePartial(source: SourceId, windowStartMs: number, aggregate: EntityAggregate): Buffer {
-  const w = new ByteWriter(256).uint(PARTIAL).uint(FORMAT).string(source.topic).uint(source.partition).uint(windowStartMs);
+  const w = partialWriter.reset().uint(PARTIAL).uint(FORMAT).string(source.topic).uint(source.partition).uint(windowStartMs);
   aggregate.write(w);
   return w.finish();
 }

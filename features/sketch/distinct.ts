@@ -25,12 +25,14 @@ export class DistinctCounter {
   private hashes: number[] | undefined;
   /** HyperLogLog registers (dense form). */
   private registers: Uint8Array | undefined;
-  /** The hash added last (a window repeats items back to back); -1: none. */
-  private last = -1;
+  /**
+   * A hash the exact set holds, as an int32 (a window repeats items back to back: one comparison instead of a
+   * search). Int32 rather than the hash itself so that V8 keeps it in the object: a uint32 field above 2^31 would
+   * be a boxed double, 16 more bytes per counter. Meaningful whenever `hashes` is set.
+   */
+  private last = 0;
 
   addHash(h: number): void {
-    if (h === this.last) return;
-    this.last = h;
     if (this.registers) {
       addToRegisters(this.registers, h);
       return;
@@ -38,16 +40,22 @@ export class DistinctCounter {
     const hashes = this.hashes;
     if (!hashes) {
       this.hashes = [h];
+      this.last = h | 0;
       return;
     }
+    if ((h | 0) === this.last) return;
     const lo = lowerBound(hashes, hashes.length, h);
-    if (lo < hashes.length && hashes[lo] === h) return;
+    if (lo < hashes.length && hashes[lo] === h) {
+      this.last = h | 0;
+      return;
+    }
     if (hashes.length === EXACT_LIMIT) {
       this.toRegisters();
       addToRegisters(this.registers!, h);
       return;
     }
     this.hashes = insertedAt(hashes, lo, h);
+    this.last = h | 0;
   }
 
   private toRegisters(): void {
@@ -94,6 +102,7 @@ export class DistinctCounter {
       }
     }
     this.hashes = out.length < 16 ? out.slice() : out;
+    this.last = out[0] | 0;
     if (out.length > EXACT_LIMIT) this.toRegisters();
   }
 
@@ -132,7 +141,10 @@ export class DistinctCounter {
       if (h > 0xffffffff) throw new DecodeError('distinct counter: hash out of range');
       hashes[i] = h;
     }
-    if (size > 0) c.hashes = hashes;
+    if (size > 0) {
+      c.hashes = hashes;
+      c.last = hashes[0] | 0;
+    }
     return c;
   }
 }

@@ -39,15 +39,57 @@ export function sketchKey(value: number): number {
   return value >= MIN_VALUE ? Math.ceil(Math.log2(value < MAX_VALUE ? value : MAX_VALUE) * MULTIPLIER) : ZERO_KEY;
 }
 
+/** The dense form of a sketch's buckets: counts[key - offset], and how many are non-zero. */
+class DenseBuckets {
+  constructor(public counts: Uint32Array, public offset: number, public size: number) {}
+
+  /** From a sparse list, with room on both sides: a busy window's range settles after a few widenings. */
+  static of(bins: readonly number[], extraKey: number): DenseBuckets {
+    const min = Math.min(bins[0], extraKey);
+    const max = Math.max(bins[bins.length - 2], extraKey);
+    const slack = Math.max(16, (max - min) >> 1);
+    const dense = new DenseBuckets(new Uint32Array(max - min + 1 + 2 * slack), min - slack, bins.length >> 1);
+    for (let i = 0; i < bins.length; i += 2) dense.counts[bins[i] - dense.offset] = bins[i + 1];
+    return dense;
+  }
+
+  add(key: number, count: number): void {
+    let i = key - this.offset;
+    if (i < 0 || i >= this.counts.length) {
+      this.growTo(key);
+      i = key - this.offset;
+    }
+    if (this.counts[i] === 0) this.size++;
+    this.counts[i] += count;
+  }
+
+  private growTo(key: number): void {
+    const counts = this.counts;
+    const min = Math.min(this.offset, key);
+    const max = Math.max(this.offset + counts.length - 1, key);
+    const slack = Math.max(16, (max - min) >> 2);
+    const offset = key < this.offset ? min - slack : this.offset;
+    const next = new Uint32Array(max - offset + 1 + (key < this.offset ? 0 : slack));
+    next.set(counts, this.offset - offset);
+    this.counts = next;
+    this.offset = offset;
+  }
+}
+
 export class QuantileSketch {
   zeroCount = 0;
-  /** Sparse form: [key, count, key, count, ...] sorted by key (a small array of small integers). */
-  private bins: number[] | undefined = [];
-  /** Dense form: counts[key - offset]. */
-  private counts: Uint32Array | undefined;
-  private offset = 0;
-  /** Keys held (dense form: non-zero slots). */
-  private size = 0;
+  /**
+   * Sparse form: [key, count, key, count, ...] sorted by key (a small array of small integers); dense form, created
+   * once past SPARSE_LIMIT keys. One field for both: most windows hold a few sketches of a few buckets each, and a
+   * field per sketch is 8 bytes times sketches times active entities.
+   */
+  private buckets: number[] | DenseBuckets = [];
+
+  /** Keys held. */
+  private get size(): number {
+    const b = this.buckets;
+    return b instanceof DenseBuckets ? b.size : b.length >> 1;
+  }
 
   /** Adds a value; negative and non-finite values are the caller's to reject (they are counted as zero here). */
   add(value: number): void {
@@ -60,19 +102,11 @@ export class QuantileSketch {
       this.zeroCount += count;
       return;
     }
-    const counts = this.counts;
-    if (counts !== undefined) {
-      const i = key - this.offset;
-      if (i >= 0 && i < counts.length) {
-        if (counts[i] === 0) this.size++;
-        counts[i] += count;
-        return;
-      }
-      this.growTo(key);
-      this.addKey(key, count);
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      bins.add(key, count);
       return;
     }
-    const bins = this.bins!;
     let lo = 0;
     let hi = bins.length >> 1;
     while (lo < hi) {
@@ -85,48 +119,23 @@ export class QuantileSketch {
       bins[i + 1] += count;
       return;
     }
-    this.size++;
-    if (this.size > SPARSE_LIMIT) {
-      this.toDense(key);
-      this.size--;
-      this.addKey(key, count);
+    if (bins.length >= SPARSE_LIMIT * 2) {
+      const dense = DenseBuckets.of(bins, key);
+      dense.add(key, count);
+      this.buckets = dense;
       return;
     }
-    this.bins = insertedAt(bins, i, key, count);
-  }
-
-  private toDense(extraKey: number): void {
-    const bins = this.bins!;
-    const min = Math.min(bins[0], extraKey);
-    const max = Math.max(bins[bins.length - 2], extraKey);
-    // Room on both sides: a busy window's range settles after a few widenings.
-    const slack = Math.max(16, (max - min) >> 1);
-    this.offset = min - slack;
-    this.counts = new Uint32Array(max - min + 1 + 2 * slack);
-    for (let i = 0; i < bins.length; i += 2) this.counts[bins[i] - this.offset] = bins[i + 1];
-    this.bins = undefined;
-  }
-
-  private growTo(key: number): void {
-    const counts = this.counts!;
-    const min = Math.min(this.offset, key);
-    const max = Math.max(this.offset + counts.length - 1, key);
-    const slack = Math.max(16, (max - min) >> 2);
-    const offset = key < this.offset ? min - slack : this.offset;
-    const next = new Uint32Array(max - offset + 1 + (key < this.offset ? 0 : slack));
-    next.set(counts, this.offset - offset);
-    this.counts = next;
-    this.offset = offset;
+    this.buckets = insertedAt(bins, i, key, count);
   }
 
   /** Calls `visit(key, count)` for every bucket in key order. */
   private forEachBucket(visit: (key: number, count: number) => void): void {
-    const counts = this.counts;
-    if (counts !== undefined) {
-      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(i + this.offset, counts[i]);
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      const { counts, offset } = bins;
+      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(i + offset, counts[i]);
       return;
     }
-    const bins = this.bins!;
     for (let i = 0; i < bins.length; i += 2) visit(bins[i], bins[i + 1]);
   }
 
@@ -157,34 +166,54 @@ export class QuantileSketch {
   /** Adds the other sketch's counts. */
   merge(other: QuantileSketch): void {
     this.zeroCount += other.zeroCount;
+    const a = this.buckets;
+    const b = other.buckets;
     if (other.size === 0) return;
-    if (this.size === 0 && other.bins !== undefined) {
-      this.bins = other.bins.slice();
-      this.size = other.size;
+    if (!(b instanceof DenseBuckets) && !(a instanceof DenseBuckets)) {
+      if (a.length === 0) {
+        this.buckets = b.slice();
+        return;
+      }
+      if (a.length + b.length <= SPARSE_LIMIT * 2) {
+        this.buckets = mergeSorted(a, b);
+        return;
+      }
+    }
+    if (b instanceof DenseBuckets) {
+      const { counts, offset } = b;
+      for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) this.addKey(i + offset, counts[i]);
       return;
     }
-    if (this.bins !== undefined && other.bins !== undefined && this.size + other.size <= SPARSE_LIMIT) {
-      this.bins = mergeSorted(this.bins, other.bins);
-      this.size = this.bins.length >> 1;
-      return;
-    }
-    other.forEachBucket((key, c) => this.addKey(key, c));
+    for (let i = 0; i < b.length; i += 2) this.addKey(b[i], b[i + 1]);
   }
 
   /** The buckets in key order (the same bytes whichever form holds them). */
   write(w: ByteWriter): void {
     w.uint(this.zeroCount).uint(this.size);
+    // Loops of their own rather than forEachBucket: every partial writes its sketches, and a dense one is hundreds of slots.
     let previous = 0;
-    this.forEachBucket((key, c) => {
-      w.int(key - previous).uint(c);
-      previous = key;
-    });
+    const bins = this.buckets;
+    if (bins instanceof DenseBuckets) {
+      const { counts, offset } = bins;
+      for (let i = 0; i < counts.length; i++) {
+        if (counts[i] === 0) continue;
+        w.int(i + offset - previous).uint(counts[i]);
+        previous = i + offset;
+      }
+      return;
+    }
+    for (let i = 0; i < bins.length; i += 2) {
+      w.int(bins[i] - previous).uint(bins[i + 1]);
+      previous = bins[i];
+    }
   }
 
   static read(r: ByteReader): QuantileSketch {
     const s = new QuantileSketch();
     s.zeroCount = r.uint();
     const size = r.count(MAX_BUCKETS);
+    // Buckets come in key order: the sparse list is read as it is, a dense one sized to the keys read.
+    const bins: number[] = [];
     let key = 0;
     for (let i = 0; i < size; i++) {
       const delta = r.int();
@@ -193,7 +222,13 @@ export class QuantileSketch {
       if (key < MIN_KEY || key > MAX_KEY) throw new DecodeError('quantile sketch: bucket out of range');
       const count = r.uint();
       if (count === 0 || count > 0xffffffff) throw new DecodeError('quantile sketch: bad bucket count');
-      s.addKey(key, count);
+      bins.push(key, count);
+    }
+    if (size <= SPARSE_LIMIT) s.buckets = bins;
+    else {
+      const dense = new DenseBuckets(new Uint32Array(bins[bins.length - 2] - bins[0] + 1), bins[0], size);
+      for (let i = 0; i < bins.length; i += 2) dense.counts[bins[i] - dense.offset] = bins[i + 1];
+      s.buckets = dense;
     }
     return s;
   }

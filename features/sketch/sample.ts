@@ -29,7 +29,8 @@ export class ItemSample {
   add(item: string, count = 1, knownHash?: number): void {
     if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
     const last = this.last;
-    if (last >= 0 && this.items[last] === item) {
+    // The hash first when the caller knows it: one number comparison usually tells a different item.
+    if (last >= 0 && (knownHash === undefined || this.slots[2 * last] === knownHash) && this.items[last] === item) {
       this.slots[2 * last + 1] += count;
       return;
     }
@@ -104,8 +105,16 @@ export class ItemSample {
     const s = new ItemSample(k);
     const n = r.count(k);
     for (let i = 0; i < n; i++) {
-      const item = r.string();
-      s.add(item, r.uint());
+      let item = r.string();
+      const count = r.uint();
+      if (item.length > MAX_ITEM_LENGTH) item = item.slice(0, MAX_ITEM_LENGTH);
+      const h = hash32(item);
+      // Written in sample order: appended as read; anything else (corrupt input) goes through add.
+      const previous = s.items.length - 1;
+      if (previous < 0 || h > s.slots[2 * previous] || (h === s.slots[2 * previous] && item > s.items[previous])) {
+        s.slots.push(h, count);
+        s.items.push(item);
+      } else s.add(item, count, h);
     }
     return s;
   }

@@ -52,6 +52,29 @@ describe('QuantileSketch', () => {
     expect(merged.quantile(0.95)).toBe(whole.quantile(0.95));
   });
 
+  it('writes the same bytes whether its buckets are sparse or dense, however small sketches merge into it', () => {
+    const bytes = (s: QuantileSketch) => { const w = new ByteWriter(); s.write(w); return w.finish(); };
+    // Values far apart (a wide range: the dense form widens on both sides) in twos and threes: sparse merges first,
+    // then sparse into dense, then dense into dense.
+    const few = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? 0 : 10 ** ((i * 7) % 13) * (1 + i / 100)));
+    const whole = new QuantileSketch();
+    for (const v of few) whole.add(v);
+    const merged = new QuantileSketch();
+    const dense = new QuantileSketch();
+    for (let i = 0; i < few.length; i += 3) {
+      const part = new QuantileSketch();
+      for (const v of few.slice(i, i + 3)) part.add(v);
+      merged.merge(roundTrip((w) => part.write(w), QuantileSketch.read));
+      if (i >= 20) dense.merge(part);
+    }
+    const firstHalf = new QuantileSketch();
+    for (const v of few.slice(0, 21)) firstHalf.add(v);
+    firstHalf.merge(dense);
+    expect(bytes(merged)).toEqual(bytes(whole));
+    expect(bytes(firstHalf)).toEqual(bytes(whole));
+    for (const q of [0, 0.5, 0.9, 1]) expect(merged.quantile(q)).toBe(whole.quantile(q));
+  });
+
   it('is 0 when empty and counts zeros and tiny values in the zero bucket', () => {
     const s = new QuantileSketch();
     expect(s.quantile(0.5)).toBe(0);
@@ -70,6 +93,22 @@ describe('QuantileSketch', () => {
 });
 
 describe('DistinctCounter', () => {
+  it('counts a repeated item once, also after a merge or a round trip', () => {
+    const items = [hash32('/a'), hash32('/b'), 0, 0xffffffff, hash32('/a')];
+    const c = new DistinctCounter();
+    for (const h of items) c.addHash(h);
+    expect(c.estimate()).toBe(4);
+    const merged = new DistinctCounter();
+    merged.merge(c);
+    merged.addHash(0xffffffff);
+    merged.addHash(1);
+    expect(merged.estimate()).toBe(5);
+    const read = roundTrip((w) => c.write(w), DistinctCounter.read);
+    read.addHash(0);
+    read.addHash(hash32('/c'));
+    expect(read.estimate()).toBe(5);
+  });
+
   it('counts exactly while small', () => {
     const c = new DistinctCounter();
     for (let i = 0; i < EXACT_LIMIT; i++) {

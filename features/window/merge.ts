@@ -170,16 +170,20 @@ export class MergePartition {
       const endMs = start + this.settings.windowMs;
       for (const entityId of [...w.entities.keys()].sort()) {
         const parts = [...w.entities.get(entityId)!.values()].sort((a, b) => compareSources(a.source, b.source));
-        const merged = new EntityAggregate();
+        // The first partial read is the merged aggregate (merging into an empty one gives the same).
+        let merged: EntityAggregate | undefined;
         for (const p of parts) {
           try {
-            merged.merge(decodeAggregate(p.bytes));
+            const partial = decodeAggregate(p.bytes);
+            if (merged) merged.merge(partial);
+            else merged = partial;
           } catch (e) {
             // A corrupt partial (whatever wrote it) is left out and counted; the same bytes are left out on a replay.
             if (!(e instanceof DecodeError)) throw e;
             this.counters.corrupt++;
           }
         }
+        merged ??= new EntityAggregate();
         const seen = this.firstSeen(entityId, start, endMs, merged);
         if (seen) out.push(buildVector(entityId, start, endMs, merged, seen));
       }
