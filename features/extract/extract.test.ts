@@ -44,12 +44,14 @@ describe('entities of each event kind', () => {
     expect(s.windows.get('service:shop')!.attributes).toMatchObject({ 'service.name': 'shop', 'host.name': 'node-1', 'k8s.pod.name': 'shop-1' });
   });
 
-  it('a client span speaks for its edge (peer.service, else the server address) and the caller\'s destinations', () => {
+  it('a client span speaks for its edge (peer.service, else the server\'s name, or its address and port) and the caller\'s destinations', () => {
     const s = new Capture();
     routeRequest(s, req({ spanKind: 'client', peerService: 'catalog', clientAddress: undefined }));
     routeRequest(s, req({ spanKind: 'client', serverAddress: '10.1.2.3', serverPort: 5432, clientAddress: undefined }));
-    expect(s.ids()).toEqual(['edge:shop->10.1.2.3:5432', 'edge:shop->catalog', 'service:shop']);
-    expect(s.windows.get('service:shop')!.destinationSample!.examples(5)).toEqual(['10.1.2.3:5432', 'catalog']);
+    // A gRPC client names its server `payment:50051` (server.address, server.port): the callee is payment.
+    routeRequest(s, req({ spanKind: 'client', serverAddress: 'payment', serverPort: 50051, clientAddress: undefined }));
+    expect(s.ids()).toEqual(['edge:shop->10.1.2.3:5432', 'edge:shop->catalog', 'edge:shop->payment', 'service:shop']);
+    expect(s.windows.get('service:shop')!.destinationSample!.examples(5)).toEqual(['10.1.2.3:5432', 'catalog', 'payment']);
     expect(s.windows.get('service:shop')!.requests).toBeUndefined();
   });
 

@@ -3,6 +3,7 @@
  * entities an event speaks for (see features/README.md) and hands each one's aggregate the event's facts, computed
  * once per event. The sink decides which window an event time falls in and refuses closed ones. Pure.
  */
+import { isIP } from 'node:net';
 import type { ConnectionEvent, LogRecordEvent, MetricPointEvent, ProcessExecEvent, RequestEvent } from '../../core/events.ts';
 import { activityEvent } from '../../ingest/normalize/activity.ts';
 import { endpoint, entityIds, IdCache } from '../entity/ids.ts';
@@ -217,10 +218,14 @@ function serves(e: RequestEvent): boolean {
   return e.parentSpanId === undefined && e.spanKind !== 'client' && e.spanKind !== 'producer';
 }
 
-/** Whom a client span calls: `peer.service`, else the server address (and port), else the database or queue system. */
+/**
+ * Whom a client span calls: `peer.service`; else the server's name (`payment`, `valkey-cart`: a name is the callee,
+ * whichever of its ports), or its address and port (an address alone says little: one host serves many things); else
+ * the database or queue system.
+ */
 function calleeOf(e: RequestEvent): string | undefined {
   if (e.peerService) return e.peerService;
-  if (e.serverAddress) return endpoint(e.serverAddress, e.serverPort);
+  if (e.serverAddress) return isIP(e.serverAddress) === 0 ? e.serverAddress : endpoint(e.serverAddress, e.serverPort);
   return e.dbSystem ?? e.rpcService;
 }
 
