@@ -25,6 +25,12 @@ export const LateralMovementConfig = z.strictObject({
   ...entityKindsConfig(['edge'], ['edge']),
   /** Event-time seconds the first-seen history must have learnt before an edge counts as new. */
   minHistoryAgeS: z.number().min(0).default(300),
+  /**
+   * The same for an edge the sensor saw only as connections (an executable to an address and port), unless it reaches
+   * a remote-administration port. Services talk through keep-alive pools: a pool renews its connections now and then,
+   * so such an edge shows up for the first time long after its service-level edge (spans) was known.
+   */
+  minConnectionHistoryAgeS: z.number().min(0).default(3600),
   /** Event-time seconds a caller must have been calling before its new edges count. */
   minCallerAgeS: z.number().min(0).default(300),
   /** Edges remembered at most (least recently seen forgotten first). */
@@ -69,14 +75,16 @@ export const lateralMovement: WindowDetectorFactory<LateralMovementConfig> = {
       if (callerSince === undefined) callers.set(caller, v.windowStartMs);
       const callerSettled = callerSince !== undefined && v.windowStartMs - callerSince >= config.minCallerAgeS * 1000;
       const isNew = count(v, 'new_edge') >= 1;
-      const warm = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
       // A replayed first window (shown before at this very window) is judged again the same way.
-      if (!isNew || !warm || !callerSettled || (firstShown !== undefined && firstShown < v.windowStartMs)) return undefined;
-      const destination = contextOf(v).destination;
+      if (!isNew || !callerSettled || (firstShown !== undefined && firstShown < v.windowStartMs)) return undefined;
+      const context = contextOf(v);
+      const destination = context.destination;
       // Lateral means inside: a connection to an outside address is the business of new_destination (T1048).
       if (destination?.ip !== undefined && !isInternalAddress(destination.ip)) return undefined;
       const port = destination?.port;
       const remote = port !== undefined && REMOTE_SERVICE_PORTS.has(port);
+      const connectionOnly = context.process !== undefined && !remote;
+      if ((historyAgeSeconds(v) ?? 0) < (connectionOnly ? config.minConnectionHistoryAgeS : config.minHistoryAgeS)) return undefined;
       const subtechnique = remote ? REMOTE_SERVICE_PORTS.get(port) : undefined;
       return windowFinding(v, {
         detector: LATERAL_MOVEMENT_DETECTOR,
