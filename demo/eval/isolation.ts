@@ -7,6 +7,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.ts';
+import { waitForLeaders } from '../../core/kafka/kafkajs.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DemoConfig } from '../pipeline.ts';
 
@@ -87,13 +88,7 @@ export class RunAdmin {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: false });
-    for (let attempt = 0; attempt < 60; attempt++) {
-      const ready = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) })
-        .then((m) => m.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0)))
-        .catch(() => false);
-      if (ready) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitForLeaders(admin, specs.map((s) => s.topic));
   }
 
   /** Records not yet committed by the run's consumer groups, over the topics they have committed on; -1 if a group has not committed at all yet. */
