@@ -23,6 +23,25 @@ function splitHostPort(text: string): { address: string; port?: number } {
   return port <= 65535 ? { address: m[1], port } : { address: text };
 }
 
+/** Private, loopback, link-local, carrier-grade NAT and unique-local addresses: inside the deployment. */
+export function isInternalAddress(ip: string): boolean {
+  if (ip.includes(':')) {
+    const lower = ip.toLowerCase();
+    return lower === '::1' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80:') || (lower.startsWith('::ffff:') && isInternalAddress(lower.slice(7)));
+  }
+  const [a, b] = ip.split('.').map(Number);
+  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+}
+
+/**
+ * Whether an endpoint the features stage named (`10.0.1.11:3550`, `[fd00::1]:443`) is an internal address; false for a
+ * name (a callee seen in spans), which says nothing about where it is.
+ */
+export function isInternalEndpoint(endpoint: string): boolean {
+  const ip = ipOrUndefined(splitHostPort(endpoint).address);
+  return ip !== undefined && isInternalAddress(ip);
+}
+
 function podContext(ref: string): Pick<EcsContext, 'orchestrator' | 'container'> {
   const slash = ref.indexOf('/');
   if (slash > 0) return { orchestrator: { type: 'kubernetes', namespace: ref.slice(0, slash), resource: { type: 'pod', name: ref.slice(slash + 1) } } };

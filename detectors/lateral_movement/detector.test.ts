@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { create, findingsAcrossRestart, run, vector } from '../testing/vectors.ts';
-import { isInternalAddress, lateralMovement } from './detector.ts';
+import { isInternalAddress } from '../context.ts';
+import { lateralMovement } from './detector.ts';
 
 const edges = ['edge:frontend->cart', 'edge:frontend->catalog', 'edge:cart->redis', 'edge:checkout->payment'];
 

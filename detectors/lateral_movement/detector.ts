@@ -14,7 +14,7 @@ import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
 import type { Finding } from '../../findings/finding.ts';
 import { TACTICS, TECHNIQUES, type AttackEntry } from '../../findings/threat.ts';
-import { contextOf } from '../context.ts';
+import { contextOf, isInternalAddress } from '../context.ts';
 import { count, historyAgeSeconds } from '../vector.ts';
 import { formatNumber, windowFinding } from '../window-finding.ts';
 import { entityKindsConfig, gatedDetector } from '../window-detector.ts';
@@ -44,16 +44,6 @@ const REMOTE_SERVICE_PORTS = new Map<number, AttackEntry | undefined>([
   [3389, TECHNIQUES.remoteDesktopProtocol], [5900, TECHNIQUES.vnc], [5901, TECHNIQUES.vnc], [5985, TECHNIQUES.windowsRemoteManagement],
   [5986, TECHNIQUES.windowsRemoteManagement],
 ]);
-
-/** Private, loopback, link-local, carrier-grade NAT and unique-local addresses: where lateral movement happens. */
-export function isInternalAddress(ip: string): boolean {
-  if (ip.includes(':')) {
-    const lower = ip.toLowerCase();
-    return lower === '::1' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80:') || (lower.startsWith('::ffff:') && isInternalAddress(lower.slice(7)));
-  }
-  const [a, b] = ip.split('.').map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
-}
 
 const BASE_RISK = 0.45;
 const REMOTE_SERVICE_RISK = 0.7;
