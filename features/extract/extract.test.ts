@@ -94,6 +94,21 @@ describe('entities of each event kind', () => {
     expect(s.windows.get('host:node-1')!.activity!.cpuSeconds).toBe(2);
   });
 
+  it('counts a CPU delta in the window its interval ends in: a scrape on a window boundary in the window before', () => {
+    const opened: Array<[string, number]> = [];
+    const sink: AggregateSink = { open: (entityId, timeMs) => { opened.push([entityId, timeMs]); return new EntityAggregate(); } };
+    const resource = { 'host.name': 'node-1', 'process.executable.path': '/tmp/.x/kdevtmpfsi' };
+    const point = (name: string, timeMs: number, startTimeMs: number | undefined, extra: Partial<MetricPointEvent> = {}): MetricPointEvent =>
+      ({ kind: 'metric', timeMs, startTimeMs, service: 'x', name, value: 18.5, attributes: {}, resource, metricType: 'sum', monotonic: true, unit: 's', ...extra });
+    routeMetric(sink, point('process.cpu.time', T + 10_000, T));
+    routeMetric(sink, point('process.cpu.time', T + 13_000, T + 3_000));
+    routeMetric(sink, point('process.memory.usage', T + 10_000, T, { metricType: 'gauge', unit: 'By' }));
+    const windowOf = (timeMs: number) => Math.floor((timeMs - T) / 10_000);
+    expect(opened.map(([id, timeMs]) => [id, windowOf(timeMs)])).toEqual([
+      ['process:node-1:/tmp/.x/kdevtmpfsi', 0], ['process:node-1:/tmp/.x/kdevtmpfsi', 1], ['process:node-1:/tmp/.x/kdevtmpfsi', 1],
+    ]);
+  });
+
   it('negative, infinite and absurd values never poison a window', () => {
     const s = new Capture();
     routeRequest(s, req({ durationMs: Number.NaN, requestBytes: -5, responseBytes: Number.POSITIVE_INFINITY, clientAddress: undefined }));

@@ -432,16 +432,19 @@ export function routeMetric(sink: AggregateSink, m: MetricPointEvent): void {
   const r = m.resource;
   const host = text(r, 'host.name') ?? m.service;
   const pod = podOf(r);
+  // A delta covers (start, time]: its last instant is just before `time`, so a scrape at a window's boundary counts in
+  // the window the CPU was spent in, not in the next one (a miner's first busy seconds a window late).
+  const t = cpu && m.startTimeMs !== undefined && m.startTimeMs < m.timeMs ? m.timeMs - Math.min(1, (m.timeMs - m.startTimeMs) / 2) : m.timeMs;
   let agg: EntityAggregate | undefined;
   if (PROCESS_CPU.has(name) || PROCESS_MEMORY.has(name)) {
     const executable = text(r, 'process.executable.path') ?? text(r, 'process.executable.name') ?? text(r, 'process.command');
     if (executable === undefined) return;
-    agg = processEntity(sink, host, pod, executable, m.timeMs);
+    agg = processEntity(sink, host, pod, executable, t);
   } else if (POD_CPU.has(name) || POD_MEMORY.has(name)) {
     if (pod === undefined) return;
-    agg = podEntity(sink, pod, host, m.timeMs, r);
+    agg = podEntity(sink, pod, host, t, r);
   } else {
-    agg = hostEntities(sink, host, undefined, m.timeMs, r)[0];
+    agg = hostEntities(sink, host, undefined, t, r)[0];
   }
   if (!agg) return;
   agg.samples++;
