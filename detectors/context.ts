@@ -5,6 +5,9 @@
  * `edge:<caller>-><callee>`). Pure.
  */
 import { isIP } from 'node:net';
+import { isInternalAddress } from '../core/addresses.ts';
+
+export { isInternalAddress };
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import type { EcsContext } from '../findings/finding.ts';
 import { attributesOf } from './vector.ts';
@@ -21,16 +24,6 @@ function splitHostPort(text: string): { address: string; port?: number } {
   if (!m) return { address: text };
   const port = Number(m[2]);
   return port <= 65535 ? { address: m[1], port } : { address: text };
-}
-
-/** Private, loopback, link-local, carrier-grade NAT and unique-local addresses: inside the deployment. */
-export function isInternalAddress(ip: string): boolean {
-  if (ip.includes(':')) {
-    const lower = ip.toLowerCase();
-    return lower === '::1' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80:') || (lower.startsWith('::ffff:') && isInternalAddress(lower.slice(7)));
-  }
-  const [a, b] = ip.split('.').map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
 }
 
 /**
