@@ -18,7 +18,7 @@ describe('assessRequests: the model judges routes it was trained on enough', () 
   }, 60_000);
 
   it('leaves a rarely trained route to the signatures, and still lets the model judge well-known routes', () => {
-    const input = [{ row: rare(1000) as HttpRow }, { row: syntheticRows(1, 99)[0] as HttpRow }];
+    const input = [{ row: rare(1000) as unknown as HttpRow }, { row: syntheticRows(1, 99)[0] as unknown as HttpRow }];
     expect(model.trainedOnRoute(parseHttpRow(rare(0)))).toBe(4);
     const judged = assessRequests(input, model, { falsePositiveRate: 0.0001 });
     const gated = assessRequests(input, model, { falsePositiveRate: 0.0001, minRouteRequests: 50 });
