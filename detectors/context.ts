@@ -5,6 +5,9 @@
  * `edge:<caller>-><callee>`). Pure.
  */
 import { isIP } from 'node:net';
+import { isInternalAddress } from '../core/addresses.ts';
+
+export { isInternalAddress };
 import type { FeatureVector } from '../schemas/feature-vector.ts';
 import type { EcsContext } from '../findings/finding.ts';
 import { attributesOf } from './vector.ts';
@@ -21,6 +24,15 @@ function splitHostPort(text: string): { address: string; port?: number } {
   if (!m) return { address: text };
   const port = Number(m[2]);
   return port <= 65535 ? { address: m[1], port } : { address: text };
+}
+
+/**
+ * Whether an endpoint the features stage named (`10.0.1.11:3550`, `[fd00::1]:443`) is an internal address; false for a
+ * name (a callee seen in spans), which says nothing about where it is.
+ */
+export function isInternalEndpoint(endpoint: string): boolean {
+  const ip = ipOrUndefined(splitHostPort(endpoint).address);
+  return ip !== undefined && isInternalAddress(ip);
 }
 
 function podContext(ref: string): Pick<EcsContext, 'orchestrator' | 'container'> {

@@ -16,6 +16,22 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * Our adapter: consumer groups and admin on kafkajs, producers on @platformatic/kafka (platformatic-producer.ts:
  * a third of kafkajs' CPU per message on the receiver's hot path; bench/kafka-clients.ts measures both).
  */
+/**
+ * Polls until every partition of `topics` has a leader (or `timeoutMs` passed: the first produce or fetch then waits
+ * in its own retries). Not createTopics' own waitForLeaders: on a loaded broker its wait can reject outside any caller
+ * (an UNKNOWN_TOPIC_OR_PARTITION from its metadata retry), an unhandled rejection that ends the process.
+ */
+export async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ready = await admin.fetchTopicMetadata({ topics: [...topics] })
+      .then((m) => m.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0)))
+      .catch(() => false);
+    if (ready) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapter {
   const kafkaLog = log.child({ component: 'kafka' });
   const kafka = new Kafka({
@@ -98,7 +114,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       const missing = topics.filter((t) => !existing.has(t.topic));
       if (missing.length === 0) return;
       await a.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.topic,
           numPartitions: t.partitions,
@@ -106,6 +122,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
           configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
       });
+      await waitForLeaders(a, missing.map((t) => t.topic));
     },
 
     committedOffsets,

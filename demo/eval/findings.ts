@@ -5,12 +5,12 @@ import type { ObservedFinding } from './score.ts';
 interface FindingSource {
   event?: { start?: string; end?: string };
   threat?: { technique?: { id?: string | string[] } };
-  peregrine?: { detector?: string; entity?: { id?: string } };
+  peregrine?: { detector?: string; entity?: { id?: string }; window?: { start?: string; end?: string }; group?: { first_seen?: string } };
   rule?: { id?: string };
 }
 
 const PAGE = 5_000;
-export const FINDING_FIELDS = ['event.start', 'event.end', 'threat.technique.id', 'peregrine.detector', 'peregrine.entity.id', 'rule.id'];
+export const FINDING_FIELDS = ['event.start', 'event.end', 'threat.technique.id', 'peregrine.detector', 'peregrine.entity.id', 'rule.id', 'peregrine.window', 'peregrine.group.first_seen'];
 
 /** An ECS finding document as the scoring sees it; undefined when it lacks a window. */
 export function observedFinding(id: string, doc: FindingSource): ObservedFinding | undefined {
@@ -19,7 +19,13 @@ export function observedFinding(id: string, doc: FindingSource): ObservedFinding
   if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
   const techniques = doc.threat?.technique?.id;
   const detector = doc.peregrine?.detector ?? doc.rule?.id?.replace(/^peregrine\./, '') ?? '';
-  return { id, techniques: techniques === undefined ? [] : Array.isArray(techniques) ? techniques : [techniques], detector, entity: doc.peregrine?.entity?.id ?? '', startMs: start, endMs: end };
+  // A grouped finding (repeats of one incident update one document) spans its first to its last window; it was raised
+  // at the end of its first one. Windows of one (entity, detector) have one length, so the first ends a length after
+  // the group's first_seen.
+  const windowLength = Date.parse(doc.peregrine?.window?.end ?? '') - Date.parse(doc.peregrine?.window?.start ?? '');
+  const firstWindowEnd = start + windowLength;
+  const raised = Number.isFinite(firstWindowEnd) && windowLength > 0 && firstWindowEnd < end ? { firstWindowEndMs: firstWindowEnd } : {};
+  return { id, techniques: techniques === undefined ? [] : Array.isArray(techniques) ? techniques : [techniques], detector, entity: doc.peregrine?.entity?.id ?? '', startMs: start, endMs: end, ...raised };
 }
 
 /** Every finding under the alias (paged), or none when the alias does not exist yet. */

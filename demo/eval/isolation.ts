@@ -7,6 +7,8 @@ import type { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.ts';
+import { waitForLeaders } from '../../core/kafka/kafkajs.ts';
+import { MlflowClient } from '../../core/mlflow.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DemoConfig } from '../pipeline.ts';
 
@@ -31,10 +33,42 @@ function isolateGroups(value: unknown, id: string): void {
   }
 }
 
+/** `models:/NAME@ALIAS`: a model reference a detector follows, and learns into when `learn` is on. */
+const LEARNED_MODEL = /^models:\/([^@/]+)@(.+)$/;
+
 /**
- * The run's configuration: the user's, with the run's topics, groups, alias, a receiver on a free port and metrics on
- * one too. `sharedFindings` keeps the configured findings alias and alert topic (the demo shows its findings where
- * Kibana and the console look; finding ids never collide across runs).
+ * Detectors that learn their model from live traffic (`learn: true`, `model: models:/NAME@ALIAS`) learn into the run's
+ * own registered model and experiment: a run starts from nothing, as its baselines do, and never promotes what it
+ * learnt from the shop over the model everyone else on the stack follows.
+ */
+function isolateLearnedModels(detectors: Record<string, any>, id: string): void {
+  for (const section of Object.values(detectors)) {
+    if (!section || typeof section !== 'object' || section.learn !== true || typeof section.model !== 'string') continue;
+    const m = LEARNED_MODEL.exec(section.model);
+    if (!m) continue;
+    const name = runName(id, m[1]!);
+    section.model = `models:/${name}@${m[2]}`;
+    if (typeof section.experiment === 'string') section.experiment = runName(id, section.experiment);
+  }
+}
+
+/** Deletes the registered models and experiments a run's learning detectors wrote to (only the run's own). */
+export async function deleteRunModels(config: DemoConfig, id: string, log: Logger): Promise<void> {
+  const mlflow = new MlflowClient({ url: config.mlflow.url });
+  for (const section of Object.values(config.detectors as Record<string, any>)) {
+    const m = section && typeof section === 'object' && section.learn === true && typeof section.model === 'string' ? LEARNED_MODEL.exec(section.model) : null;
+    if (!m || !belongsToRun(m[1]!, id)) continue;
+    await mlflow.deleteRegisteredModel(m[1]!).catch((e: unknown) => log.debug({ model: m[1], err: errorMessage(e) }, 'no registered model to delete'));
+    const experiment = typeof section.experiment === 'string' && belongsToRun(section.experiment, id)
+      ? await mlflow.getExperimentByName(section.experiment).catch(() => undefined) : undefined;
+    if (experiment) await mlflow.deleteExperiment(experiment.experiment_id).catch((e: unknown) => log.warn({ experiment: section.experiment, err: errorMessage(e) }, 'could not delete the run\'s experiment'));
+  }
+}
+
+/**
+ * The run's configuration: the user's, with the run's topics, groups, alias, learned models, a receiver on a free port
+ * and metrics on one too. `sharedFindings` keeps the configured findings alias and alert topic (the demo shows its
+ * findings where Kibana and the console look; finding ids never collide across runs) and the models the stack follows.
  */
 export function isolateConfig<C extends DemoConfig>(base: C, id: string, options: { sharedFindings?: boolean } = {}): C {
   const raw = structuredClone(base) as unknown as Record<string, any>;
@@ -44,6 +78,7 @@ export function isolateConfig<C extends DemoConfig>(base: C, id: string, options
   if (!options.sharedFindings) {
     raw.elasticsearch.findingsAlias = name('findings');
     raw.elasticsearch.feedbackIndex = name('feedback');
+    isolateLearnedModels(raw.detectors, id);
   }
   raw.receiver = { ...raw.receiver, host: '127.0.0.1', http: { enabled: true, port: 0 }, grpc: { enabled: false, port: 0 } };
   raw.metrics = { ...raw.metrics, port: 0 };
@@ -87,13 +122,7 @@ export class RunAdmin {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: false });
-    for (let attempt = 0; attempt < 60; attempt++) {
-      const ready = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) })
-        .then((m) => m.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0)))
-        .catch(() => false);
-      if (ready) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitForLeaders(admin, specs.map((s) => s.topic));
   }
 
   /** Records not yet committed by the run's consumer groups, over the topics they have committed on; -1 if a group has not committed at all yet. */

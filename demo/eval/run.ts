@@ -13,7 +13,7 @@ import type { Action } from '../traffic/actions.ts';
 import { simulatedStart } from '../traffic/curve.ts';
 import { scenarioActions } from '../traffic/scenario.ts';
 import { FindingWatcher, readFindings } from './findings.ts';
-import { deleteRunIndices, isolateConfig, RunAdmin, runId, runName } from './isolation.ts';
+import { deleteRunIndices, deleteRunModels, isolateConfig, RunAdmin, runId, runName } from './isolation.ts';
 import { DETECTION_GRACE_MS, falseFindings, scoreRun, type EvalMode, type EvalResult, type EventRun, type ObservedFinding } from './score.ts';
 
 export interface RunOptions {
@@ -161,6 +161,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (!options.keep) {
       await admin.deleteRun();
       await deleteRunIndices(es, config);
+      await deleteRunModels(config, id, log);
     }
     await admin.close();
     await es.close();

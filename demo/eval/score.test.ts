@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ScenarioEvent } from '../scenario/parse.ts';
+import { observedFinding } from './findings.ts';
 import { normalHours, scoreRun, summaryTable, type EventRun, type ObservedFinding } from './score.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
@@ -45,6 +46,24 @@ describe('eval scoring', () => {
     const before = scoreRun({ scenario, mode: 'fast', scenarioStartMs: T0, runs: [e], findings: [finding('c', 590, 600, { techniques: ['T1595'] })] });
     expect(before.events[0]!.detected).toBe(false);
     expect(before.false_findings).toBe(1);
+  });
+
+  it('times a grouped finding (repeats of one incident update one document) from the end of its first window', () => {
+    const e = run('credential_stuffing', 600, 180, { technique: 'T1110' }, 600);
+    const iso = (seconds: number) => new Date(s(seconds)).toISOString();
+    // The document as its last update left it: event.start..end span the group, peregrine.window is the last window.
+    const grouped = observedFinding('g', {
+      event: { start: iso(600), end: iso(780) }, threat: { technique: { id: ['T1110'] } },
+      peregrine: { detector: 'brute_force', entity: { id: 'client:203.0.113.7' }, window: { start: iso(770), end: iso(780) }, group: { first_seen: iso(600) } },
+    })!;
+    expect(grouped).toMatchObject({ startMs: s(600), endMs: s(780), firstWindowEndMs: s(610) });
+    expect(scoreRun({ scenario, mode: 'fast', scenarioStartMs: T0, runs: [e], findings: [grouped] }).events[0]).toMatchObject({ detected: true, time_to_detect_s: 10 });
+    // A group opened before the attack (by something else) says only that its last window saw the event.
+    const earlier = { ...grouped, startMs: s(590), firstWindowEndMs: s(600) };
+    expect(scoreRun({ scenario, mode: 'fast', scenarioStartMs: T0, runs: [e], findings: [earlier] }).events[0]).toMatchObject({ detected: true, time_to_detect_s: 180 });
+    // A single-window finding has no separate first window.
+    const single = observedFinding('w', { event: { start: iso(600), end: iso(610) }, peregrine: { window: { start: iso(600), end: iso(610) } } })!;
+    expect(single.firstWindowEndMs).toBeUndefined();
   });
 
   it('matches technique ids exactly, and the entity when the scenario names one', () => {

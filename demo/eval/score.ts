@@ -19,9 +19,11 @@ export interface ObservedFinding {
   detector: string;
   /** `peregrine.entity.id`. */
   entity: string;
-  /** The finding's window (`event.start`, `event.end`), ms since the epoch. */
+  /** The finding's window (`event.start`, `event.end`), ms since the epoch: a grouped finding's first to last window. */
   startMs: number;
   endMs: number;
+  /** A grouped finding: the end of its first window, when it was raised (its later windows only updated it). */
+  firstWindowEndMs?: number;
   /** Live mode: wall-clock ms when the finding was first found searchable in Elasticsearch. */
   searchableAtMs?: number;
 }
@@ -75,7 +77,10 @@ export function timeToDetect(f: ObservedFinding, run: EventRun, mode: EvalMode):
     return Math.max(0, f.searchableAtMs - run.firstAttackWallMs) / 1000;
   }
   if (run.firstAttackMs === undefined) return undefined;
-  return Math.max(0, f.endMs - run.firstAttackMs) / 1000;
+  // A group raised at or after the first attack request was detected then; one that was already open before it (raised
+  // by something else) tells only that the event was seen by its last window.
+  const raised = f.firstWindowEndMs !== undefined && f.firstWindowEndMs > run.firstAttackMs ? f.firstWindowEndMs : f.endMs;
+  return Math.max(0, raised - run.firstAttackMs) / 1000;
 }
 
 /** Hours of the scenario that no event covers. */

@@ -55,6 +55,8 @@ describe('fast mode', () => {
       request(T0 + 3_000, client(`/api/products/${FLAG_FAILURE_PRODUCT}`)),
       request(T0 + 4_000, client('/api/login', { method: 'POST', body: login, headers: [['user-agent', 'Mozilla/4.0 (Hydra)'], ['content-type', 'application/json']], clientAddress: '203.0.113.7' })),
       { kind: 'exec', timeMs: T0 + 5_000, origin: 'attack', eventIndex: 1, service: 'cart', pid: 31_000, binary: '/bin/sh', args: ['sh', '-c', 'id'] },
+      // Still open when the run ends (at T0 + 25 s): its close has not happened yet.
+      { kind: 'connection', timeMs: T0 + 6_000, origin: 'attack', eventIndex: 1, service: 'cart', remote: { address: '198.51.100.9', port: 443 }, bytesSent: 5_000_000, bytesReceived: 4_000, durationMs: 60_000 },
       request(T0 + 25_000, client('/api/health', { clientAddress: '10.0.1.5', direct: true })),
     ]);
   });
@@ -112,12 +114,22 @@ describe('fast mode', () => {
   it('reports what the eBPF sensor sees, through the sensor\'s encoders: the ingress exchange with its redacted body, and execs', () => {
     const sensor = sink.spans.filter((s) => s.resource['peregrine.source'] === 'ebpf');
     const login = sensor.find((s) => s.path === '/api/login')!;
-    expect(login).toMatchObject({ service: 'node', spanKind: 'server', httpStatus: 401, clientAddress: PROXY.address, userAgent: 'Mozilla/4.0 (Hydra)' });
+    // The sensor names the socket's peer (the proxy) as client.address; the decoder takes the client the proxy forwarded for.
+    expect(login).toMatchObject({ service: 'node', spanKind: 'server', httpStatus: 401, clientAddress: '203.0.113.7', userAgent: 'Mozilla/4.0 (Hydra)' });
+    expect(login.attributes['network.peer.address']).toBe(PROXY.address);
     expect(login.requestBody).toContain('james.smith');
     expect(login.requestBody).not.toContain('not-the-password');
     expect(login.attributes['http.request.header.x-forwarded-for']).toBe('["203.0.113.7"]');
     const exec = sink.logs.map(activityEvent).find((e): e is ProcessExecEvent => e.kind === 'exec')!;
     expect(exec).toMatchObject({ pid: 31_000, ppid: TOPOLOGY.cart.pid, binary: '/bin/sh', args: ['sh', '-c', 'id'], host: TOPOLOGY.cart.host, timeMs: T0 + 5_000 });
+  });
+
+  it('sends a sensor record once its time has come: a connection still open at the end has its open record and no close', () => {
+    const records = sink.logs.map(activityEvent);
+    const upload = records.filter((e) => e.kind === 'connection' && e.remoteAddress === '198.51.100.9');
+    expect(upload.map((e) => e.kind === 'connection' && e.phase)).toEqual(['open']);
+    // Nothing from the future: a record ahead of the others would move the features stage's watermark past open windows.
+    expect(Math.max(...records.map((e) => e.timeMs))).toBeLessThanOrEqual(T0 + 25_000);
   });
 
   it('has the health check reach the frontend directly, and reports host metrics every 10 s of simulated time', () => {

@@ -455,8 +455,10 @@ export class FastShop {
     const logs = this.logCollector.records;
     this.logCollector.records = [];
     this.stats.logs += logs.length;
-    this.stats.sensorLogs += this.sensor.pendingLogs;
-    await this.postAll('/v1/logs', [logs.length > 0 ? ProtobufLogsSerializer.serializeRequest(logs) : undefined, this.sensor.takeLogs(this.nowMs)]);
+    const queuedSensorLogs = this.sensor.pendingLogs;
+    const sensorLogs = this.sensor.takeLogs(this.nowMs);
+    this.stats.sensorLogs += queuedSensorLogs - this.sensor.pendingLogs;
+    await this.postAll('/v1/logs', [logs.length > 0 ? ProtobufLogsSerializer.serializeRequest(logs) : undefined, sensorLogs]);
     if (this.pendingMetrics.length > 0) {
       const request = metricsInternal.createExportMetricsServiceRequest(this.pendingMetrics, transformerUtils.PROTOBUF_ENCODER);
       this.pendingMetrics = [];

@@ -194,14 +194,27 @@ export class SensorModel {
     return body;
   }
 
-  /** The queued log records as one ExportLogsServiceRequest observed at `nowMs` (undefined when none). */
+  /**
+   * The queued log records that have happened by `nowMs`, as one ExportLogsServiceRequest observed then (undefined when
+   * none); they leave the queue. A record of the future (a connection's close, queued when it opened) waits for its
+   * time: the sensor reports what the kernel saw when it saw it, and a record ahead of the rest would move the
+   * features stage's watermark past the windows still being filled.
+   */
   takeLogs(nowMs: number): Uint8Array | undefined {
     if (this.logCount === 0) return undefined;
-    const body = encodeLogs(this.groups(this.logs), this.wallNs(nowMs));
-    this.logs.clear();
-    this.logCount = 0;
-    return body;
+    const now = this.wallNs(nowMs);
+    const due = new Map<number, LogItem[]>();
+    for (const [pid, items] of this.logs) {
+      const ready = items.filter((item) => item.timeWallNs <= now);
+      if (ready.length === 0) continue;
+      due.set(pid, ready);
+      this.logCount -= ready.length;
+      if (ready.length === items.length) this.logs.delete(pid);
+      else this.logs.set(pid, items.filter((item) => item.timeWallNs > now));
+    }
+    return due.size === 0 ? undefined : encodeLogs(this.groups(due), now);
   }
+
 }
 
 /** The kernel's comm: the executable's base name, at most 15 characters. */

@@ -28,6 +28,11 @@ export const HttpRequestConfig = z.strictObject({
    * a high-confidence signature alone alerts; 0.001: risk 60, where a medium one does too).
    */
   falsePositiveRate: z.number().gt(0).lt(1).default(0.0001),
+  /**
+   * The model judges requests only on routes it was trained on at least this many times (signatures judge all): a
+   * model learnt from minutes of live traffic knows a rare route from a handful of requests, too few to tell odd from new.
+   */
+  minRouteRequests: z.number().int().min(0).default(50),
   /** How often the alias is checked for a new version (ms). */
   reloadIntervalMs: z.number().int().min(1000).default(300_000),
   /** Learn from live traffic when the model's alias has no usable version (models:/NAME@ALIAS only). */

@@ -25,6 +25,7 @@ export const httpRequestDetector: RequestDetectorFactory<HttpRequestConfig> = {
     const learning = settings.metrics.counter('peregrine_http_request_learning_total', 'What the request detector did to learn its model: requests buffered, caught by signatures, trainings and their outcomes', ['what']);
     const detector = new LiveRequestDetector({
       falsePositiveRate: config.falsePositiveRate,
+      minRouteRequests: config.minRouteRequests,
       feedbackWeight: config.feedbackWeight,
       learning: {
         learningPeriodMs: config.learningPeriod, minTrainingRequests: config.minTrainingRequests, maxTrainingRequests: config.maxTrainingRequests,

@@ -76,6 +76,8 @@ export interface ModelSource {
 
 export interface LiveDetectorOptions {
   falsePositiveRate: number;
+  /** The model's verdict counts on routes it was trained on this many times (config `minRouteRequests`). */
+  minRouteRequests?: number;
   explainTop?: number;
   learning: LearningSettings;
   feedbackWeight: number;
@@ -130,7 +132,7 @@ export class LiveRequestDetector {
     }
     const findings: Finding[] = [];
     if (judged.length > 0) {
-      const assessed = assessRequests(judged, this.loaded?.model, { falsePositiveRate: this.o.falsePositiveRate, explainTop: this.o.explainTop });
+      const assessed = assessRequests(judged, this.loaded?.model, { falsePositiveRate: this.o.falsePositiveRate, explainTop: this.o.explainTop, minRouteRequests: this.o.minRouteRequests });
       const alerting: AlertingRequest[] = [];
       const learningFirst = this.loaded === undefined;
       let buffered = 0, caught = 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { create, findingsAcrossRestart, run, vector } from '../testing/vectors.ts';
-import { isInternalAddress, lateralMovement } from './detector.ts';
+import { isInternalAddress } from '../context.ts';
+import { lateralMovement } from './detector.ts';
 
 const edges = ['edge:frontend->cart', 'edge:frontend->catalog', 'edge:cart->redis', 'edge:checkout->payment'];
 
@@ -38,6 +39,20 @@ describe('lateral_movement', () => {
     expect(isInternalAddress('172.32.1.1')).toBe(false);
     expect(isInternalAddress('fd00::1')).toBe(true);
     expect(isInternalAddress('2001:db8::1')).toBe(false);
+  });
+
+  it('waits longer before calling an edge seen only as connections new (pools renew), except on a remote-administration port', async () => {
+    const { detector } = await create(lateralMovement);
+    const sensed = (id: string, port: number, window: number, age: number) => vector(id, { connection_count: 1, new_edge: 1, history_age_s: age }, {
+      window, attributes: { 'process.executable': '/usr/local/bin/node', 'destination.address': '10.0.1.11', 'destination.port': String(port) },
+    });
+    expect(detector.score(sensed('edge:node->10.0.1.11:3550', 3550, 0, 0))).toBeUndefined();
+    run(detector, normalGraph(100));
+    // A pool connection of the frontend to cart renewed after 20 minutes: the service edge was known all along.
+    expect(detector.score(sensed('edge:node->10.0.1.11:7070', 7070, 100, 1200))).toBeUndefined();
+    expect(detector.score(sensed('edge:node->10.0.1.11:22', 22, 101, 1210))?.threat?.subtechnique?.id).toBe('T1021.004');
+    // Once the history has seen an hour of renewals, a connection to an endpoint never reached is news.
+    expect(detector.score(sensed('edge:node->10.0.1.11:9090', 9090, 400, 4000))?.threat?.technique.id).toBe('T1021');
   });
 
   it('is quiet on the edges of a caller that just appeared (a service starting up)', async () => {

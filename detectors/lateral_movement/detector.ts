@@ -14,7 +14,7 @@ import type { FeatureVector } from '../../schemas/feature-vector.ts';
 import type { WindowDetectorFactory } from '../detector.ts';
 import type { Finding } from '../../findings/finding.ts';
 import { TACTICS, TECHNIQUES, type AttackEntry } from '../../findings/threat.ts';
-import { contextOf } from '../context.ts';
+import { contextOf, isInternalAddress } from '../context.ts';
 import { count, historyAgeSeconds } from '../vector.ts';
 import { formatNumber, windowFinding } from '../window-finding.ts';
 import { entityKindsConfig, gatedDetector } from '../window-detector.ts';
@@ -25,6 +25,12 @@ export const LateralMovementConfig = z.strictObject({
   ...entityKindsConfig(['edge'], ['edge']),
   /** Event-time seconds the first-seen history must have learnt before an edge counts as new. */
   minHistoryAgeS: z.number().min(0).default(300),
+  /**
+   * The same for an edge the sensor saw only as connections (an executable to an address and port), unless it reaches
+   * a remote-administration port. Services talk through keep-alive pools: a pool renews its connections now and then,
+   * so such an edge shows up for the first time long after its service-level edge (spans) was known.
+   */
+  minConnectionHistoryAgeS: z.number().min(0).default(3600),
   /** Event-time seconds a caller must have been calling before its new edges count. */
   minCallerAgeS: z.number().min(0).default(300),
   /** Edges remembered at most (least recently seen forgotten first). */
@@ -38,16 +44,6 @@ const REMOTE_SERVICE_PORTS = new Map<number, AttackEntry | undefined>([
   [3389, TECHNIQUES.remoteDesktopProtocol], [5900, TECHNIQUES.vnc], [5901, TECHNIQUES.vnc], [5985, TECHNIQUES.windowsRemoteManagement],
   [5986, TECHNIQUES.windowsRemoteManagement],
 ]);
-
-/** Private, loopback, link-local, carrier-grade NAT and unique-local addresses: where lateral movement happens. */
-export function isInternalAddress(ip: string): boolean {
-  if (ip.includes(':')) {
-    const lower = ip.toLowerCase();
-    return lower === '::1' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80:') || (lower.startsWith('::ffff:') && isInternalAddress(lower.slice(7)));
-  }
-  const [a, b] = ip.split('.').map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
-}
 
 const BASE_RISK = 0.45;
 const REMOTE_SERVICE_RISK = 0.7;
@@ -69,14 +65,16 @@ export const lateralMovement: WindowDetectorFactory<LateralMovementConfig> = {
       if (callerSince === undefined) callers.set(caller, v.windowStartMs);
       const callerSettled = callerSince !== undefined && v.windowStartMs - callerSince >= config.minCallerAgeS * 1000;
       const isNew = count(v, 'new_edge') >= 1;
-      const warm = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
       // A replayed first window (shown before at this very window) is judged again the same way.
-      if (!isNew || !warm || !callerSettled || (firstShown !== undefined && firstShown < v.windowStartMs)) return undefined;
-      const destination = contextOf(v).destination;
+      if (!isNew || !callerSettled || (firstShown !== undefined && firstShown < v.windowStartMs)) return undefined;
+      const context = contextOf(v);
+      const destination = context.destination;
       // Lateral means inside: a connection to an outside address is the business of new_destination (T1048).
       if (destination?.ip !== undefined && !isInternalAddress(destination.ip)) return undefined;
       const port = destination?.port;
       const remote = port !== undefined && REMOTE_SERVICE_PORTS.has(port);
+      const connectionOnly = context.process !== undefined && !remote;
+      if ((historyAgeSeconds(v) ?? 0) < (connectionOnly ? config.minConnectionHistoryAgeS : config.minHistoryAgeS)) return undefined;
       const subtechnique = remote ? REMOTE_SERVICE_PORTS.get(port) : undefined;
       return windowFinding(v, {
         detector: LATERAL_MOVEMENT_DETECTOR,

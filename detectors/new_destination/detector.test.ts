@@ -35,6 +35,16 @@ describe('new_destination', () => {
     expect(detector.score(vector('pod:shop/cart-7d9f', { bytes_out: 80 * MB, new_destination_count: 0, history_age_s: 40_000 }, { window: 3000 }))).toBeUndefined();
   });
 
+  it('leaves a burst to new internal destinations alone (a pool reaching another replica), not one with an outside address among them', async () => {
+    const { detector } = await create(newDestination);
+    run(detector, normalPod(200, 5));
+    const burst = (window: number, destinations: string[]) => vector('pod:shop/cart-7d9f', { bytes_out: 60 * MB, new_destination_count: destinations.length, history_age_s: 6000 }, {
+      window, examples: { new_destinations: destinations },
+    });
+    expect(detector.score(burst(200, ['10.0.1.11:3550', '[fd00::7]:5432']))).toBeUndefined();
+    expect(detector.score(burst(201, ['10.0.1.11:3550', '203.0.113.99:443']))?.threat?.technique.id).toBe('T1048');
+  });
+
   it('waits for the first-seen history to be warm (cold start)', async () => {
     const { detector } = await create(newDestination);
     // Everything is new while the history is young.

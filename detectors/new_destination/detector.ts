@@ -13,6 +13,7 @@ import type { WindowDetectorFactory } from '../detector.ts';
 import { judgeAndLearn, type EntityState } from '../entity-state.ts';
 import type { Finding } from '../../findings/finding.ts';
 import { TACTICS, TECHNIQUES } from '../../findings/threat.ts';
+import { isInternalEndpoint } from '../context.ts';
 import { count, examplesOf, historyAgeSeconds, windowSeconds } from '../vector.ts';
 import { DEFAULT_LEARNING, entityKindsConfig, gatedDetector } from '../window-detector.ts';
 import { formatBytes, formatNumber, windowFinding } from '../window-finding.ts';
@@ -44,11 +45,14 @@ export const newDestination: WindowDetectorFactory<NewDestinationConfig> = {
       const bytesOut = count(v, 'bytes_out');
       const newDestinations = count(v, 'new_destination_count');
       const warmHistory = (historyAgeSeconds(v) ?? 0) >= config.minHistoryAgeS;
+      const named = examplesOf(v, 'new_destinations');
+      // Exfiltration leaves the deployment: new destinations that are all internal (a pool connecting to another
+      // replica) are lateral_movement's business. Judged when the examples name every new destination.
+      const allInternal = named.length >= newDestinations && named.every(isInternalEndpoint);
       const rule = forWindow(config.bytesOut, windowSeconds(v));
       // A workload without a byte baseline yet is judged on the floor alone: it is the destination that is new.
-      const e = judgeAndLearn(store, v, { name: 'bytesOut', value: bytesOut, rule, cold: floorsOnly(rule), judged: warmHistory && newDestinations > 0 }, config.baseline);
+      const e = judgeAndLearn(store, v, { name: 'bytesOut', value: bytesOut, rule, cold: floorsOnly(rule), judged: warmHistory && newDestinations > 0 && !allInternal }, config.baseline);
       if (!e) return undefined;
-      const named = examplesOf(v, 'new_destinations');
       return windowFinding(v, {
         detector: NEW_DESTINATION_DETECTOR,
         ruleName: 'Data sent to a destination never used before',

@@ -44,12 +44,14 @@ describe('entities of each event kind', () => {
     expect(s.windows.get('service:shop')!.attributes).toMatchObject({ 'service.name': 'shop', 'host.name': 'node-1', 'k8s.pod.name': 'shop-1' });
   });
 
-  it('a client span speaks for its edge (peer.service, else the server address) and the caller\'s destinations', () => {
+  it('a client span speaks for its edge (peer.service, else the server\'s name, or its address and port) and the caller\'s destinations', () => {
     const s = new Capture();
     routeRequest(s, req({ spanKind: 'client', peerService: 'catalog', clientAddress: undefined }));
     routeRequest(s, req({ spanKind: 'client', serverAddress: '10.1.2.3', serverPort: 5432, clientAddress: undefined }));
-    expect(s.ids()).toEqual(['edge:shop->10.1.2.3:5432', 'edge:shop->catalog', 'service:shop']);
-    expect(s.windows.get('service:shop')!.destinationSample!.examples(5)).toEqual(['10.1.2.3:5432', 'catalog']);
+    // A gRPC client names its server `payment:50051` (server.address, server.port): the callee is payment.
+    routeRequest(s, req({ spanKind: 'client', serverAddress: 'payment', serverPort: 50051, clientAddress: undefined }));
+    expect(s.ids()).toEqual(['edge:shop->10.1.2.3:5432', 'edge:shop->catalog', 'edge:shop->payment', 'service:shop']);
+    expect(s.windows.get('service:shop')!.destinationSample!.examples(5)).toEqual(['10.1.2.3:5432', 'catalog', 'payment']);
     expect(s.windows.get('service:shop')!.requests).toBeUndefined();
   });
 
@@ -90,6 +92,21 @@ describe('entities of each event kind', () => {
     expect(s.windows.get('process:node-1:/usr/bin/node')!.activity).toMatchObject({ cpuSeconds: 1.5, memoryBytesMax: 1e8 });
     expect(s.windows.get('pod:abc123')!.activity!.cpuSeconds).toBeCloseTo(0.25);
     expect(s.windows.get('host:node-1')!.activity!.cpuSeconds).toBe(2);
+  });
+
+  it('counts a CPU delta in the window its interval ends in: a scrape on a window boundary in the window before', () => {
+    const opened: Array<[string, number]> = [];
+    const sink: AggregateSink = { open: (entityId, timeMs) => { opened.push([entityId, timeMs]); return new EntityAggregate(); } };
+    const resource = { 'host.name': 'node-1', 'process.executable.path': '/tmp/.x/kdevtmpfsi' };
+    const point = (name: string, timeMs: number, startTimeMs: number | undefined, extra: Partial<MetricPointEvent> = {}): MetricPointEvent =>
+      ({ kind: 'metric', timeMs, startTimeMs, service: 'x', name, value: 18.5, attributes: {}, resource, metricType: 'sum', monotonic: true, unit: 's', ...extra });
+    routeMetric(sink, point('process.cpu.time', T + 10_000, T));
+    routeMetric(sink, point('process.cpu.time', T + 13_000, T + 3_000));
+    routeMetric(sink, point('process.memory.usage', T + 10_000, T, { metricType: 'gauge', unit: 'By' }));
+    const windowOf = (timeMs: number) => Math.floor((timeMs - T) / 10_000);
+    expect(opened.map(([id, timeMs]) => [id, windowOf(timeMs)])).toEqual([
+      ['process:node-1:/tmp/.x/kdevtmpfsi', 0], ['process:node-1:/tmp/.x/kdevtmpfsi', 1], ['process:node-1:/tmp/.x/kdevtmpfsi', 1],
+    ]);
   });
 
   it('negative, infinite and absurd values never poison a window', () => {

@@ -3,6 +3,7 @@
  * entities an event speaks for (see features/README.md) and hands each one's aggregate the event's facts, computed
  * once per event. The sink decides which window an event time falls in and refuses closed ones. Pure.
  */
+import { isIP } from 'node:net';
 import type { ConnectionEvent, LogRecordEvent, MetricPointEvent, ProcessExecEvent, RequestEvent } from '../../core/events.ts';
 import { activityEvent } from '../../ingest/normalize/activity.ts';
 import { endpoint, entityIds, IdCache } from '../entity/ids.ts';
@@ -217,10 +218,14 @@ function serves(e: RequestEvent): boolean {
   return e.parentSpanId === undefined && e.spanKind !== 'client' && e.spanKind !== 'producer';
 }
 
-/** Whom a client span calls: `peer.service`, else the server address (and port), else the database or queue system. */
+/**
+ * Whom a client span calls: `peer.service`; else the server's name (`payment`, `valkey-cart`: a name is the callee,
+ * whichever of its ports), or its address and port (an address alone says little: one host serves many things); else
+ * the database or queue system.
+ */
 function calleeOf(e: RequestEvent): string | undefined {
   if (e.peerService) return e.peerService;
-  if (e.serverAddress) return endpoint(e.serverAddress, e.serverPort);
+  if (e.serverAddress) return isIP(e.serverAddress) === 0 ? e.serverAddress : endpoint(e.serverAddress, e.serverPort);
   return e.dbSystem ?? e.rpcService;
 }
 
@@ -427,16 +432,19 @@ export function routeMetric(sink: AggregateSink, m: MetricPointEvent): void {
   const r = m.resource;
   const host = text(r, 'host.name') ?? m.service;
   const pod = podOf(r);
+  // A delta covers (start, time]: its last instant is just before `time`, so a scrape at a window's boundary counts in
+  // the window the CPU was spent in, not in the next one (a miner's first busy seconds a window late).
+  const t = cpu && m.startTimeMs !== undefined && m.startTimeMs < m.timeMs ? m.timeMs - Math.min(1, (m.timeMs - m.startTimeMs) / 2) : m.timeMs;
   let agg: EntityAggregate | undefined;
   if (PROCESS_CPU.has(name) || PROCESS_MEMORY.has(name)) {
     const executable = text(r, 'process.executable.path') ?? text(r, 'process.executable.name') ?? text(r, 'process.command');
     if (executable === undefined) return;
-    agg = processEntity(sink, host, pod, executable, m.timeMs);
+    agg = processEntity(sink, host, pod, executable, t);
   } else if (POD_CPU.has(name) || POD_MEMORY.has(name)) {
     if (pod === undefined) return;
-    agg = podEntity(sink, pod, host, m.timeMs, r);
+    agg = podEntity(sink, pod, host, t, r);
   } else {
-    agg = hostEntities(sink, host, undefined, m.timeMs, r)[0];
+    agg = hostEntities(sink, host, undefined, t, r)[0];
   }
   if (!agg) return;
   agg.samples++;

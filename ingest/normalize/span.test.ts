@@ -47,6 +47,20 @@ describe('normalizeSpan: HTTP conventions, current and older names', () => {
     expect(span({ 'net.peer.name': 'client-host', 'net.host.name': 'me' }, { kind: 2 })).toMatchObject({ serverAddress: 'me' });
     expect(span({ 'http.client_ip': '1.2.3.4', 'net.sock.peer.addr': '10.0.0.1' }).clientAddress).toBe('1.2.3.4');
   });
+
+  it('takes the client a proxy of the deployment forwarded for when the span names the socket\'s peer as client', () => {
+    const xff = 'http.request.header.x-forwarded-for';
+    // The eBPF sensor: client.address is the socket's peer, the proxy; the header as an OTLP array (flattened to JSON).
+    const sensor = { 'client.address': '10.0.1.10', 'network.peer.address': '10.0.1.10', [xff]: '["203.0.113.7, 10.0.0.3"]' };
+    expect(span(sensor).clientAddress).toBe('203.0.113.7');
+    expect(span({ 'network.peer.address': '10.0.1.10', [xff]: '2001:db8::7' }).clientAddress).toBe('2001:db8::7');
+    // An SDK that already took the forwarded client keeps it; an outside peer's header is not trusted (anyone can write it).
+    expect(span({ 'client.address': '198.51.100.4', 'network.peer.address': '10.0.1.10', [xff]: '203.0.113.7' }).clientAddress).toBe('198.51.100.4');
+    expect(span({ 'client.address': '198.51.100.4', 'network.peer.address': '198.51.100.4', [xff]: '203.0.113.7' }).clientAddress).toBe('198.51.100.4');
+    // Garbage in the header leaves the peer; client spans are not served requests.
+    expect(span({ 'client.address': '10.0.1.10', 'network.peer.address': '10.0.1.10', [xff]: 'unknown' }).clientAddress).toBe('10.0.1.10');
+    expect(span({ 'network.peer.address': '10.0.1.10', [xff]: '203.0.113.7' }, { kind: 3 }).clientAddress).toBeUndefined();
+  });
 });
 
 describe('normalizeSpan: errors and protocols', () => {

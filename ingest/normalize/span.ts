@@ -6,6 +6,7 @@
  */
 import type { Protocol, RequestEvent, SpanKind } from '../../core/events.ts';
 import { routeTemplate } from '../../core/route.ts';
+import { forwardedClient } from '../../core/addresses.ts';
 
 export type AttrValue = string | number | boolean;
 export type Attributes = Record<string, AttrValue>;
@@ -62,6 +63,8 @@ const S = {
   messagingSystem: 43,
 } as const;
 const SLOT_COUNT = 44;
+/** A captured request header (semantic conventions: `http.request.header.<lower-case name>`). */
+const FORWARDED_FOR = 'http.request.header.x-forwarded-for';
 
 const SLOT_KEYS: ReadonlyArray<[key: string, slot: number, keep: boolean]> = [
   ['http.request.method', S.method, false],
@@ -274,6 +277,15 @@ export class SpanNormalizer {
         this.str(S.clientAddress) ??
         this.str(S.clientIp) ??
         (isServer ? this.str(S.sockPeerAddr) ?? this.str(S.netPeerIp) ?? this.str(S.networkPeerAddress) : undefined);
+      if (isServer) {
+        // An instrumentation that names the socket's peer as the client (the eBPF sensor) behind the deployment's own
+        // proxy: the client is the one the proxy forwarded for, as the HTTP instrumentations report it.
+        const peer = this.str(S.networkPeerAddress) ?? this.str(S.sockPeerAddr) ?? this.str(S.netPeerIp);
+        const forwardedFor = this.rest[FORWARDED_FOR];
+        if (forwardedFor !== undefined && peer !== undefined && (clientAddress === undefined || clientAddress === peer)) {
+          clientAddress = forwardedClient(peer, String(forwardedFor)) ?? clientAddress;
+        }
+      }
       peerService = this.str(S.peerService);
     } else serverAddress = urlHost;
 

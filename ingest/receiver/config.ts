@@ -27,8 +27,12 @@ export const ReceiverConfig = z.strictObject({
   validate: z.enum(['full', 'structure']).default('full'),
   /** One message per trace id, keyed by the trace id (the kafka exporter's partition_traces_by_id). */
   partitionTracesById: z.boolean().default(true),
-  /** One message per resource, keyed by a hash of its attributes. */
-  partitionMetricsByResourceAttributes: z.boolean().default(false),
+  /**
+   * One message per resource, keyed by a hash of its attributes. On by default: the features stage turns cumulative
+   * sums (`process.cpu.time`) into deltas per partition, which needs every point of a series on one partition; whole
+   * requests without a key go round-robin, and each partition would see every n-th point (n intervals at once).
+   */
+  partitionMetricsByResourceAttributes: z.boolean().default(true),
   partitionLogsByResourceAttributes: z.boolean().default(false),
   /**
    * Requests per second each client address may send (a token bucket of `burst`); more get 429 / RESOURCE_EXHAUSTED

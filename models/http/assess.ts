@@ -29,6 +29,12 @@ export interface AssessedRequest extends RiskAssessment {
 
 export interface AssessOptions extends CombineOptions {
   redaction?: RedactionConfig;
+  /**
+   * The model judges a request only on a route it was trained on this many times (0: on every route). A model learnt
+   * from a few minutes of live traffic has seen a rare route (an internal call a few times a minute) a handful of
+   * times: every value there is new to it, and its verdict is noise. Signatures judge every request regardless.
+   */
+  minRouteRequests?: number;
 }
 
 const MODEL_BATCH = 512;
@@ -39,8 +45,9 @@ export function assessRequests(inputs: readonly RequestInput[], model: HttpModel
   const views = inputs.map((input) => modelView(input.row, { route: input.route, redaction: options.redaction }));
   const scores = new Float64Array(views.length);
   for (let i = 0; i < views.length; i += MODEL_BATCH) scores.set(model.scoreBatch(views.slice(i, i + MODEL_BATCH)), i);
+  const minRoute = options.minRouteRequests ?? 0;
   return inputs.map((_, i) => ({
-    ...combineRisk({ score: scores[i], calibration: model.calibration, explain: () => model.explain(views[i]) }, hits[i], options),
+    ...combineRisk(minRoute > 0 && model.trainedOnRoute(views[i]) < minRoute ? undefined : { score: scores[i], calibration: model.calibration, explain: () => model.explain(views[i]) }, hits[i], options),
     modelScore: scores[i],
     hits: hits[i],
     view: views[i],

@@ -101,6 +101,11 @@ export class HttpModel {
     return this.combine(requests.map((r) => this.scorer.score(r).components));
   }
 
+  /** Training requests the model saw on this request's route (its templated path). */
+  trainedOnRoute(request: HttpRequest): number {
+    return this.profiles.routes.get(request.path)?.n ?? 0;
+  }
+
   /** What drove one request's score, largest first. */
   explain(request: HttpRequest): Contribution[] {
     return this.scorer.score(request, { explain: true }).contributions ?? [];
