@@ -80,13 +80,16 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
 
   async function topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const a = await getAdmin();
-    // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait.
+    // Right after a topic is created its partitions may still be electing leaders: that error is worth a wait. kafkajs
+    // 2.2.4 reports it either as a retriable error or, when a partition has no leader yet, as a TypeError of its own
+    // (`low.pop()` of an empty offsets answer in admin.fetchTopicOffsets).
     for (let attempt = 1; ; attempt++) {
       try {
         const offsets = await a.fetchTopicOffsets(topic);
         return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((x, y) => x.partition - y.partition);
       } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+        const electing = (e as { retriable?: boolean }).retriable || e instanceof TypeError;
+        if (!electing || attempt >= 60) throw e;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
