@@ -198,13 +198,26 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
       c.on(c.events.GROUP_JOIN, (event) => {
         const assigned = event.payload.memberAssignment as Record<string, number[]>;
         if (!options.onAssign) return;
-        assignmentDone = assignmentDone.then(async () => {
+        const handOver = async () => {
           // Every subscribed topic, with an empty list when this member got none of its partitions: a stage must
           // hear that it lost them all, or it keeps acting for partitions another member now owns.
           for (const topic of options.topics) {
             const partitions = assigned[topic] ?? [];
             const committed = partitions.length === 0 ? [] : await committedOffsets(options.groupId, topic);
             await options.onAssign!(topic, committed.filter((o) => partitions.includes(o.partition)), partitions);
+          }
+        };
+        // A stage that never heard of its partitions would sit idle: a failed hand-over (a broker still electing
+        // leaders, an outage) is tried again, a few times, before it is given up as an error.
+        assignmentDone = assignmentDone.then(async () => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await handOver();
+            } catch (e) {
+              if (attempt >= 5) throw e;
+              kafkaLog.warn({ err: (e as Error).message, groupId: options.groupId, attempt }, 'handling a partition assignment failed; trying again');
+              await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+            }
           }
         }).catch((e) => kafkaLog.error({ err: (e as Error).message, groupId: options.groupId }, 'handling a partition assignment failed'));
       });
