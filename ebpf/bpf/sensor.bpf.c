@@ -51,20 +51,9 @@ struct {
   __type(value, struct conn_val);
 } conns SEC(".maps");
 
-enum io_kind { IO_PLAIN = 0, IO_IOV = 1 };
+enum io_kind { IO_PLAIN = 0, IO_IOV = 1 }; /* a buffer, or an iovec array */
 
-/* Syscall arguments saved at enter, used at exit. */
-struct io_args {
-  __u64 buf; /* buffer, or iovec array for IO_IOV */
-  __u32 iovcnt;
-  __s32 fd;
-  __u8 kind;
-  __u8 direction;
-  __u8 active; /* a socket call is in flight on this thread */
-  __u8 pad[5];
-};
-
-/* Forward-declared for the task state below (defined with the TLS probes). */
+/* An SSL_* call in flight on a thread, between uprobe and uretprobe. */
 struct ssl_call {
   __u64 ssl;
   __u64 buf;
@@ -74,11 +63,9 @@ struct ssl_call {
   __u8 pad[3];
 };
 
-/* What a thread has in flight: a socket syscall between enter and exit, an SSL_* call between
- * uprobe and uretprobe. Task storage, found by pointer rather than hashed: every syscall exit on
- * the node looks here. */
+/* What a thread has in flight. Task storage, found by pointer rather than hashed: every socket
+ * syscall exit looks here. */
 struct task_state {
-  struct io_args io;
   struct ssl_call ssl;
 };
 
@@ -266,13 +253,14 @@ static __always_inline struct conn_val *lookup_or_adopt(__u32 tgid, int fd) {
 }
 
 /* Copies the first min(bytes, capture_bytes) bytes (from a buffer or an iovec array) and sends
- * them with the true size. */
-static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn, __u8 direction,
+ * them with the true size. Whether they start like a TLS record (content type 20..23, version
+ * 3.x): read from the copy, not from user memory again. */
+static __always_inline bool emit_data(__u32 tgid, int fd, struct conn_val *conn, __u8 direction,
                                       __u8 source, __u64 bytes, __u64 buf, __u8 kind,
                                       __u32 iovcnt, __u64 ssl_ptr) {
   __u32 cpu = bpf_get_smp_processor_id();
   struct data_event *ev = bpf_map_lookup_elem(&data_scratch, &cpu);
-  if (!ev) return;
+  if (!ev) return false;
   __u64 id = bpf_get_current_pid_tgid();
   ev->h.type = EV_DATA;
   ev->h.tgid = tgid;
@@ -325,125 +313,91 @@ static __always_inline void emit_data(__u32 tgid, int fd, struct conn_val *conn,
     count(CNT_RINGBUF_DROPS);
   else
     count(CNT_DATA_EVENTS);
-}
-
-/* ---- syscall enter: remember arguments (TCP sockets only) ---- */
-
-static __always_inline int save_io(int fd, __u64 buf, __u32 iovcnt, __u8 kind, __u8 direction) {
-  /* Most calls on a node are not on sockets: they are turned away first, before any map look-up. */
-  if (!socket_file_of_fd(fd)) return 0;
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!lookup_or_adopt(tgid, fd)) return 0;
-  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  if (!state) return 0;
-  struct io_args *args = &state->io;
-  args->buf = buf;
-  args->iovcnt = iovcnt;
-  args->fd = fd;
-  args->kind = kind;
-  args->direction = direction;
-  args->active = 1;
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_INGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_INGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_EGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], 0, IO_PLAIN, DIR_EGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], ctx->args[2], IO_IOV, DIR_INGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx) {
-  return save_io(ctx->args[0], ctx->args[1], ctx->args[2], IO_IOV, DIR_EGRESS);
-}
-
-static __always_inline int save_msg(int fd, __u64 msg_ptr, __u8 direction) {
-  struct user_msghdr msg = {};
-  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msg_ptr)) return 0;
-  return save_io(fd, (__u64)msg.msg_iov, msg.msg_iovlen, IO_IOV, direction);
-}
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) {
-  return save_msg(ctx->args[0], ctx->args[1], DIR_EGRESS);
-}
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) {
-  return save_msg(ctx->args[0], ctx->args[1], DIR_INGRESS);
+  return len >= 2 && ev->data[0] >= 0x14 && ev->data[0] <= 0x17 && ev->data[1] == 0x03;
 }
 
 /* ---- syscall exit: capture what really moved ---- */
+/* One program per syscall, at its exit: the arguments are read back from the registers the task
+ * entered the kernel with (they are still there at exit), so no enter program runs on the node's
+ * every read and write and nothing waits in task storage between the two. */
 
-/* A TLS record header at the start of a read: content type 20..23, version 3.x. */
-static __always_inline bool starts_tls_record(__u64 buf) {
-  __u8 head[2] = {};
-  if (bpf_probe_read_user(head, sizeof(head), (void *)buf)) return false;
-  return head[0] >= 0x14 && head[0] <= 0x17 && head[1] == 0x03;
+/* The task's first three syscall arguments, as it passed them. */
+static __always_inline void syscall_args(__u64 *a0, __u64 *a1, __u64 *a2) {
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
+  /* direct loads through the BTF pointer: no helper call */
+  *a0 = regs->di;
+  *a1 = regs->si;
+  *a2 = regs->dx;
+#else
+  *a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);
+  *a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+  *a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);
+#endif
 }
 
-static __always_inline int finish_io(long ret) {
-  __u64 id = bpf_get_current_pid_tgid();
-  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, 0);
-  if (!state || !state->io.active) return 0;
-  struct io_args a = state->io;
-  state->io.active = 0;
+static __always_inline int finish_io(long ret, __u8 kind, __u8 direction, bool msg) {
   if (ret <= 0) return 0;
+  __u64 fd_arg, buf, iovcnt;
+  syscall_args(&fd_arg, &buf, &iovcnt);
+  int fd = (int)fd_arg;
+  /* Most calls on a node are not on sockets: they are turned away first, before any map look-up. */
+  if (!socket_file_of_fd(fd)) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
-  struct conn_key key = {.tgid = tgid, .fd = a.fd};
-  struct conn_val *conn = bpf_map_lookup_elem(&conns, &key);
+  struct conn_val *conn = lookup_or_adopt(tgid, fd);
   if (!conn) return 0;
-  if (a.direction == DIR_EGRESS)
+  if (msg) {
+    /* sendmsg/recvmsg: the iovecs are in the msghdr (the kernel does not change msg_iov) */
+    struct user_msghdr m = {};
+    if (bpf_probe_read_user(&m, sizeof(m), (void *)buf)) return 0;
+    buf = (__u64)m.msg_iov;
+    iovcnt = m.msg_iovlen;
+  }
+  if (direction == DIR_EGRESS)
     __sync_fetch_and_add(&conn->bytes_sent, ret);
   else
     __sync_fetch_and_add(&conn->bytes_recv, ret);
 
-  if (state->ssl.op) {
+  struct task_state *state = bpf_task_storage_get(&task_states, bpf_get_current_task_btf(), 0, 0);
+  if (state && state->ssl.op) {
     /* Inside SSL_*: this is the ciphertext of a socket BIO; it names the SSL's socket. */
-    state->ssl.fd = a.fd;
+    state->ssl.fd = fd;
     conn->tls = 1;
     return 0;
   }
-  if (a.direction == DIR_INGRESS && (conn->tls || a.kind != IO_PLAIN || starts_tls_record(a.buf))) {
-    /* Node's TLS reads ciphertext and then calls SSL_read from the read's callback (see
-     * resolve_ssl_fd); plaintext reads need not be remembered. */
-    struct fd_ref ref = {.fd = a.fd, .conn_id = conn->id};
+  /* Node's TLS reads ciphertext and then calls SSL_read from the read's callback (see
+   * resolve_ssl_fd): the thread remembers a read that may be ciphertext; plaintext reads need not
+   * be remembered. */
+  bool remember = direction == DIR_INGRESS && (conn->tls || kind != IO_PLAIN);
+  if (!conn->tls) {
+    bool tls_head = emit_data(tgid, fd, conn, direction, SRC_SYSCALL, ret, buf, kind, (__u32)iovcnt, 0);
+    remember = remember || (direction == DIR_INGRESS && tls_head);
+  }
+  if (remember) {
+    struct fd_ref ref = {.fd = fd, .conn_id = conn->id};
     __u32 tid = (__u32)id;
     bpf_map_update_elem(&thread_last_read, &tid, &ref, BPF_ANY);
   }
-  if (conn->tls) return 0;
-  emit_data(tgid, a.fd, conn, a.direction, SRC_SYSCALL, ret, a.buf, a.kind, a.iovcnt, 0);
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_read(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_PLAIN, DIR_INGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_PLAIN, DIR_INGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_write")
-int exit_write(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_write(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_PLAIN, DIR_EGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_PLAIN, DIR_EGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_readv")
-int exit_readv(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_readv(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_IOV, DIR_INGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_writev")
-int exit_writev(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_writev(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_IOV, DIR_EGRESS, false); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_IOV, DIR_EGRESS, true); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret); }
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return finish_io(ctx->ret, IO_IOV, DIR_INGRESS, true); }
 
 /* ---- connection lifecycle ---- */
 
