@@ -314,6 +314,8 @@ describeBpf('eBPF sensor (live, OTLP output over TLS with a bearer token)', () =
   }, 60_000);
 
   afterAll(async () => {
+    // This block's own server too (the first block's clean-up ran before it started).
+    for (const c of children) c.kill('SIGTERM');
     await new Promise<void>((r) => receiver.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   });
