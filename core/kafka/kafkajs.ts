@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type LogEntry, type Consumer as KjsConsumer, type Admin } from 'kafkajs';
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CommittedOffset, ConsumeOptions, Consumer, IncomingRecord, KafkaAdapter, KafkaHeaders, PartitionOffsets, Producer, TopicSpec } from './adapter.ts';
 import './kafkajs-idle-fix.ts';
+import { kafkaClientTls } from './tls.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
@@ -38,14 +38,7 @@ export function createKafkaAdapter(config: KafkaConfig, log: Logger): KafkaAdapt
     clientId: config.clientId,
     brokers: config.brokers,
     connectionTimeout: Math.min(config.connectTimeoutMs, 10_000),
-    ssl: config.tls
-      ? {
-          rejectUnauthorized: config.tls.rejectUnauthorized,
-          ca: config.tls.ca ? [readFileSync(config.tls.ca, 'utf8')] : undefined,
-          cert: config.tls.cert ? readFileSync(config.tls.cert, 'utf8') : undefined,
-          key: config.tls.key ? readFileSync(config.tls.key, 'utf8') : undefined,
-        }
-      : undefined,
+    ssl: kafkaClientTls(config.tls),
     sasl: config.sasl as never,
     logLevel: logLevel.WARN,
     // kafkajs logs through pino. Its per-retry connection errors are warnings (the caller reports the outcome) and

@@ -5,12 +5,12 @@
  * batch several times. Keys hash to partitions with Kafka's Java-compatible murmur2, as kafkajs and the Java client
  * do, so a trace id lands on the same partition whichever of them wrote it.
  */
-import { readFileSync } from 'node:fs';
 import { compatibilityPartitioner, ProduceAcks, Producer as KafkaProducer, type MessageToProduce, type Partitioner } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import type { OutgoingMessage, Producer } from './adapter.ts';
 import { chunksBySize, REQUEST_BYTES } from './chunks.ts';
+import { kafkaClientTls } from './tls.ts';
 
 const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
@@ -42,14 +42,7 @@ export async function createPlatformaticProducer(config: KafkaConfig): Promise<P
     clientId: config.clientId,
     bootstrapBrokers: config.brokers,
     connectTimeout: Math.min(config.connectTimeoutMs, 10_000),
-    tls: config.tls
-      ? {
-          rejectUnauthorized: config.tls.rejectUnauthorized,
-          ca: config.tls.ca ? [readFileSync(config.tls.ca, 'utf8')] : undefined,
-          cert: config.tls.cert ? readFileSync(config.tls.cert, 'utf8') : undefined,
-          key: config.tls.key ? readFileSync(config.tls.key, 'utf8') : undefined,
-        }
-      : undefined,
+    tls: kafkaClientTls(config.tls),
     sasl: config.sasl ? { mechanism: SASL_MECHANISMS[config.sasl.mechanism], username: config.sasl.username, password: config.sasl.password } : undefined,
     idempotent: true,
     acks: ProduceAcks.ALL,

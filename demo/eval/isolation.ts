@@ -5,9 +5,9 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { readFileSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.ts';
 import { waitForLeaders } from '../../core/kafka/kafkajs.ts';
+import { kafkaClientTls } from '../../core/kafka/tls.ts';
 import { MlflowClient } from '../../core/mlflow.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DemoConfig } from '../pipeline.ts';
@@ -100,7 +100,7 @@ export class RunAdmin {
       const k = this.config.kafka;
       const kafka = new Kafka({
         clientId: `${k.clientId}-eval`, brokers: k.brokers, logLevel: logLevel.NOTHING,
-        ssl: k.tls ? { rejectUnauthorized: k.tls.rejectUnauthorized, ca: k.tls.ca ? [readFileSync(k.tls.ca, 'utf8')] : undefined, cert: k.tls.cert ? readFileSync(k.tls.cert, 'utf8') : undefined, key: k.tls.key ? readFileSync(k.tls.key, 'utf8') : undefined } : undefined,
+        ssl: kafkaClientTls(k.tls),
         sasl: k.sasl as never,
       });
       const admin = kafka.admin();

@@ -6,6 +6,7 @@
  */
 import { NAB_PROFILES, scoreAtThreshold, scoreCorpus, sweepFile, type Profile, type ScoredFile, type Window } from '../nab/scorer.ts';
 import { SeriesDetector, type SeriesDetectorOptions } from './detector.ts';
+import { mulberry32 } from '../../core/random.ts';
 
 /** One labelled NAB data file in memory. */
 export interface SeriesFileData {
@@ -24,18 +25,6 @@ export function categoryOf(name: string): string {
 export type TunedOptions = Pick<SeriesDetectorOptions,
   'warmupRows' | 'buckets' | 'neighbourWeight' | 'transitionWeight' | 'timeOfDayWeight' | 'slotsPerDay'
   | 'shortAlpha' | 'longAlpha' | 'minStd' | 'settleRows' | 'restLevel' | 'rest'>;
-
-/** A seeded PRNG (mulberry32): the same seed gives the same search. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dimension {
   key: keyof TunedOptions;
@@ -145,7 +134,7 @@ export function neutralStart(): TunedOptions {
  * improvements. The objective is the NAB standard score over the given files together.
  */
 export function tuneSeries(files: readonly SeriesFileData[], options: TuneOptions = DEFAULT_TUNE): TuneResult {
-  const rand = prng(options.seed);
+  const rand = mulberry32(options.seed); // the same seed gives the same search
   const evaluate = (o: TunedOptions) => standardScore(scoreFiles(files, o));
   const tried: Array<{ options: TunedOptions; score: number }> = [];
   const evaluateAndKeep = (o: TunedOptions) => {
