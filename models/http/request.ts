@@ -76,6 +76,13 @@ export function parseHttpRow(json: unknown): HttpRequest {
 }
 
 function parseHeaders(value: unknown): Array<[string, string]> {
+  const pairs = rowHeaderPairs(value);
+  for (const pair of pairs) pair[0] = pair[0].toLowerCase();
+  return pairs;
+}
+
+/** Header pairs of a row's `req_headers` (a JSON object or its text), names as written; unusable headers raise a DecodeError. */
+export function rowHeaderPairs(value: unknown): Array<[string, string]> {
   if (value === undefined || value === null || value === '') return [];
   let object: unknown = value;
   if (typeof value === 'string') {
@@ -87,7 +94,7 @@ function parseHeaders(value: unknown): Array<[string, string]> {
   }
   if (object === null || typeof object !== 'object' || Array.isArray(object)) throw new DecodeError('req_headers is not a JSON object');
   const out: Array<[string, string]> = [];
-  for (const [name, v] of Object.entries(object as Record<string, unknown>)) out.push([name.toLowerCase(), typeof v === 'string' ? v : JSON.stringify(v)]);
+  for (const [name, v] of Object.entries(object as Record<string, unknown>)) out.push([name, typeof v === 'string' ? v : JSON.stringify(v)]);
   return out;
 }
 

@@ -6,10 +6,9 @@
  * and a request the sensor already redacted looks the same as one an instrumentation sent raw. Signature checks judge
  * the raw request instead (an injection typed into a password field is caught there). Pure.
  */
-import { DecodeError } from '../../core/errors.ts';
 import { redactBody, redactHeaders, redactTarget, type RedactionConfig } from '../../core/redaction/redact.ts';
 import { routeTemplate } from '../../core/route.ts';
-import { parseHttpRow, validHttpRow, type HttpRequest, type HttpRow } from './request.ts';
+import { parseHttpRow, rowHeaderPairs, validHttpRow, type HttpRequest, type HttpRow } from './request.ts';
 
 export interface ViewOptions {
   /** The route the instrumentation named (`http.route`); default: the template made from the path. */
@@ -22,7 +21,7 @@ export function maskedRow<R extends HttpRow>(row: R, options: ViewOptions = {}):
   const q = row.req_path.indexOf('?');
   const path = q < 0 ? row.req_path : row.req_path.slice(0, q);
   const route = options.route ?? routeTemplate(path);
-  const headers = headerPairs(row.req_headers);
+  const headers = rowHeaderPairs(row.req_headers);
   const contentType = headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
   const masked = redactHeaders(headers, options.redaction);
   return {
@@ -38,17 +37,3 @@ export function modelView(json: unknown, options: ViewOptions = {}): HttpRequest
   return parseHttpRow(maskedRow(validHttpRow(json), options));
 }
 
-/** Header pairs of a row; unusable headers raise the DecodeError `parseHttpRow` would. */
-function headerPairs(value: HttpRow['req_headers']): Array<[string, string]> {
-  if (value === undefined || value === null || value === '') return [];
-  let object: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      object = JSON.parse(value);
-    } catch {
-      throw new DecodeError('req_headers is not valid JSON');
-    }
-  }
-  if (object === null || typeof object !== 'object' || Array.isArray(object)) throw new DecodeError('req_headers is not a JSON object');
-  return Object.entries(object as Record<string, unknown>).map(([name, v]) => [name, typeof v === 'string' ? v : JSON.stringify(v)]);
-}
